@@ -1,0 +1,124 @@
+"""The packaging policy: which resources go into a build, and where.
+
+Field names, values and defaults are PyOxidizer 0.24's ``PythonPackagingPolicy``
+(pyoxidizer-facts.md §5.7). Resource locations are ``in-memory`` (served from the
+packed resources inside the executable) or ``filesystem-relative:PREFIX`` (files
+in ``PREFIX/`` beside the executable, ``.`` meaning the executable's directory).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pyoxidizer_py.settings import setting
+
+__all__ = ["LOCATION_PREFIX", "PackagingPolicy", "parse_location"]
+
+_G = "PythonPackagingPolicy"
+LOCATION_PREFIX = "filesystem-relative:"
+
+
+def parse_location(value: str) -> tuple[str, str]:
+    """Split a resource location string.
+
+    Args:
+        value: ``"in-memory"`` or ``"filesystem-relative:PREFIX"``.
+
+    Returns:
+        ``("in-memory", "")`` or ``("filesystem-relative", PREFIX)``.
+
+    Raises:
+        ValueError: for any other string.
+    """
+    if value == "in-memory":
+        return ("in-memory", "")
+    if value.startswith(LOCATION_PREFIX) and len(value) > len(LOCATION_PREFIX):
+        return ("filesystem-relative", value[len(LOCATION_PREFIX):])
+    raise ValueError(f"invalid resource location {value!r}: expected 'in-memory' or 'filesystem-relative:PREFIX'")
+
+
+@dataclass(kw_only=True, slots=True)
+class PackagingPolicy:
+    """How resources are selected and placed (mutable while Starlark runs; snapshot with ``copy()``)."""
+
+    allow_files: bool = setting("bool", False, group=_G, doc="Allow plain File resources to be added.")
+    allow_in_memory_shared_library_loading: bool = setting(
+        "bool", False, group=_G, doc="Allow extension modules to load from memory (Windows only in PyOxidizer)."
+    )
+    bytecode_optimize_level_zero: bool = setting("bool", True, group=_G, doc="Compile bytecode at -O0.")
+    bytecode_optimize_level_one: bool = setting("bool", False, group=_G, doc="Compile bytecode at -O1.")
+    bytecode_optimize_level_two: bool = setting("bool", False, group=_G, doc="Compile bytecode at -O2.")
+    extension_module_filter: str = setting(
+        "str", "all", choices=("all", "minimal", "no-libraries", "no-copyleft"), group=_G,
+        doc="Which of the distribution's extension modules are included.",
+    )
+    file_scanner_classify_files: bool = setting(
+        "bool", True, group=_G, doc="Classify scanned files into typed Python resources."
+    )
+    file_scanner_emit_files: bool = setting(
+        "bool", False, group=_G, doc="Also emit every scanned file as a File resource."
+    )
+    include_classified_resources: bool = setting(
+        "bool", True, group=_G, doc="Include classified (typed) resources by default."
+    )
+    include_distribution_sources: bool = setting(
+        "bool", True, group=_G, doc="Include the distribution's (stdlib) module sources."
+    )
+    include_distribution_resources: bool = setting(
+        "bool", False, group=_G, doc="Include the distribution's (stdlib) package data files."
+    )
+    include_file_resources: bool = setting("bool", False, group=_G, doc="Include File resources by default.")
+    include_non_distribution_sources: bool = setting(
+        "bool", True, group=_G, doc="Include the source of modules that are not from the distribution."
+    )
+    include_test: bool = setting(
+        "bool", False, group=_G, doc="Include test packages (test, tests, idlelib tests, ...)."
+    )
+    resources_location: str = setting(
+        "str", "in-memory", choices=("in-memory",), prefixes=(LOCATION_PREFIX,), group=_G,
+        doc="Where resources go: in-memory or filesystem-relative:PREFIX.",
+    )
+    resources_location_fallback: str | None = setting(
+        "str", None, optional=True, choices=("in-memory",), prefixes=(LOCATION_PREFIX,), group=_G,
+        doc="Where a resource goes when resources_location cannot hold it (e.g. an extension module).",
+    )
+    preferred_extension_module_variants: dict[str, str] = setting(
+        "dict", {}, group=_G, read_only=True,
+        doc="Extension module variant preferred per module (set with set_preferred_extension_module_variant).",
+    )
+    # Not settings: state that methods change.
+    resource_callbacks: list[object] = field(default_factory=list)
+
+    def copy(self) -> PackagingPolicy:
+        """Return an independent copy (dicts and lists copied)."""
+        from dataclasses import fields
+
+        values = {}
+        for f in fields(self):
+            v = getattr(self, f.name)
+            values[f.name] = type(v)(v) if isinstance(v, (list, dict)) else v
+        return PackagingPolicy(**values)
+
+    def set_resource_handling_mode(self, mode: str) -> None:
+        """Bulk-set the scanner, include and allow_files attributes (PyOxidizer semantics).
+
+        Args:
+            mode: ``"classify"`` (typed resources only) or ``"files"`` (plain files only).
+
+        Raises:
+            ValueError: for any other mode.
+        """
+        if mode == "classify":
+            self.file_scanner_classify_files = True
+            self.file_scanner_emit_files = False
+            self.include_classified_resources = True
+            self.include_file_resources = False
+            self.allow_files = False
+        elif mode == "files":
+            self.file_scanner_classify_files = False
+            self.file_scanner_emit_files = True
+            self.include_classified_resources = False
+            self.include_file_resources = True
+            self.allow_files = True
+        else:
+            raise ValueError(f"resource handling mode must be 'classify' or 'files'; got {mode!r}")

@@ -1,0 +1,1 @@
+"""Stage 5: render ``templates/`` into a Rust project and run cargo on it."""
