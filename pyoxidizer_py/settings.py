@@ -122,13 +122,14 @@ def settings_of(record_type: type) -> dict[str, Setting]:
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-def validate_setting(record_type: type, name: str, value: Any) -> Any:
+def validate_setting(record_type: type, name: str, value: Any, *, type_label: str | None = None) -> Any:
     """Check a value for one setting and return it normalised.
 
     Args:
         record_type: the record declaring the setting.
         name: attribute name.
         value: the value Starlark assigned (already unwrapped from the engine).
+        type_label: the type name used in messages (default: the record's class name).
 
     Returns:
         The value to store (lists become lists of str, ints stay ints).
@@ -141,10 +142,10 @@ def validate_setting(record_type: type, name: str, value: Any) -> Any:
     fields = {f.name: f for f in dataclasses.fields(record_type)}
     f = fields.get(name)
     if f is None or "setting" not in f.metadata:
-        raise AttributeError(f"{record_type.__name__} has no attribute {name!r}")
+        raise AttributeError(f"{type_label or record_type.__name__} has no attribute {name!r}")
     meta: Setting = f.metadata["setting"]
     kind: str = f.metadata["kind"]
-    label = f"{record_type.__name__}.{name}"
+    label = f"{type_label or record_type.__name__}.{name}"
     if meta.read_only:
         raise AttributeError(f"{label} is read-only")
     if value is None:

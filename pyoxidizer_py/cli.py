@@ -1,0 +1,207 @@
+"""The ``pyoxidizer-py`` command line: parse arguments, call one library function, render the result.
+
+Exit status (documented in docs/cli.md):
+
+====  =========================================================
+0     success
+1     an error the user can fix (config, distribution, pip, cargo); one ``error:`` line on stderr
+2     a usage error (unknown option, missing argument)
+====  =========================================================
+
+The traceback of an error is shown only with ``--verbose``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+from pyoxidizer_py import __version__
+from pyoxidizer_py.errors import ConfigError, PyOxidizerError
+
+__all__ = ["EXIT_ERROR", "EXIT_OK", "EXIT_USAGE", "build_parser", "main"]
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+log = logging.getLogger("pyoxidizer_py")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with ``error: ...`` on stderr and exit status 2 (its default), minus the usage dump noise."""
+
+
+def _env_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--var", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+        help="set VARS[NAME] = VALUE in the config",
+    )
+    p.add_argument(
+        "--var-env", nargs=2, action="append", default=[], metavar=("NAME", "ENV"),
+        help="set VARS[NAME] from environment variable ENV (None when unset)",
+    )
+
+
+def _dist_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--python-distribution", metavar="SPEC", default=None,
+        help="CPython to embed for default_python_distribution(): 'host', a python executable, "
+        "or a python-build-standalone archive path/URL (env: PYOXIDIZER_PY_DISTRIBUTION)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every command (also used for the ``--help`` snapshot test)."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS,
+                        help="more output; show tracebacks on errors (repeatable)")
+    parser = _Parser(
+        prog="pyoxidizer-py",
+        description="Build self-contained executables that embed CPython, configured by pyoxidizer.bzl.",
+        parents=[common],
+    )
+    parser.add_argument("-V", "--version", action="version", version=f"pyoxidizer-py {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    p = sub.add_parser("init-config-file", parents=[common], help="write a new pyoxidizer.bzl")
+    p.add_argument("path", metavar="PATH", help="directory to create the config in")
+    p.add_argument("--python-code", metavar="CODE", help="Python code the executable runs")
+    p.add_argument("--pip-install", metavar="PKG", action="append", default=[],
+                   help="package to pip install into the executable (repeatable)")
+
+    p = sub.add_parser("list-targets", parents=[common], help="list the targets of a config")
+    p.add_argument("path", metavar="PATH", nargs="?", default=".", help="config file or a directory under it")
+    _env_args(p)
+
+    p = sub.add_parser("build", parents=[common], help="build targets of a config")
+    p.add_argument("targets", metavar="TARGET", nargs="*", help="targets to build (default: the default target)")
+    p.add_argument("--path", default=".", help="config file or a directory under it (default: .)")
+    p.add_argument("--release", action="store_true", help="build in release mode")
+    p.add_argument("--target-triple", metavar="TRIPLE", help="Rust target triple to build for")
+    _env_args(p)
+    _dist_arg(p)
+
+    p = sub.add_parser("run", parents=[common], help="build a target and run it")
+    p.add_argument("--path", default=".", help="config file or a directory under it (default: .)")
+    p.add_argument("--target", metavar="TARGET", help="target to run (default: the default target)")
+    p.add_argument("--release", action="store_true", help="build in release mode")
+    p.add_argument("--target-triple", metavar="TRIPLE", help="Rust target triple to build for")
+    _env_args(p)
+    _dist_arg(p)
+    p.add_argument("extra", nargs=argparse.REMAINDER, metavar="-- ARGS", help="arguments passed to the program")
+
+    return parser
+
+
+def _setup_logging(verbose: int) -> None:
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    root = logging.getLogger("pyoxidizer_py")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+
+
+def _vars(ns: argparse.Namespace) -> dict[str, str | None]:
+    values: dict[str, str | None] = {}
+    for name, value in getattr(ns, "var", []):
+        if name in values:
+            raise PyOxidizerError(f"Starlark variable {name} already defined")
+        values[name] = value
+    for name, env in getattr(ns, "var_env", []):
+        if name in values:
+            raise PyOxidizerError(f"Starlark variable {name} already defined")
+        values[name] = os.environ.get(env)
+    return values
+
+
+def _render_error(exc: PyOxidizerError) -> str:
+    lines = [f"error: {exc}"]
+    if isinstance(exc, ConfigError) and exc.snippet:
+        lines.append(exc.snippet)
+    if exc.hint:
+        lines.append(f"hint: {exc.hint}")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line.
+
+    Args:
+        argv: arguments without the program name (default: ``sys.argv[1:]``).
+
+    Returns:
+        The exit status (0, 1 or 2; see the module docstring).
+    """
+    parser = build_parser()
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        ns = parser.parse_args(args)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    verbose = int(getattr(ns, "verbose", 0) or 0)
+    _setup_logging(verbose)
+    try:
+        return _dispatch(ns)
+    except PyOxidizerError as exc:
+        if verbose:
+            traceback.print_exc(file=sys.stderr)
+        print(_render_error(exc), file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return EXIT_ERROR
+
+
+def _dispatch(ns: argparse.Namespace) -> int:
+    from pyoxidizer_py import commands
+
+    if ns.command == "init-config-file":
+        dest = commands.init_config_file(Path(ns.path), ns.python_code, ns.pip_install)
+        print(f"writing {dest}", file=sys.stderr)
+        print(
+            f"\nA new config is in {dest}.\nBuild and run it with:\n\n"
+            f"  pyoxidizer-py run --path {ns.path}\n",
+            file=sys.stderr,
+        )
+        return EXIT_OK
+    if ns.command == "list-targets":
+        listing = commands.list_targets(Path(ns.path), _vars(ns))
+        if not listing.names:
+            print("(no targets defined)")
+        for name in listing.names:
+            print(f"*{name}" if name == listing.default else name)
+        return EXIT_OK
+    if ns.command in ("build", "run"):
+        from pyoxidizer_py import build as building
+
+        options = building.BuildOptions(
+            start=Path(ns.path),
+            targets=tuple(ns.targets) if ns.command == "build" else ((ns.target,) if ns.target else ()),
+            release=ns.release,
+            target_triple=ns.target_triple,
+            vars=_vars(ns),
+            distribution_spec=ns.python_distribution,
+            verbose=int(getattr(ns, "verbose", 0) or 0),
+        )
+        if ns.command == "build":
+            for result in building.build(options):
+                print(f"{result.target}: {result.output}", file=sys.stderr)
+            return EXIT_OK
+        extra = list(ns.extra)
+        if extra and extra[0] == "--":
+            extra = extra[1:]
+        return building.run(options, extra)
+    raise AssertionError(f"unhandled command {ns.command}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

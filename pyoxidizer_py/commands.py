@@ -1,0 +1,109 @@
+"""One function per command, taking plain values and returning a result record.
+
+The CLI (``pyoxidizer_py.cli``) parses arguments, calls these and renders what
+they return; everything here is usable as a Python API too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+
+from pyoxidizer_py import __version__
+from pyoxidizer_py.config.discovery import CONFIG_FILENAME, find_config
+from pyoxidizer_py.config.evaluate import EvaluationOptions, evaluate_config
+from pyoxidizer_py.errors import ConfigError, PyOxidizerError
+from pyoxidizer_py.templates_dir import templates_dir
+
+__all__ = ["TargetListing", "init_config_file", "list_targets", "render_config_template"]
+
+
+def render_config_template(program_name: str, python_code: str | None = None, pip_install: Sequence[str] = ()) -> str:
+    """Render the ``pyoxidizer.bzl`` that ``init-config-file`` writes.
+
+    Args:
+        program_name: executable name (the last component of the target directory).
+        python_code: code for ``run_command``, or None for a REPL.
+        pip_install: package specifiers, one ``pip_install([...])`` call each.
+
+    Returns:
+        The config text.
+    """
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates_dir() / "config")),
+        keep_trailing_newline=True,
+        autoescape=False,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.policies["json.dumps_kwargs"] = {"ensure_ascii": False}
+    return env.get_template("pyoxidizer.bzl.j2").render(
+        program_name=program_name, python_code=python_code, pip_install=list(pip_install), version=__version__
+    )
+
+
+def init_config_file(path: Path, python_code: str | None = None, pip_install: Sequence[str] = ()) -> Path:
+    """Create ``PATH/pyoxidizer.bzl`` (creating PATH).
+
+    Args:
+        path: the directory; its last component names the program.
+        python_code: code the executable runs (``run_command``).
+        pip_install: packages to install into the executable.
+
+    Returns:
+        The written file.
+
+    Raises:
+        PyOxidizerError: PATH exists and is not a directory, or the file already exists.
+    """
+    if path.exists() and not path.is_dir():
+        raise PyOxidizerError(f"{path} exists and is not a directory")
+    dest = path / CONFIG_FILENAME
+    if dest.exists():
+        raise PyOxidizerError(f"{dest} already exists; not overwriting it")
+    name = path.resolve().name
+    if not name:
+        raise PyOxidizerError(f"cannot derive a program name from {path}")
+    text = render_config_template(name, python_code, pip_install)
+    path.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(dest.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(dest)
+    return dest
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TargetListing:
+    """Result of ``list-targets``: target names sorted, and the default."""
+
+    config_path: Path
+    names: tuple[str, ...]
+    default: str | None
+
+
+def list_targets(start: Path, vars: Mapping[str, str | None] | None = None) -> TargetListing:
+    """Evaluate a config without resolving targets and list them.
+
+    Args:
+        start: config file or a directory at or below the config's directory.
+        vars: ``VARS`` values.
+
+    Returns:
+        The listing.
+
+    Raises:
+        ConfigError: no config found, or the config has an error.
+    """
+    config = find_config(start)
+    evaluation = evaluate_config(EvaluationOptions(config_path=config, vars=dict(vars or {}), requested_targets=[]))
+    return TargetListing(
+        config_path=config,
+        names=tuple(sorted(t.name for t in evaluation.targets)),
+        default=evaluation.default_target,
+    )
+
+
+def _unused() -> tuple[type, ...]:
+    return (ConfigError,)

@@ -1,0 +1,66 @@
+"""Find the ``pyoxidizer.bzl`` a command works on (pyoxidizer-facts.md §1.4).
+
+Order: ``PYOXIDIZER_CONFIG`` (used as is); the ancestors of ``OUT_DIR`` when set
+(cargo build scripts); the ancestors of the start directory (``--path``, or
+``CARGO_MANIFEST_DIR`` for build scripts). A start path that is a file is used as is.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from pyoxidizer_py.errors import ConfigError
+
+__all__ = ["CONFIG_FILENAME", "find_config"]
+
+CONFIG_FILENAME = "pyoxidizer.bzl"
+log = logging.getLogger(__name__)
+
+
+def _search_up(start: Path) -> Path | None:
+    for d in [start, *start.parents]:
+        candidate = d / CONFIG_FILENAME
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def find_config(start: Path, env: Mapping[str, str] | None = None) -> Path:
+    """Locate the config file.
+
+    Args:
+        start: the directory to search from (or a config file path).
+        env: environment to read (default: ``os.environ``).
+
+    Returns:
+        The config file path.
+
+    Raises:
+        ConfigError: no config file was found (the message names where it looked).
+    """
+    environ = os.environ if env is None else env
+    explicit = environ.get("PYOXIDIZER_CONFIG")
+    if explicit:
+        log.info("using config file from PYOXIDIZER_CONFIG: %s", explicit)
+        path = Path(explicit)
+        if not path.is_file():
+            raise ConfigError(f"PYOXIDIZER_CONFIG names {path}, which is not a file")
+        return path
+    if start.is_file():
+        return start
+    out_dir = environ.get("OUT_DIR")
+    if out_dir:
+        log.info("looking for config file in ancestry of %s", out_dir)
+        found = _search_up(Path(out_dir).resolve())
+        if found:
+            return found
+    found = _search_up(start.resolve())
+    if found is None:
+        raise ConfigError(
+            f"unable to find {CONFIG_FILENAME} at {start} or in any directory above it",
+            hint="create one with `pyoxidizer-py init-config-file DIR`, or pass --path",
+        )
+    return found

@@ -1,0 +1,160 @@
+"""Evaluate a ``pyoxidizer.bzl``: the public entry point of the config stage.
+
+``evaluate_config(options)`` runs the file (phase 1), freezes it, then resolves
+the requested targets in fresh evaluators (phase 2), following PyOxidizer's
+target rules (``config.targets``). The result lists every target and holds the
+resolved values (dialect objects) for the build stage.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pyoxidizer_py.config.context import DistributionRequest, EvaluationContext, using_context
+from pyoxidizer_py.config.dialect import dialect_globals
+from pyoxidizer_py.config.engine import StarlarkSession
+from pyoxidizer_py.config.targets import Target
+from pyoxidizer_py.distribution.model import Distribution
+from pyoxidizer_py.distribution.triples import host_triple
+from pyoxidizer_py.errors import ConfigError
+
+__all__ = ["Evaluation", "EvaluationOptions", "evaluate_config", "run_target_function"]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class EvaluationOptions:
+    """What the command asks of an evaluation.
+
+    Attributes:
+        config_path: the ``pyoxidizer.bzl`` to evaluate.
+        target_triple: ``BUILD_TARGET_TRIPLE`` (None: the host's).
+        vars: ``VARS`` values (from ``--var`` / ``--var-env``).
+        release: release build (affects output paths).
+        build_script_mode: evaluating for ``run-build-script`` (default build-script target).
+        requested_targets: targets to resolve; None = the default; [] = none.
+        resolve_distribution: resolver for distribution requests (None: the standard one).
+        distribution_spec: ``--python-distribution`` override (``host``, a python
+            executable, or an archive path/URL); None reads ``PYOXIDIZER_PY_DISTRIBUTION``.
+    """
+
+    config_path: Path
+    target_triple: str | None = None
+    vars: Mapping[str, str | None] = field(default_factory=dict)
+    release: bool = False
+    build_script_mode: bool = False
+    requested_targets: Sequence[str] | None = None
+    resolve_distribution: Callable[[DistributionRequest], Distribution] | None = None
+    distribution_spec: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Evaluation:
+    """The outcome of evaluating a config.
+
+    Attributes:
+        context: the evaluation's context (build path, printed lines, registry).
+        targets: every registered target, in registration order.
+        default_target: name of the default target (or None).
+        default_build_script_target: name of the default build-script target (or None).
+        resolved: names of the targets that were resolved, in order.
+        values: resolved target name -> value (dialect objects).
+    """
+
+    context: EvaluationContext
+    targets: tuple[Target, ...]
+    default_target: str | None
+    default_build_script_target: str | None
+    resolved: tuple[str, ...]
+    values: Mapping[str, Any]
+
+    @property
+    def build_path(self) -> Path:
+        """The directory target outputs go to (``set_build_path`` or ``<config dir>/build``)."""
+        return self.context.build_path
+
+
+def run_target_function(target: Target, args: list[Any]) -> Any:
+    """Call a target's Starlark function with its dependencies' values (used by the registry)."""
+    from pyoxidizer_py.config.context import current_context
+
+    ctx = current_context()
+    assert ctx.session is not None
+    fn = ctx.session.get_function(target.function)
+    if fn is None:
+        raise ConfigError(f"target {target.name}: function {target.function} is not defined")
+    return ctx.session.call(fn, *args)
+
+
+def evaluate_config(options: EvaluationOptions) -> Evaluation:
+    """Evaluate a config file and resolve the requested targets.
+
+    Args:
+        options: see ``EvaluationOptions``.
+
+    Returns:
+        An ``Evaluation``.
+
+    Raises:
+        ConfigError: any mistake in the config, located at file:line:col.
+        PyOxidizerError: a stage failed while a target ran (pip, distribution).
+    """
+    config_path = options.config_path.resolve()
+    triple = options.target_triple or host_triple()
+    ctx = EvaluationContext(
+        config_path=config_path,
+        build_target_triple=triple,
+        vars=dict(options.vars),
+        release=options.release,
+        build_script_mode=options.build_script_mode,
+        build_path=config_path.parent / "build",
+        resolve_distribution=options.resolve_distribution or _default_resolver(triple, options.distribution_spec),
+    )
+    module_vars = {
+        "BUILD_TARGET_TRIPLE": triple,
+        "CONFIG_PATH": str(config_path),
+        "CWD": str(config_path.parent),
+        "VARS": dict(options.vars),
+    }
+    session = StarlarkSession(dialect_globals(), module_vars, ctx.print_line)
+    ctx.session = session
+    with using_context(ctx):
+        ctx.phase = 1
+        session.evaluate_main(config_path, display_name=str(options.config_path))
+        ctx.phase = 2
+        registry = ctx.registry
+        to_resolve = registry.targets_to_resolve(options.requested_targets, build_script=options.build_script_mode)
+        resolved: list[str] = []
+        if registry.resolve_requested or options.requested_targets:
+            for name in to_resolve:
+                registry.resolve(name, run_target_function)
+                resolved.append(name)
+        elif to_resolve and options.requested_targets is None and registry.targets:
+            # PyOxidizer resolves only through resolve_targets(); say so instead of building nothing.
+            raise ConfigError(
+                f"{options.config_path}: the config registers targets but never calls resolve_targets()",
+                hint="add `resolve_targets()` as the last line of the config",
+            )
+    return Evaluation(
+        context=ctx,
+        targets=tuple(registry.targets.values()),
+        default_target=registry.default_target,
+        default_build_script_target=registry.default_build_script_target,
+        resolved=tuple(resolved),
+        values=dict(registry.results),
+    )
+
+
+def _default_resolver(triple: str, spec: str | None) -> Callable[[DistributionRequest], Distribution]:
+    from pyoxidizer_py.distribution.resolve import resolve_request
+
+    cache: dict[DistributionRequest, Distribution] = {}
+
+    def resolve(request: DistributionRequest) -> Distribution:
+        if request not in cache:
+            cache[request] = resolve_request(request, target_triple=triple, override=spec)
+        return cache[request]
+
+    return resolve
