@@ -181,7 +181,8 @@ def _run_probe(python_exe: Path) -> _ProbeResult:
     except PermissionError as exc:
         raise DistributionError(f"{python_exe}: not executable ({exc.strerror})") from exc
     except OSError as exc:
-        raise DistributionError(f"{python_exe}: cannot run as a Python interpreter ({exc.strerror or exc})") from exc
+        reason = exc.strerror or exc
+        raise DistributionError(f"{python_exe}: cannot run as a Python interpreter ({reason})") from exc
     except subprocess.TimeoutExpired as exc:
         raise DistributionError(f"{python_exe}: timed out while describing the interpreter") from exc
     if proc.returncode != 0:

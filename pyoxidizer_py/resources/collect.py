@@ -1,0 +1,263 @@
+"""Collect application resources: ``pip_install``, ``read_package_root``, ``read_virtualenv``,
+``make_python_module_source``.
+
+Each collector scans a directory with ``scan.scan_tree`` using the policy's scanner
+settings and the distribution's extension suffixes, then applies the policy
+(``placement.apply_policy``). Resources read their bytes lazily from the scanned
+files, so a pip staging directory must live until the build has materialised them.
+
+pip: the **target** Python's own pip runs ``install --target <fresh staging dir>``
+(``--no-compile``: bytecode is compiled later). When the target interpreter has no
+pip (a Debian ``python3.X`` without ``python3-pip``; Debian also strips
+``ensurepip``), pip from the interpreter running this tool runs with
+``--python <target>`` (pip >= 22.3), which re-executes pip's own code under the
+target interpreter, so wheel tags, markers and builds are the target's. ``PIP_*``
+environment variables are passed through; ``extra_envs`` are added on top.
+"""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from pyoxidizer_py.distribution.model import Distribution
+from pyoxidizer_py.errors import ResourceError
+from pyoxidizer_py.resources.model import (
+    File,
+    PythonExtensionModule,
+    PythonModuleSource,
+    PythonPackageResource,
+    Resource,
+)
+from pyoxidizer_py.resources.placement import apply_policy
+from pyoxidizer_py.resources.policy import PackagingPolicy
+from pyoxidizer_py.resources.scan import ScanOptions, scan_tree
+
+__all__ = [
+    "make_python_module_source",
+    "pip_command",
+    "pip_install",
+    "read_package_root",
+    "read_virtualenv",
+    "scan_options",
+]
+
+_log = logging.getLogger(__name__)
+
+
+def scan_options(dist: Distribution, policy: PackagingPolicy, **overrides: object) -> ScanOptions:
+    """Scanner options from the policy's ``file_scanner_*`` settings and the distribution's suffixes."""
+    values: dict[str, object] = {
+        "extension_suffixes": dist.extension_suffixes,
+        "classify": policy.file_scanner_classify_files,
+        "emit_files": policy.file_scanner_emit_files,
+    }
+    values.update(overrides)
+    return ScanOptions(**values)  # type: ignore[arg-type]
+
+
+def make_python_module_source(
+    name: str, source: str | bytes, is_package: bool = False, *, policy: PackagingPolicy | None = None
+) -> PythonModuleSource:
+    """Build a module source from a string (``PythonExecutable.make_python_module_source``).
+
+    Args:
+        name: dotted module name; every component must be an identifier.
+        source: the module's code (str is encoded as UTF-8).
+        is_package: whether the module is a package's ``__init__``.
+        policy: when given, ``add`` is filled from it.
+
+    Returns:
+        A non-stdlib ``PythonModuleSource`` holding the bytes in ``data``.
+
+    Raises:
+        ResourceError: the name is not a valid dotted module name.
+    """
+    if not name or not all(part.isidentifier() for part in name.split(".")):
+        raise ResourceError(f"invalid Python module name {name!r}")
+    data = source.encode("utf-8") if isinstance(source, str) else bytes(source)
+    module = PythonModuleSource(name=name, is_package=is_package, data=data)
+    return apply_policy(module, policy) if policy is not None else module  # type: ignore[return-value]
+
+
+def _top_level(resource: Resource) -> str | None:
+    if isinstance(resource, PythonModuleSource | PythonExtensionModule):
+        return resource.name.split(".")[0]
+    if isinstance(resource, PythonPackageResource):
+        return resource.package.split(".")[0]
+    return None
+
+
+def read_package_root(
+    path: Path | str, packages: Sequence[str], dist: Distribution, policy: PackagingPolicy
+) -> list[Resource]:
+    """Scan a directory and keep the resources of the named top-level packages or modules.
+
+    Args:
+        path: the directory containing the packages (``src/`` of a project).
+        packages: top-level names to keep (``["myapp"]``); a ``myapp.py`` module counts too.
+        dist: the target distribution (extension suffixes).
+        policy: the packaging policy.
+
+    Returns:
+        Module sources, package resources and extension modules of those packages, with ``add``
+        set; ``File`` records under them when the policy emits files.
+
+    Raises:
+        ResourceError: ``path`` is not a directory, or a named package is not found under it.
+    """
+    root = Path(path)
+    if not root.is_dir():
+        raise ResourceError(f"{root}: package root is not a directory")
+    wanted = set(packages)
+    kept: list[Resource] = []
+    found: set[str] = set()
+    for resource in scan_tree(root, scan_options(dist, policy)):
+        if isinstance(resource, File):
+            top = resource.path_in_install.split("/")[0].removesuffix(".py")
+        else:
+            top = _top_level(resource) or ""
+        if top in wanted:
+            found.add(top)
+            kept.append(apply_policy(resource, policy))
+    missing = sorted(wanted - found)
+    if missing:
+        raise ResourceError(f"{root}: package(s) not found: {', '.join(missing)}")
+    return kept
+
+
+def read_virtualenv(path: Path | str, dist: Distribution, policy: PackagingPolicy) -> list[Resource]:
+    """Collect everything installed in a virtual environment's site-packages.
+
+    Args:
+        path: the venv root (containing ``pyvenv.cfg``).
+        dist: the target distribution (its ``major_minor`` locates ``lib/pythonX.Y/site-packages``).
+        policy: the packaging policy.
+
+    Returns:
+        The classified resources of ``site-packages`` with ``add`` set (pip's own ``bin``-less
+        layout; ``.pth`` files are only reported as ``File`` when the policy emits files).
+
+    Raises:
+        ResourceError: no ``site-packages`` for this Python version under ``path``.
+    """
+    root = Path(path)
+    candidates = [
+        root / "lib" / f"python{dist.major_minor}{dist.abiflags}" / "site-packages",
+        root / "lib" / f"python{dist.major_minor}" / "site-packages",
+        root / "Lib" / "site-packages",
+    ]
+    for site in candidates:
+        if site.is_dir():
+            return [apply_policy(r, policy) for r in scan_tree(site, scan_options(dist, policy))]
+    raise ResourceError(
+        f"{root}: not a virtualenv for Python {dist.major_minor} (no {candidates[0].relative_to(root)})"
+    )
+
+
+@functools.lru_cache(maxsize=16)
+def _has_pip(python_exe: Path) -> bool:
+    proc = subprocess.run(
+        [str(python_exe), "-E", "-s", "-c", "import pip"], capture_output=True, check=False,
+    )
+    return proc.returncode == 0
+
+
+def pip_command(python_exe: Path) -> list[str]:
+    """The command prefix that runs pip for ``python_exe`` (see the module docstring).
+
+    Returns:
+        ``[python_exe, "-m", "pip"]`` when the target has pip, else
+        ``[sys.executable, "-m", "pip", "--python", python_exe]``.
+
+    Raises:
+        ResourceError: neither the target nor the tool's interpreter has pip.
+    """
+    if _has_pip(python_exe):
+        return [str(python_exe), "-m", "pip"]
+    host = Path(sys.executable)
+    if _has_pip(host):
+        return [str(host), "-m", "pip", "--python", str(python_exe)]
+    raise ResourceError(
+        f"{python_exe}: pip is not available for this Python nor for {host}",
+        hint="install pip for the target Python (Debian: apt-get install python3-pip)",
+    )
+
+
+def _pip_failure_lines(output: str) -> str:
+    lines = [ln.rstrip() for ln in output.splitlines() if ln.strip()]
+    errors = [ln for ln in lines if ln.startswith("ERROR:") or ln.lstrip().startswith("error:")]
+    chosen = errors[-3:] if errors else lines[-3:]
+    return " | ".join(ln.strip() for ln in chosen)
+
+
+def _new_staging_dir(staging_root: Path | None) -> Path:
+    if staging_root is not None:
+        staging_root.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix="pip-", dir=staging_root))
+    staging = Path(tempfile.mkdtemp(prefix="pyoxidizer-py-pip-"))
+    atexit.register(shutil.rmtree, staging, ignore_errors=True)
+    return staging
+
+
+def pip_install(
+    dist: Distribution,
+    args: Sequence[str],
+    policy: PackagingPolicy,
+    *,
+    extra_envs: Mapping[str, str] | None = None,
+    staging_root: Path | None = None,
+    verbose: bool = False,
+) -> list[Resource]:
+    """Run the target Python's pip into a fresh staging directory and classify the result.
+
+    Args:
+        dist: the target distribution; needs ``python_exe``.
+        args: pip install arguments (``["PyYAML==6.0.1"]``, ``["-r", "requirements.txt"]``).
+        policy: the packaging policy.
+        extra_envs: environment variables added for pip (on top of ``os.environ``, ``PIP_*`` included).
+        staging_root: directory under which the staging dir is created (kept by the caller); default
+            a temporary directory removed when the process exits.
+        verbose: pass ``--verbose`` to pip (its output is still captured; logged at debug level).
+
+    Returns:
+        The classified resources of the installed files (console-script ``bin/`` dir excluded),
+        with ``add`` set from the policy.
+
+    Raises:
+        ResourceError: no interpreter or pip is available, or pip fails (the message names the
+            requested packages and quotes pip's last error lines).
+    """
+    if dist.python_exe is None:
+        raise ResourceError(f"pip_install: distribution {dist.description} has no runnable python here")
+    staging = _new_staging_dir(staging_root)
+    cmd = [
+        *pip_command(dist.python_exe), "--disable-pip-version-check", "--no-input",
+        *(["--verbose"] if verbose else []),
+        "install", "--target", str(staging), "--no-compile", "--no-warn-script-location", *args,
+    ]
+    env = dict(os.environ)
+    env.setdefault("PIP_ROOT_USER_ACTION", "ignore")
+    for key in ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONNOUSERSITE"):
+        env.pop(key, None)
+    env.update(extra_envs or {})
+    _log.debug("running %s", " ".join(cmd))
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    _log.debug("pip output:\n%s%s", proc.stdout, proc.stderr)
+    if proc.returncode != 0:
+        requested = [a for a in args if not a.startswith("-")] or list(args)
+        raise ResourceError(
+            f"pip install {' '.join(requested)} failed (exit status {proc.returncode}): "
+            f"{_pip_failure_lines(proc.stderr + proc.stdout)}"
+        )
+    opts = scan_options(dist, policy, skip_top_level=frozenset({"bin"}))
+    return [apply_policy(r, policy) for r in scan_tree(staging, opts)]
+
