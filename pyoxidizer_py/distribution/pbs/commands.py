@@ -1,0 +1,280 @@
+"""The distribution commands as plain functions returning text (the CLI parses, calls and prints).
+
+``python-distribution-extract``, ``python-distribution-info``, ``python-distribution-licenses``
+(PyOxidizer's output sections, pyoxidizer-facts.md §1.3), ``python-distribution-list`` (the
+catalog) and ``cache-clear``. Every function raises ``DistributionError`` for a problem the
+user can fix.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+from pyoxidizer_py.distribution.model import Distribution
+from pyoxidizer_py.distribution.pbs.cache import clear_cache
+from pyoxidizer_py.distribution.pbs.catalog import list_catalog, resolve_catalog_entry
+from pyoxidizer_py.distribution.pbs.distribution import (
+    PbsInfo,
+    distribution_from_tree,
+    ensure_archive,
+)
+from pyoxidizer_py.distribution.pbs.download import DownloadOptions, ProgressCallback, hash_file
+from pyoxidizer_py.distribution.pbs.extract import extract_members, validate_layout
+from pyoxidizer_py.distribution.pbs.cache import open_cache
+from pyoxidizer_py.errors import DistributionError
+
+__all__ = [
+    "cache_clear",
+    "python_distribution_extract",
+    "python_distribution_info",
+    "python_distribution_licenses",
+    "python_distribution_list",
+]
+
+
+def _heading(title: str, char: str = "=") -> list[str]:
+    return [title, char * len(title), ""]
+
+
+def python_distribution_extract(
+    dest: Path,
+    *,
+    download_default: bool = False,
+    archive_path: Path | None = None,
+    cache_dir: Path | None = None,
+    options: DownloadOptions | None = None,
+    progress: ProgressCallback | None = None,
+) -> str:
+    """``python-distribution-extract DEST (--download-default | --archive-path P)``.
+
+    Args:
+        dest: directory to extract into (created; its contents become ``dest/python/...``).
+        download_default: fetch this host's default catalog distribution (full archive) through the cache.
+        archive_path: a local archive instead.
+        cache_dir, options, progress: see ``distribution.ensure_archive``.
+
+    Returns:
+        Text for stdout: ``extracting archive to <dest>``.
+
+    Raises:
+        DistributionError: neither or both sources given (PyOxidizer's messages), download or
+            extraction failure, unsafe member.
+    """
+    if not download_default and archive_path is None:
+        raise DistributionError("must specify --download-default or --archive-path")
+    if download_default and archive_path is not None:
+        raise DistributionError("must only specify one of --download-default or --archive-path")
+    if archive_path is None:
+        entry = resolve_catalog_entry()
+        archive = ensure_archive(
+            entry.effective_url(), entry.sha256, cache=open_cache(cache_dir), options=options, progress=progress
+        )
+    else:
+        archive = Path(archive_path)
+        if not archive.is_file():
+            raise DistributionError(f"python distribution archive {archive} does not exist")
+    dest.mkdir(parents=True, exist_ok=True)
+    extract_members(archive, dest)
+    return f"extracting archive to {dest}"
+
+
+class _Extracted:
+    """A local archive extracted into a temporary directory (PyOxidizer does the same)."""
+
+    def __init__(self, archive: Path) -> None:
+        if not archive.is_file():
+            raise DistributionError(f"python distribution archive {archive} does not exist")
+        self.archive = archive
+        self.tmp = Path(tempfile.mkdtemp(prefix="pyoxidizer-py-dist-"))
+
+    def __enter__(self) -> Distribution:
+        root = self.tmp / "tree"
+        root.mkdir()
+        extract_members(self.archive, root)
+        validate_layout(root, source=str(self.archive))
+        from pyoxidizer_py.distribution.pbs.catalog import parse_archive_name
+
+        parts = parse_archive_name(self.archive.name)
+        return distribution_from_tree(
+            root, description=str(self.archive), sha256=hash_file(self.archive),
+            target_triple=parts["triple"] if parts else None,
+        )
+
+    def __exit__(self, *exc: object) -> None:
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def _stdlib_scan(dist: Distribution) -> tuple[list[str], list[str]]:
+    """Module names and ``[package].resource`` names of the stdlib (site-packages etc. excluded)."""
+    stdlib = dist.stdlib_dir
+    modules: set[str] = set()
+    resources: set[str] = set()
+    skip = {"site-packages", "lib-dynload", "__pycache__"}
+    for path in sorted(stdlib.rglob("*")):
+        rel = path.relative_to(stdlib)
+        if any(p in skip or p.startswith("config-") for p in rel.parts) or not path.is_file():
+            continue
+        if path.suffix == ".py":
+            parts = list(rel.with_suffix("").parts)
+            if parts[-1] == "__init__":
+                parts.pop()
+            if parts and all(p.isidentifier() for p in parts):
+                modules.add(".".join(parts))
+        elif len(rel.parts) > 1 and (stdlib / rel.parts[0] / "__init__.py").is_file():
+            package_parts = list(rel.parts[:-1])
+            while package_parts and not (stdlib.joinpath(*package_parts) / "__init__.py").is_file():
+                package_parts.pop()
+            inner = rel.relative_to(*package_parts) if package_parts else rel
+            if package_parts:
+                resources.add(f"[{'.'.join(package_parts)}].{inner.as_posix()}")
+    return sorted(modules), sorted(resources)
+
+
+def _licensing(licenses: tuple[str, ...] | None, public_domain: bool | None) -> str:
+    if public_domain:
+        return "Public Domain"
+    if licenses is None:
+        return "UNKNOWN"
+    if not licenses:
+        return "None defined"
+    return "Valid SPDX: " + " OR ".join(licenses)
+
+
+def python_distribution_info(path: Path) -> str:
+    """``python-distribution-info PATH``: describe a local archive.
+
+    Returns:
+        Text with the sections ``High-Level Metadata`` (Target triple, Tag, Platform tag, Version),
+        ``Extension Modules`` (per module and variant: Required, Built-in Default, Licensing, Links),
+        ``Python Modules`` and ``Python Resources`` (``[package].name``).
+
+    Raises:
+        DistributionError: missing or invalid archive.
+    """
+    with _Extracted(Path(path)) as dist:
+        info = dist.pbs
+        assert isinstance(info, PbsInfo)
+        pj = info.python_json
+        lines = _heading("High-Level Metadata")
+        lines += [
+            f"Target triple: {dist.target_triple}",
+            f"Tag:           {pj.python_tag if pj else 'cp' + dist.major_minor.replace('.', '')}",
+            f"Platform tag:  {pj.python_platform_tag if pj else '(unknown: install_only archive)'}",
+            f"Version:       {dist.version}",
+            "",
+        ]
+        lines += _heading("Extension Modules")
+        if pj is not None:
+            for name, variants in sorted(pj.build_info.extensions.items()):
+                lines += _heading(name, "-")
+                for variant in variants:
+                    links = ", ".join(link.name for link in variant.links)
+                    licensing = _licensing(
+                        variant.licenses if variant.licenses is not None or variant.license_public_domain
+                        else pj.licenses, variant.license_public_domain)
+                    lines += [
+                        f"Required: {str(variant.required).lower()}",
+                        f"Built-in Default: {str(variant.builtin).lower()}",
+                        f"Licensing: {licensing}",
+                        f"Links: {links}",
+                        "",
+                    ]
+        else:
+            lines.append("(install_only archive: no PYTHON.json; built-in modules from config.c)")
+            lines.append("")
+            for name in dist.builtin_extensions:
+                lines += _heading(name, "-")
+                lines += ["Built-in Default: true", ""]
+        modules, resources = _stdlib_scan(dist)
+        lines += _heading("Python Modules")
+        lines += [*modules, ""]
+        lines += _heading("Python Resources")
+        lines += [*resources, ""]
+    return "\n".join(lines)
+
+
+def python_distribution_licenses(path: Path) -> str:
+    """``python-distribution-licenses PATH``: licenses of CPython and of the libraries its extensions link.
+
+    Returns:
+        Text: ``Python Distribution Licenses: <SPDX OR list | NO LICENSE FOUND>``, then per
+        extension variant that links libraries: ``Dependency:``, ``Link Type:`` (system, framework,
+        library) and ``Licensing:`` (``Valid SPDX: ...``, ``Public Domain``, ``None defined``, ``UNKNOWN``).
+
+    Raises:
+        DistributionError: missing or invalid archive.
+    """
+    with _Extracted(Path(path)) as dist:
+        info = dist.pbs
+        assert isinstance(info, PbsInfo)
+        pj = info.python_json
+        if pj is not None:
+            core = " OR ".join(pj.licenses) if pj.licenses else "NO LICENSE FOUND"
+        else:
+            core = " OR ".join(dist.licenses) if dist.license_text else "NO LICENSE FOUND"
+        lines = [f"Python Distribution Licenses: {core}", ""]
+        lines += _heading("Extension Libraries and License Requirements")
+        if pj is None:
+            lines += ["(install_only archive: no PYTHON.json, so extension link information is unavailable)", ""]
+            return "\n".join(lines)
+        for name, variants in sorted(pj.build_info.extensions.items()):
+            for variant in variants:
+                if not variant.links:
+                    continue
+                title = name if variant.variant == "default" else f"{name} ({variant.variant})"
+                lines += _heading(title, "-")
+                for link in variant.links:
+                    lines += [
+                        f"Dependency: {link.name}",
+                        f"Link Type: {link.kind}",
+                        "",
+                    ]
+                lines += [f"Licensing: {_licensing(variant.licenses, variant.license_public_domain)}", ""]
+    return "\n".join(lines)
+
+
+def python_distribution_list(
+    *,
+    python_version: str | None = None,
+    target_triple: str | None = None,
+    archive_kind: str | None = None,
+    all_releases: bool = False,
+    as_json: bool = False,
+) -> str:
+    """``python-distribution-list``: the catalog.
+
+    Args:
+        python_version: ``"3.13"`` or ``"3.13.5"`` filter, or None.
+        target_triple: filter, or None.
+        archive_kind: ``"full"``/``"install_only"`` filter, or None.
+        all_releases: list every patch release (default: only the newest of each minor).
+        as_json: a JSON array of entries instead of a table.
+
+    Returns:
+        The text.
+    """
+    entries = list_catalog(
+        python_version=python_version, target_triple=target_triple, archive_kind=archive_kind,
+        latest_only=not all_releases,
+    )
+    if as_json:
+        return json.dumps([e.to_dict() for e in entries], indent=2)
+    rows = [("version", "target", "kind", "build", "flavor", "sha256")]
+    rows += [
+        (e.python_version, e.target_triple, e.archive_kind, e.build_options or "-", e.flavor, e.sha256[:12])
+        for e in entries
+    ]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows)
+
+
+def cache_clear(cache_dir: Path | None = None) -> str:
+    """``cache-clear``: delete the cache directory (``removing <dir>``).
+
+    Raises:
+        DistributionError: the directory is not a pyoxidizer-py cache, or cannot be removed.
+    """
+    return "\n".join(clear_cache(cache_dir))

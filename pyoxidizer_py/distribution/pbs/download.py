@@ -1,0 +1,317 @@
+"""Download an archive over HTTP(S) or from a ``file://`` URL, verifying its sha256 while streaming.
+
+Behaviour (STYLE.md §7): the body is streamed to a partial file and hashed as it arrives;
+timeouts; bounded retries with exponential backoff on connection errors, truncated bodies
+and 5xx/429 answers; a partial file left by a failed attempt (or an earlier process) is
+resumed with an HTTP ``Range`` request when the server answers ``206``; the file is renamed
+to its destination only after the digest matches. Proxies come from the environment
+(``requests`` reads ``HTTP(S)_PROXY``/``NO_PROXY``).
+
+Progress is reported through a callback receiving ``DownloadEvent`` records;
+``terminal_progress`` renders them with ``rich`` when stderr is a terminal and stays quiet
+otherwise. Library code here never prints.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Literal
+from urllib.parse import unquote, urlparse
+from urllib.request import url2pathname
+
+import requests
+
+from pyoxidizer_py.errors import DistributionError
+
+__all__ = [
+    "OFFLINE_HINT",
+    "DownloadEvent",
+    "DownloadOptions",
+    "ProgressCallback",
+    "download_file",
+    "hash_file",
+    "terminal_progress",
+]
+
+logger = logging.getLogger(__name__)
+
+OFFLINE_HINT = (
+    "to work offline, set PYOXIDIZER_PY_MIRROR to a mirror (http(s):// or file:// base holding "
+    "<release>/<archive>), use a local archive (PythonDistribution(sha256=..., local_path=...)), "
+    "or pass --python-distribution host|PATH (or PYOXIDIZER_PY_DISTRIBUTION)"
+)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DownloadOptions:
+    """How hard to try.
+
+    Attributes:
+        connect_timeout: seconds to establish a connection.
+        read_timeout: seconds without receiving a byte before an attempt fails.
+        retries: further attempts after the first (so ``retries + 1`` in all).
+        backoff: seconds before the first retry; doubled for each later one.
+        chunk_size: bytes read per iteration.
+    """
+
+    connect_timeout: float = 15.0
+    read_timeout: float = 60.0
+    retries: int = 4
+    backoff: float = 0.5
+    chunk_size: int = 1 << 16
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DownloadEvent:
+    """A progress event.
+
+    Attributes:
+        kind: ``start`` (total may be known), ``progress``, ``retry`` (``message`` says why),
+            ``done``.
+        url: the URL being fetched.
+        received: bytes of the file present so far (including a resumed part).
+        total: expected size in bytes, or None when unknown.
+        message: human text for ``retry`` events.
+    """
+
+    kind: Literal["start", "progress", "retry", "done"]
+    url: str
+    received: int = 0
+    total: int | None = None
+    message: str = ""
+
+
+ProgressCallback = Callable[[DownloadEvent], None]
+
+
+class _Retryable(Exception):
+    """An attempt failed in a way another attempt may fix."""
+
+
+def hash_file(path: Path, *, chunk_size: int = 1 << 20) -> str:
+    """sha256 hex digest of a file, read in chunks (never the whole file in memory)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(chunk_size):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _emit(progress: ProgressCallback | None, event: DownloadEvent) -> None:
+    if progress is not None:
+        progress(event)
+
+
+def _stream_into(
+    fh: IO[bytes], chunks: Iterator[bytes], digest: hashlib._Hash, url: str, received: int,
+    total: int | None, progress: ProgressCallback | None,
+) -> int:
+    last = 0.0
+    for chunk in chunks:
+        if not chunk:
+            continue
+        fh.write(chunk)
+        digest.update(chunk)
+        received += len(chunk)
+        now = time.monotonic()
+        if now - last > 0.1:
+            last = now
+            _emit(progress, DownloadEvent(kind="progress", url=url, received=received, total=total))
+    return received
+
+
+def _prime_digest(partial: Path) -> tuple[hashlib._Hash, int]:
+    digest = hashlib.sha256()
+    size = 0
+    with partial.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest, size
+
+
+def _attempt_http(
+    session: requests.Session, url: str, partial: Path, options: DownloadOptions,
+    progress: ProgressCallback | None,
+) -> hashlib._Hash:
+    have = partial.stat().st_size if partial.exists() else 0
+    headers = {"Range": f"bytes={have}-"} if have else {}
+    try:
+        response = session.get(
+            url, headers=headers, stream=True, timeout=(options.connect_timeout, options.read_timeout)
+        )
+    except (requests.ConnectionError, requests.Timeout) as exc:
+        raise _Retryable(f"cannot connect: {_reason(exc)}") from exc
+    with response:
+        status = response.status_code
+        if status == 416 and have:
+            partial.unlink()
+            raise _Retryable("server refused to resume (416); restarting")
+        if status >= 500 or status == 429:
+            raise _Retryable(f"HTTP {status} {response.reason}")
+        if status >= 400:
+            raise DistributionError(f"cannot download {url}: HTTP {status} {response.reason}", hint=OFFLINE_HINT)
+        length = response.headers.get("Content-Length")
+        expected = int(length) if length and length.isdigit() else None
+        if status == 206:
+            if not (have and response.headers.get("Content-Range", "").startswith(f"bytes {have}-")):
+                partial.unlink(missing_ok=True)
+                raise _Retryable("server sent an unexpected partial response; restarting")
+            digest, have = _prime_digest(partial)
+            mode = "ab"
+            logger.info("resuming %s at byte %d", url, have)
+        else:
+            digest, have, mode = hashlib.sha256(), 0, "wb"
+        total = have + expected if expected is not None else None
+        _emit(progress, DownloadEvent(kind="start", url=url, received=have, total=total))
+        try:
+            with partial.open(mode) as fh:
+                received = _stream_into(
+                    fh, response.iter_content(options.chunk_size), digest, url, have, total, progress
+                )
+        except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
+            raise _Retryable(f"connection lost: {_reason(exc)}") from exc
+        if total is not None and received != total:
+            raise _Retryable(f"body truncated: got {received} of {total} bytes")
+        _emit(progress, DownloadEvent(kind="done", url=url, received=received, total=total))
+        return digest
+
+
+def _attempt_file(url: str, partial: Path, options: DownloadOptions, progress: ProgressCallback | None) -> hashlib._Hash:
+    parsed = urlparse(url)
+    source = Path(url2pathname(unquote(parsed.path) if not parsed.netloc else f"//{parsed.netloc}{parsed.path}"))
+    try:
+        total = source.stat().st_size
+        src = source.open("rb")
+    except OSError as exc:
+        raise DistributionError(f"cannot read {url}: {exc.strerror or exc}", hint=OFFLINE_HINT) from exc
+    digest = hashlib.sha256()
+    _emit(progress, DownloadEvent(kind="start", url=url, received=0, total=total))
+    with src, partial.open("wb") as fh:
+        received = _stream_into(fh, iter(lambda: src.read(options.chunk_size), b""), digest, url, 0, total, progress)
+    _emit(progress, DownloadEvent(kind="done", url=url, received=received, total=total))
+    return digest
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc)
+    return text if len(text) < 300 else text[:300] + "..."
+
+
+def download_file(
+    url: str,
+    sha256: str,
+    dest: Path,
+    *,
+    partial: Path,
+    options: DownloadOptions | None = None,
+    progress: ProgressCallback | None = None,
+    session: requests.Session | None = None,
+) -> Path:
+    """Fetch ``url`` into ``dest`` if and only if its sha256 is ``sha256``.
+
+    The caller must hold a lock covering ``partial`` and ``dest`` (the cache does).
+
+    Args:
+        url: ``http://``, ``https://`` or ``file://`` URL.
+        sha256: expected lowercase hex digest.
+        dest: final path; written by ``os.replace`` after verification (parent created).
+        partial: where bytes accumulate; an existing partial file is resumed (HTTP ranges).
+        options: timeouts/retries (defaults: ``DownloadOptions()``).
+        progress: receives ``DownloadEvent`` records, or None.
+        session: a ``requests.Session`` to reuse, or None for a new one (proxies from the environment).
+
+    Returns:
+        ``dest``.
+
+    Raises:
+        DistributionError: the digest does not match (both digests in the message; the partial
+            file is deleted and nothing is written to ``dest``), an HTTP 4xx answer, an unreadable
+            ``file://`` source, an unsupported scheme, or every attempt failed (the message names
+            the URL, the last reason, and how to proceed offline).
+    """
+    options = options or DownloadOptions()
+    scheme = urlparse(url).scheme
+    if scheme not in ("http", "https", "file"):
+        raise DistributionError(f"cannot download {url}: unsupported URL scheme {scheme!r} (use http, https or file)")
+    partial.parent.mkdir(parents=True, exist_ok=True)
+    own_session = session is None
+    session = session or requests.Session()
+    last_reason = ""
+    try:
+        for attempt in range(options.retries + 1):
+            if attempt:
+                delay = options.backoff * (2 ** (attempt - 1))
+                logger.info("retrying %s in %.1fs (%s)", url, delay, last_reason)
+                _emit(progress, DownloadEvent(kind="retry", url=url, message=last_reason))
+                time.sleep(delay)
+            try:
+                if scheme == "file":
+                    digest = _attempt_file(url, partial, options, progress)
+                else:
+                    digest = _attempt_http(session, url, partial, options, progress)
+            except _Retryable as exc:
+                last_reason = str(exc)
+                logger.warning("download of %s failed: %s", url, last_reason)
+                continue
+            actual = digest.hexdigest()
+            if actual != sha256.lower():
+                with contextlib.suppress(OSError):
+                    partial.unlink()
+                raise DistributionError(
+                    f"sha256 mismatch for {url}: expected {sha256.lower()}, got {actual}; "
+                    "the file was discarded (a tampered or wrong archive, or a wrong sha256 in the config)"
+                )
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(partial, dest)
+            logger.info("downloaded %s -> %s", url, dest)
+            return dest
+    finally:
+        if own_session:
+            session.close()
+    raise DistributionError(
+        f"cannot download {url} after {options.retries + 1} attempts: {last_reason}; {OFFLINE_HINT}",
+        hint=OFFLINE_HINT,
+    )
+
+
+@contextlib.contextmanager
+def terminal_progress(stream: IO[str] | None = None) -> Iterator[ProgressCallback | None]:
+    """A progress callback drawing a ``rich`` bar when ``stream`` (default stderr) is a terminal.
+
+    Yields:
+        A callback for ``download_file``/``ensure_*`` functions, or None when the stream is not a
+        terminal (quiet; events still go to logging).
+    """
+    stream = stream or sys.stderr
+    if not (hasattr(stream, "isatty") and stream.isatty()):
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+
+    tasks: dict[str, int] = {}
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+        console=Console(file=stream), transient=True,
+    ) as bar:
+
+        def callback(event: DownloadEvent) -> None:
+            name = event.url.rsplit("/", 1)[-1]
+            if event.url not in tasks:
+                tasks[event.url] = bar.add_task(f"downloading {unquote(name)}", total=event.total)
+            task = tasks[event.url]
+            if event.kind == "retry":
+                bar.update(task, description=f"retrying {unquote(name)}")
+            else:
+                bar.update(task, completed=event.received, total=event.total)
+
+        yield callback
