@@ -1,0 +1,30 @@
+//! pyoxidizer-py's runtime: start an embedded CPython from an
+//! `OxidizedPythonInterpreterConfig` and run it.
+//!
+//! ```ignore
+//! let config = default_python_config();
+//! let code = match pyembed::MainPythonInterpreter::new(config) {
+//!     Ok(interp) => interp.run(),
+//!     Err(e) => { eprintln!("{e}"); e.exit_status() }
+//! };
+//! std::process::exit(code);
+//! ```
+//!
+//! Module map: `config` (the records), `interpreter` (PyPreConfig/PyConfig and
+//! Py_RunMain), `pystr` (string conversions), `allocator`, `terminfo`.
+//! Seams for later versions: the in-memory importer (packed resources) and the
+//! multiprocessing dispatch live in `interpreter.rs`, marked "Seam".
+
+mod allocator;
+mod config;
+mod interpreter;
+mod pystr;
+mod terminfo;
+
+pub use config::{
+    Allocator, BytecodeOptimizationLevel, BytesWarning, CheckHashPycsMode, CoerceCLocale,
+    MemoryAllocatorBackend, MultiprocessingStartMethod, OxidizedPythonInterpreterConfig,
+    PackedResourcesSource, PythonInterpreterConfig, PythonInterpreterProfile, TerminfoResolution,
+};
+pub use interpreter::{run_and_exit_code, MainPythonInterpreter, NewInterpreterError};
+pub use pystr::expand_origin;
