@@ -33,7 +33,7 @@ from pyoxidizer_py.resources.policy import PackagingPolicy
 __all__ = ["add_attributes_for", "apply_policy", "apply_policy_all"]
 
 
-def _included(  # noqa: PLR0911 - one early return per resource kind reads like the rule table
+def _included(
     resource: Resource, policy: PackagingPolicy, extension_included: bool | None
 ) -> bool:
     if isinstance(resource, File):

@@ -14,9 +14,10 @@ Rules (paths relative to the scanned root, ``/``-separated):
     ``PythonExtensionModule("pkg._x")``, the suffix being one of the target's extension
     suffixes (longest match first). A bare ``.so`` whose stem starts with ``lib`` is taken to
     be a shared library, not a module;
-  - any other file inside a package -> ``PythonPackageResource(package, name)``; files under a
-    non-identifier sub-directory of a package (``pkg/data-files/x.txt``) belong to the
-    enclosing package with the sub-path as name.
+  - any other file inside a package -> ``PythonPackageResource(package, name)``, where package is
+    the deepest *regular* package (directory with ``__init__.py``) above the file and name the rest
+    of the path: ``pkg/data/x.txt`` and ``pkg/data-files/x.txt`` belong to ``pkg`` when ``pkg/data``
+    has no ``__init__.py`` (inside a pure namespace tree, the deepest identifier directory).
 * Shared libraries (``*.so``/``*.so.N`` not classified as modules, anything under a
   top-level ``*.libs`` directory as wheels repaired by auditwheel have) -> ``SharedLibrary``.
 * Files that fit none of these (a top-level ``README``, a ``.pth`` file, files under a
@@ -127,7 +128,7 @@ def _extension_suffix(fname: str, suffixes: Iterable[str]) -> str | None:
     return None
 
 
-def _classify(  # noqa: PLR0911 - one return per classification rule of the module docstring
+def _classify(
     full: Path, rel: str, opts: ScanOptions
 ) -> Resource | None:
     parts = rel.split("/")
@@ -177,6 +178,14 @@ def _classify(  # noqa: PLR0911 - one return per classification rule of the modu
 
     if not pkg_parts:
         return None
+    # A data file belongs to the deepest regular package (a directory with __init__.py) above it,
+    # so ``pkg/data/x.txt`` is ``("pkg", "data/x.txt")`` when ``pkg/data`` is a plain directory; in
+    # a namespace package tree without any __init__.py, to the deepest identifier directory.
+    top = full.parents[len(dirs) - 1] if dirs else full.parent
+    regular = [i for i in range(k, 0, -1) if (top.parent.joinpath(*dirs[:i]) / "__init__.py").is_file()]
+    if regular:
+        k = regular[0]
+        package = ".".join(dirs[:k])
     return PythonPackageResource(
         package=package, name="/".join(parts[k:]), is_stdlib=is_stdlib,
         is_test=is_stdlib and is_stdlib_test_name(package), path=full,

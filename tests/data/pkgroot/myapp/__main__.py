@@ -1,0 +1,3 @@
+from myapp.sub.mod import greet
+
+print(greet())

@@ -1,0 +1,6 @@
+import importlib.resources
+
+
+def greet() -> str:
+    text = importlib.resources.files("myapp").joinpath("data/greeting.txt").read_text()
+    return text.strip()
