@@ -15,7 +15,7 @@ import jinja2
 from pyoxidizer_py import __version__
 from pyoxidizer_py.config.discovery import CONFIG_FILENAME, find_config
 from pyoxidizer_py.config.evaluate import EvaluationOptions, evaluate_config
-from pyoxidizer_py.errors import ConfigError, PyOxidizerError
+from pyoxidizer_py.errors import PyOxidizerError
 from pyoxidizer_py.templates_dir import templates_dir
 
 __all__ = ["TargetListing", "init_config_file", "list_targets", "render_config_template"]
@@ -104,6 +104,3 @@ def list_targets(start: Path, vars: Mapping[str, str | None] | None = None) -> T
         default=evaluation.default_target,
     )
 
-
-def _unused() -> tuple[type, ...]:
-    return (ConfigError,)

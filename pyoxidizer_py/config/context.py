@@ -110,7 +110,7 @@ def current_context() -> EvaluationContext:
         raise RuntimeError("no pyoxidizer.bzl evaluation in progress") from None
 
 
-class using_context:  # noqa: N801 - used as a context manager, reads like a function
+class using_context:
     """``with using_context(ctx):`` makes ``ctx`` current for dialect functions."""
 
     def __init__(self, ctx: EvaluationContext) -> None:

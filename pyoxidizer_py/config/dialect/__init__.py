@@ -12,7 +12,13 @@ from typing import Any
 
 from pyoxidizer_py.config import engine
 from pyoxidizer_py.config.context import DistributionRequest, current_context
-from pyoxidizer_py.config.dialect.base import check_bool, check_list_of_str, check_optional_str, check_str, type_name
+from pyoxidizer_py.config.dialect.base import (
+    check_bool,
+    check_list_of_str,
+    check_optional_str,
+    check_str,
+    type_name,
+)
 from pyoxidizer_py.config.dialect.files import FileContent, FileManifest, glob
 from pyoxidizer_py.config.dialect.platform import LEGACY_NAMES, PLATFORM_CONSTRUCTORS, PROMPT_FUNCTIONS
 from pyoxidizer_py.config.dialect.python import FLAVORS, PythonDistribution
@@ -89,7 +95,7 @@ def default_python_distribution(flavor: Any = "standalone", build_target: Any = 
     )
 
 
-def PythonDistribution_(sha256: Any, local_path: Any = None, url: Any = None, flavor: Any = "standalone") -> Any:  # noqa: N802
+def PythonDistribution_(sha256: Any, local_path: Any = None, url: Any = None, flavor: Any = "standalone") -> Any:
     """``PythonDistribution(sha256, local_path=None, url=None, flavor="standalone")``: a specific archive."""
     fn = "PythonDistribution"
     digest = check_str(fn, "sha256", sha256).lower()
@@ -145,6 +151,3 @@ def dialect_globals() -> Any:
     """The engine globals of the dialect, built once per process."""
     return engine.build_globals(GLOBAL_FUNCTIONS, takes_functions={"register_target", "type"})
 
-
-def _unused() -> tuple[Any, ...]:
-    return (Path, ConfigError)

@@ -14,7 +14,13 @@ from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar
 
 from pyoxidizer_py.config.context import current_context
-from pyoxidizer_py.config.dialect.base import check_bool, check_list_of_str, check_optional_str, check_str, type_name
+from pyoxidizer_py.config.dialect.base import (
+    check_bool,
+    check_list_of_str,
+    check_optional_str,
+    check_str,
+    type_name,
+)
 from pyoxidizer_py.errors import ConfigError
 
 __all__ = ["FileContent", "FileEntry", "FileManifest", "glob"]

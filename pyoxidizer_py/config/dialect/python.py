@@ -9,8 +9,6 @@ distribution, collecting resources) to the stage packages; building happens in
 
 from __future__ import annotations
 
-import dataclasses
-import fnmatch
 import glob as globmod
 from pathlib import Path
 from typing import Any, ClassVar
@@ -22,7 +20,6 @@ from pyoxidizer_py.config.dialect.base import (
     SettingsFacade,
     check_bool,
     check_list_of_str,
-    check_optional_str,
     check_str,
     type_name,
 )
@@ -69,15 +66,12 @@ class PythonPackagingPolicy(SettingsFacade):
         """``"classify"`` or ``"files"``: bulk-set the scanner, include and allow_files attributes."""
         self.record.set_resource_handling_mode(check_str("set_resource_handling_mode", "mode", mode))
 
-    def apply_to(self, record: model.Resource) -> model.Resource:
-        """Give a fresh resource its placement from this policy, then run the registered callbacks.
+    def run_callbacks(self, record: model.Resource) -> model.Resource:
+        """Run the registered resource callbacks on a freshly collected resource.
 
         Returns:
-            The record with its ``add`` attributes decided.
+            The record with the ``add`` attributes the callbacks chose.
         """
-        from pyoxidizer_py.resources.policy_apply import apply_policy
-
-        record = apply_policy(record, self.record)
         if not self.record.resource_callbacks:
             return record
         facade = wrap_resource(record)
@@ -266,7 +260,7 @@ class PythonExecutable:
     # -- resources ------------------------------------------------------------------------
     def _new(self, records: list[model.Resource]) -> list[ResourceFacade]:
         """Apply the policy and callbacks to freshly collected records; return façades."""
-        return [wrap_resource(self.policy.apply_to(r)) for r in records]
+        return [wrap_resource(self.policy.run_callbacks(r)) for r in records]
 
     def _add(self, record: model.Resource) -> None:
         if record.add.include:
@@ -281,44 +275,47 @@ class PythonExecutable:
 
     def make_python_module_source(self, name: Any, source: Any, is_package: Any = False) -> ResourceFacade:
         """Create a ``PythonModuleSource`` from a name and source text."""
+        from pyoxidizer_py.resources.collect import make_python_module_source
+
         fn = "make_python_module_source"
-        record = model.PythonModuleSource(
-            name=check_str(fn, "name", name),
-            data=check_str(fn, "source", source).encode("utf-8"),
-            is_package=check_bool(fn, "is_package", is_package),
+        record = make_python_module_source(
+            check_str(fn, "name", name),
+            check_str(fn, "source", source),
+            check_bool(fn, "is_package", is_package),
+            policy=self.policy.record,
         )
         return self._new([record])[0]
 
     def pip_install(self, args: Any, extra_envs: Any = None) -> list[ResourceFacade]:
         """Run the distribution's pip (``pip install --target``) and return the installed resources."""
-        from pyoxidizer_py.resources.pip import pip_install
+        from pyoxidizer_py.resources.collect import pip_install
 
         fn = "pip_install"
         if isinstance(args, str):
             raise TypeError(f"{fn}(): args must be a list of strings, e.g. [{args!r}]")
         argv = check_list_of_str(fn, "args", args)
         envs = _check_env_dict(fn, extra_envs)
-        return self._new(pip_install(self.distribution.resolve(), argv, envs, self.policy.record))
+        return self._new(pip_install(self.distribution.resolve(), argv, self.policy.record, extra_envs=envs))
 
     def pip_download(self, args: Any) -> list[ResourceFacade]:
-        """Download wheels with pip for the target platform and return their resources."""
-        from pyoxidizer_py.resources.pip import pip_download
+        """Install binary wheels only (``pip install --only-binary=:all:``) and return their resources."""
+        from pyoxidizer_py.resources.collect import pip_install
 
         argv = check_list_of_str("pip_download", "args", args)
-        return self._new(pip_download(self.distribution.resolve(), argv, self.policy.record))
+        return self._new(pip_install(self.distribution.resolve(), ["--only-binary=:all:", *argv], self.policy.record))
 
     def read_package_root(self, path: Any, packages: Any) -> list[ResourceFacade]:
         """Scan ``path`` and return the resources of the named top-level packages."""
-        from pyoxidizer_py.resources.scan import read_package_root
+        from pyoxidizer_py.resources.collect import read_package_root
 
         fn = "read_package_root"
         root = current_context().resolve_path(check_str(fn, "path", path))
         names = check_list_of_str(fn, "packages", packages)
-        return self._new(read_package_root(root, names, self.policy.record))
+        return self._new(read_package_root(root, names, self.distribution.resolve(), self.policy.record))
 
     def read_virtualenv(self, path: Any) -> list[ResourceFacade]:
         """Return the resources installed in a virtualenv's site-packages."""
-        from pyoxidizer_py.resources.scan import read_virtualenv
+        from pyoxidizer_py.resources.collect import read_virtualenv
 
         root = current_context().resolve_path(check_str("read_virtualenv", "path", path))
         return self._new(read_virtualenv(root, self.distribution.resolve(), self.policy.record))
@@ -327,13 +324,15 @@ class PythonExecutable:
         self, package_path: Any, extra_envs: Any = None, extra_global_arguments: Any = None
     ) -> list[ResourceFacade]:
         """Install a source tree (``pip install --target``; setup.py-based trees work through pip)."""
-        from pyoxidizer_py.resources.pip import pip_install
+        from pyoxidizer_py.resources.collect import pip_install
 
         fn = "setup_py_install"
         path = current_context().resolve_path(check_str(fn, "package_path", package_path))
         envs = _check_env_dict(fn, extra_envs)
         extra = check_list_of_str(fn, "extra_global_arguments", extra_global_arguments, optional=True)
-        return self._new(pip_install(self.distribution.resolve(), [*extra, str(path)], envs, self.policy.record))
+        return self._new(
+            pip_install(self.distribution.resolve(), [*extra, str(path)], self.policy.record, extra_envs=envs)
+        )
 
     def add_python_resource(self, resource: Any) -> None:
         """Add one resource (honouring its ``add_include``)."""
@@ -456,6 +455,3 @@ def snapshot_config(config: PythonInterpreterConfig) -> InterpreterConfig:
     """A copy of an interpreter config record (for the artifact stage)."""
     return config.record.copy()  # type: ignore[no-any-return]
 
-
-def _unused(*_: Any) -> None:  # keep imports used by type checkers only
-    _ = (dataclasses, fnmatch, check_optional_str)
