@@ -34,6 +34,7 @@ __all__ = [
     "LinkPlan",
     "RuntimeFile",
     "plan_link",
+    "install_runtime_files",
     "render_pyo3_config",
     "shared_library_soname",
     "write_link_artifacts",
@@ -324,6 +325,30 @@ def write_link_artifacts(dist: Distribution, plan: LinkPlan, artifacts_dir: Path
     except OSError as e:
         raise BuildError(f"cannot write link artifacts to {artifacts_dir}: {e}") from e
     return config_path
+
+
+def install_runtime_files(plan: LinkPlan, install_dir: Path) -> list[Path]:
+    """Copy ``plan.runtime_files`` into ``install_dir`` (only files that changed).
+
+    Args:
+        plan: the build's LinkPlan.
+        install_dir: the directory holding the executable.
+
+    Returns:
+        The installed paths, in ``plan.runtime_files`` order.
+
+    Raises:
+        BuildError: a file cannot be copied.
+    """
+    out = []
+    for rf in plan.runtime_files:
+        dest = Path(install_dir, *rf.dest.parts)
+        try:
+            copy_if_changed(rf.source, dest)
+        except OSError as e:
+            raise BuildError(f"cannot copy {rf.source} to {dest}: {e}") from e
+        out.append(dest)
+    return out
 
 
 # --- ELF SONAME ------------------------------------------------------------------------

@@ -188,15 +188,16 @@ def cargo_build(
         )
     except OSError as e:
         raise BuildError(f"cannot run {cargo}: {e}") from e
-    reader = threading.Thread(target=read_stdout, args=(proc.stdout,), daemon=True)
-    reader.start()
-    assert proc.stderr is not None
-    for raw in proc.stderr:
-        line = raw.rstrip("\n")
-        stderr_lines.append(line)
-        _log.log(level, "%s", line)
-    rc = proc.wait()
-    reader.join()
+    with proc:
+        reader = threading.Thread(target=read_stdout, args=(proc.stdout,), daemon=True)
+        reader.start()
+        assert proc.stderr is not None
+        for raw in proc.stderr:
+            line = raw.rstrip("\n")
+            stderr_lines.append(line)
+            _log.log(level, "%s", line)
+        reader.join()
+        rc = proc.wait()
     if rc != 0:
         raise BuildError(
             f"cargo build failed for the Rust project {project_dir} (exit status {rc}):\n"

@@ -47,9 +47,9 @@ PYTHON_ALLOCATOR_FEATURES = ("allocator-jemalloc", "allocator-mimalloc", "alloca
 
 # Optional dependencies behind the global-allocator-* features: (dependency key, table).
 _ALLOCATOR_DEPENDENCIES: tuple[tuple[str, dict[str, object]], ...] = (
-    ("jemallocator", {"package": "tikv-jemallocator", "version": "0.6", "optional": True}),
+    ("jemallocator", {"package": "tikv-jemallocator", "version": "0.7", "optional": True}),
     ("mimalloc", {"version": "0.1", "optional": True, "default-features": False}),
-    ("snmalloc-rs", {"version": "0.3", "optional": True}),
+    ("snmalloc-rs", {"version": "0.7", "optional": True}),
 )
 
 # Cargo rejects these package names (keywords and the names of built-in crates).
