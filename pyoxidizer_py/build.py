@@ -1,0 +1,288 @@
+"""``build`` and ``run``: evaluate the config, then build each resolved target.
+
+This is the last stage of the flow (DESIGN.md): for a ``PythonExecutable`` it
+runs the artifact stage (libpython link plan, ``pyo3-build-config-file.txt``,
+``default_python_config.rs``, filesystem resources), renders the Rust project,
+runs cargo and installs the executable with its files into
+``<build path>/<triple>/<debug|release>/<target>/``.
+
+The Rust project, the artifacts and cargo's target directory persist under
+``<build path>/<triple>/<profile>/.pyoxidizer-py/`` so a rebuild after changing
+only Python files reuses every compiled crate.
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pyoxidizer_py.artifacts.atomic_write import copy_if_changed, write_bytes_if_changed
+from pyoxidizer_py.artifacts.filesystem import install_filesystem_resources
+from pyoxidizer_py.artifacts.pyo3_config import install_runtime_files, plan_link, write_link_artifacts
+from pyoxidizer_py.artifacts.python_config_rs import write_python_config_rs
+from pyoxidizer_py.config.dialect.files import FileManifest
+from pyoxidizer_py.config.dialect.platform import PlatformOnly
+from pyoxidizer_py.config.dialect.python import PythonEmbeddedResources, PythonExecutable
+from pyoxidizer_py.config.discovery import find_config
+from pyoxidizer_py.config.evaluate import Evaluation, EvaluationOptions, evaluate_config
+from pyoxidizer_py.errors import BuildError, PyOxidizerError
+from pyoxidizer_py.rust_project.cargo import CargoBuildOptions, cargo_build
+from pyoxidizer_py.rust_project.project import render_project
+
+__all__ = ["BuildOptions", "BuildResult", "allocator_features", "build", "build_evaluation", "run"]
+
+log = logging.getLogger(__name__)
+WORK_DIR = ".pyoxidizer-py"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class BuildOptions:
+    """What ``build`` / ``run`` were asked to do.
+
+    Attributes:
+        start: config file or a directory at or below it (``--path``).
+        targets: targets to build; empty = the default target.
+        release: release profile.
+        target_triple: Rust target triple (None: the host's).
+        vars: ``VARS`` values.
+        distribution_spec: ``--python-distribution`` override.
+        verbose: verbosity level (cargo and pip output is streamed to the log at >= 1).
+        cargo_target_dir: share one cargo target dir (tests); None = under the build path.
+    """
+
+    start: Path = Path()
+    targets: Sequence[str] = ()
+    release: bool = False
+    target_triple: str | None = None
+    vars: Mapping[str, str | None] = field(default_factory=dict)
+    distribution_spec: str | None = None
+    verbose: int = 0
+    cargo_target_dir: Path | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class BuildResult:
+    """One built target.
+
+    Attributes:
+        target: target name.
+        output: the target's output directory.
+        run_path: the executable to run for ``run``, or None when the target has none.
+    """
+
+    target: str
+    output: Path
+    run_path: Path | None
+
+
+def allocator_features(allocator_backend: str) -> tuple[str, ...]:
+    """Cargo features a config's ``allocator_backend`` needs.
+
+    Args:
+        allocator_backend: ``default``, ``jemalloc``, ``mimalloc``, ``snmalloc`` or ``rust``.
+
+    Returns:
+        ``("global-allocator-X", "allocator-X")`` for the three C allocators, else ``()``.
+    """
+    if allocator_backend in ("jemalloc", "mimalloc", "snmalloc"):
+        return (f"global-allocator-{allocator_backend}", f"allocator-{allocator_backend}")
+    return ()
+
+
+class _Builder:
+    """Builds the resolved targets of one evaluation (each executable at most once per output dir)."""
+
+    def __init__(self, evaluation: Evaluation, options: BuildOptions) -> None:
+        self.evaluation = evaluation
+        self.options = options
+        ctx = evaluation.context
+        self.profile = "release" if options.release else "debug"
+        self.triple = ctx.build_target_triple
+        self.root = ctx.build_path / self.triple / self.profile
+        self.built: dict[tuple[int, Path], Path] = {}
+
+    def output_dir(self, target: str) -> Path:
+        return self.root / target
+
+    def build_target(self, name: str) -> BuildResult:
+        value = self.evaluation.values[name]
+        out = self.output_dir(name)
+        if isinstance(value, PythonExecutable):
+            exe = self.build_executable(value, out)
+            return BuildResult(target=name, output=out, run_path=exe)
+        if isinstance(value, FileManifest):
+            run_path = self.build_manifest(value, out)
+            return BuildResult(target=name, output=out, run_path=run_path)
+        if isinstance(value, PythonEmbeddedResources):
+            self.write_artifacts(value.exe, out, install_dir=out)
+            return BuildResult(target=name, output=out, run_path=None)
+        if isinstance(value, PlatformOnly):
+            raise BuildError(f"target {name}: {value.build_error()}")
+        kind = getattr(type(value), "STARLARK_TYPE", type(value).__name__)
+        raise BuildError(f"target {name}: {kind} does not implement build()")
+
+    # -- executables ----------------------------------------------------------------------
+    def work_dir(self, exe: PythonExecutable) -> Path:
+        return self.root / WORK_DIR / exe.name
+
+    def write_artifacts(self, exe: PythonExecutable, artifacts: Path, *, install_dir: Path) -> tuple[Any, Path]:
+        """Artifact stage: link plan, PyO3 config, filesystem resources, ``default_python_config.rs``."""
+        dist = exe.distribution.resolve()
+        artifacts.mkdir(parents=True, exist_ok=True)
+        plan = plan_link(dist, exe.settings["libpython_link_mode"], artifacts_dir=artifacts)
+        pyo3_file = write_link_artifacts(dist, plan, artifacts)
+        fs = install_filesystem_resources(exe.resources, dist, install_dir)
+        config = exe.config.record.copy()
+        search = None if config.module_search_paths is not None else list(fs.module_search_paths)
+        write_python_config_rs(artifacts, config, module_search_paths=search)
+        licenses = exe.settings["licenses_filename"]
+        if licenses:
+            write_bytes_if_changed(artifacts / licenses, _license_text(dist).encode("utf-8"))
+        return plan, pyo3_file
+
+    def build_executable(self, exe: PythonExecutable, install_dir: Path) -> Path:
+        key = (id(exe), install_dir)
+        if key in self.built:
+            return self.built[key]
+        log.warning("building executable %s for %s (%s)", exe.name, self.triple, self.profile)
+        work = self.work_dir(exe)
+        artifacts = work / "artifacts"
+        install_dir.mkdir(parents=True, exist_ok=True)
+        plan, pyo3_file = self.write_artifacts(exe, artifacts, install_dir=install_dir)
+        project = render_project(work / "project", name=exe.name)
+        features = allocator_features(exe.config.record.allocator_backend)
+        target_dir = self.options.cargo_target_dir or (self.evaluation.context.build_path / WORK_DIR / "cargo-target")
+        built = cargo_build(
+            project.path,
+            artifacts_dir=artifacts,
+            pyo3_config_file=pyo3_file,
+            target_dir=target_dir,
+            options=CargoBuildOptions(
+                release=self.options.release,
+                target_triple=self.options.target_triple,
+                features=features,
+                verbose=self.options.verbose > 0,
+            ),
+        )
+        dest = install_dir / built.name
+        copy_if_changed(built, dest)
+        install_runtime_files(plan, install_dir)
+        licenses = exe.settings["licenses_filename"]
+        if licenses:
+            copy_if_changed(artifacts / licenses, install_dir / licenses)
+        self.built[key] = dest
+        log.warning("installed %s", dest)
+        return dest
+
+    # -- manifests ------------------------------------------------------------------------
+    def build_manifest(self, manifest: FileManifest, out: Path) -> Path | None:
+        from pyoxidizer_py.artifacts.filesystem import install_filesystem_resources as install_resources
+
+        out.mkdir(parents=True, exist_ok=True)
+        run_path: Path | None = None
+        for prefix, exe in manifest.executables:
+            run_path = self.build_executable(exe, out / prefix if prefix else out)
+        for rel, entry in manifest.files.items():
+            write_bytes_if_changed(out / rel, entry.read(), mode=0o755 if entry.executable else 0o644)
+        by_prefix: dict[str, list[Any]] = {}
+        for prefix, record in manifest.resources:
+            by_prefix.setdefault(prefix, []).append(record)
+        if by_prefix:
+            dist = None
+            for prefix, exe in manifest.executables:
+                dist = exe.distribution.resolve()
+            if dist is None:
+                raise BuildError("FileManifest.add_python_resource(): Python resources need an executable "
+                                 "in the same manifest (its distribution compiles their bytecode)")
+            for prefix, records in by_prefix.items():
+                install_resources(records, dist, out / prefix if prefix else out)
+        if run_path is None:
+            executables = [out / rel for rel, e in manifest.files.items() if e.executable]
+            run_path = executables[0] if len(executables) == 1 else None
+        for dest, replace in manifest.installs:
+            _copy_tree(out, dest, replace)
+        return run_path
+
+
+def _copy_tree(src: Path, dest: Path, replace: bool) -> None:
+    import shutil
+
+    if dest.exists() and replace:
+        shutil.rmtree(dest)
+    shutil.copytree(src, dest, dirs_exist_ok=True, symlinks=True)
+
+
+def _license_text(dist: Any) -> str:
+    header = f"This executable embeds CPython {dist.version} (licenses: {' OR '.join(dist.licenses)}).\n"
+    return header + ("\n" + dist.license_text if dist.license_text else "")
+
+
+def _evaluate(options: BuildOptions, targets: Sequence[str] | None) -> Evaluation:
+    config = find_config(options.start)
+    return evaluate_config(
+        EvaluationOptions(
+            config_path=config,
+            target_triple=options.target_triple,
+            vars=dict(options.vars),
+            release=options.release,
+            requested_targets=targets,
+            distribution_spec=options.distribution_spec,
+        )
+    )
+
+
+def build_evaluation(evaluation: Evaluation, options: BuildOptions) -> list[BuildResult]:
+    """Build every resolved target of an evaluation.
+
+    Returns:
+        One ``BuildResult`` per resolved target, in order.
+
+    Raises:
+        PyOxidizerError: any stage failed (BuildError for cargo and linking).
+    """
+    builder = _Builder(evaluation, options)
+    return [builder.build_target(name) for name in evaluation.resolved]
+
+
+def build(options: BuildOptions) -> list[BuildResult]:
+    """``pyoxidizer-py build``: evaluate the config and build the requested (or default) targets.
+
+    Raises:
+        PyOxidizerError: the config, a distribution, pip or cargo failed.
+    """
+    evaluation = _evaluate(options, list(options.targets) or None)
+    if not evaluation.resolved:
+        raise PyOxidizerError(f"{evaluation.context.config_path}: no targets to build")
+    return build_evaluation(evaluation, options)
+
+
+def run(options: BuildOptions, args: Sequence[str]) -> int:
+    """``pyoxidizer-py run``: build a target (``options.targets[0]`` or the default) and run it.
+
+    Args:
+        options: build options; at most one target.
+        args: arguments passed to the program.
+
+    Returns:
+        The program's exit status.
+
+    Raises:
+        PyOxidizerError: the build failed, or the target has nothing to run.
+    """
+    results = build(options)
+    result = results[0]
+    if result.run_path is None:
+        raise BuildError(f"target {result.target} has nothing to run")
+    log.info("running %s", result.run_path)
+    sys.stdout.flush()
+    try:
+        completed = subprocess.run([str(result.run_path), *args], check=False)
+    except OSError as exc:
+        raise BuildError(f"cannot run {result.run_path}: {exc.strerror or exc}") from exc
+    return completed.returncode if completed.returncode >= 0 else 128 - completed.returncode
+
