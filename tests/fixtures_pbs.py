@@ -133,19 +133,24 @@ def _add(tf: tarfile.TarFile, name: str, source: Path | bytes | None, link: str 
 
 def write_tar_zst(path: Path, members: list[Member], *, level: int = 3) -> None:
     """Write a zstandard-compressed tar with the members in order."""
-    with path.open("wb") as raw:
-        with zstandard.ZstdCompressor(level=level).stream_writer(raw, closefd=False) as zw:
-            with tarfile.open(fileobj=zw, mode="w|", format=tarfile.PAX_FORMAT) as tf:
-                for name, source, link in members:
-                    _add(tf, name, source, link)
+    with (
+        path.open("wb") as raw,
+        zstandard.ZstdCompressor(level=level).stream_writer(raw, closefd=False) as zw,
+        tarfile.open(fileobj=zw, mode="w|", format=tarfile.PAX_FORMAT) as tf,
+    ):
+        for name, source, link in members:
+            _add(tf, name, source, link)
 
 
 def write_tar_gz(path: Path, members: list[Member]) -> None:
     """Write a gzip tar with the members in order."""
-    with path.open("wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=1, mtime=0) as gz:
-        with tarfile.open(fileobj=gz, mode="w|", format=tarfile.PAX_FORMAT) as tf:
-            for name, source, link in members:
-                _add(tf, name, source, link)
+    with (
+        path.open("wb") as raw,
+        gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=1, mtime=0) as gz,
+        tarfile.open(fileobj=gz, mode="w|", format=tarfile.PAX_FORMAT) as tf,
+    ):
+        for name, source, link in members:
+            _add(tf, name, source, link)
 
 
 def _tree_members(src: Path, prefix: str, *, skip: Callable[[Path], bool] = lambda p: False) -> list[Member]:
@@ -241,8 +246,8 @@ def _setup_modules() -> dict[str, tuple[list[str], list[str]]]:
     """Module -> (source files, -l libraries) from Debian's Setup files."""
     modules: dict[str, tuple[list[str], list[str]]] = {}
     for name in ("Setup.bootstrap", "Setup.local", "Setup.stdlib"):
-        for line in (DEBIAN_CONFIG / name).read_text(encoding="utf-8").splitlines():
-            line = line.split("#", 1)[0].strip()
+        for raw_line in (DEBIAN_CONFIG / name).read_text(encoding="utf-8").splitlines():
+            line = raw_line.split("#", 1)[0].strip()
             if not line or line.startswith("*") or "=" in line.split()[0]:
                 continue
             words = line.split()
@@ -406,7 +411,8 @@ def build_full_archive(
                 members.append((d, None, None))
         members.append((f"{py}/{rel.as_posix()}", DEBIAN_STDLIB / rel, None))
     members.append((f"{py}/site-packages", None, None))
-    members.append((f"{py}/site-packages/README.txt", b"This directory exists so that 3rd party packages can be installed here.\n", None))
+    readme = b"This directory exists so that 3rd party packages can be installed here.\n"
+    members.append((f"{py}/site-packages/README.txt", readme, None))
     members.append((f"{py}/lib-dynload", None, None))
     for name in ("_ssl", "_sqlite3", "_decimal", "_json", "_ctypes"):
         so = DEBIAN_STDLIB / "lib-dynload" / f"{name}.cpython-311-x86_64-linux-gnu.so"

@@ -1,5 +1,7 @@
 """Download, cache, mirror and concurrency of python-build-standalone archives over a loopback server."""
 
+# ruff: noqa: F811 - fixture functions imported from fixtures_pbs are redefined as test parameters
+
 from __future__ import annotations
 
 import json
@@ -10,7 +12,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from fixtures_pbs import PbsArchives, PbsServer, pbs_archives, pbs_server, publish  # noqa: F401
+from fixtures_pbs import PbsArchives, PbsServer, pbs_archives, pbs_server, publish  # noqa: F401 - pytest fixtures
 
 from pyoxidizer_py.distribution.pbs.cache import open_cache
 from pyoxidizer_py.distribution.pbs.catalog import CatalogEntry
@@ -35,14 +37,16 @@ def test_download_full_v8_verifies_and_extracts(pbs_archives: PbsArchives, pbs_s
                                options=FAST, progress=events.append)
     assert dist.origin == "python-build-standalone"
     assert dist.version == pbs_archives.full_v8.python_version
-    assert dist.shared_library is not None and dist.shared_library.name == "libpython3.11.so.1.0"
+    assert dist.shared_library is not None
+    assert dist.shared_library.name == "libpython3.11.so.1.0"
     assert dist.python_exe is not None
     out = subprocess.run([str(dist.python_exe), "-c", "import json, sys; print(sys.version_info[:2])"],
                          capture_output=True, text=True, check=True).stdout
     assert out.strip() == "(3, 11)"
     assert dist.pbs.python_json.version == "8"  # type: ignore[union-attr]
     assert all(p.is_file() for p in dist.pbs.core_objects())  # type: ignore[union-attr]
-    assert events[0].kind == "start" and events[-1].kind == "done"
+    assert events[0].kind == "start"
+    assert events[-1].kind == "done"
     assert events[-1].received == pbs_archives.full_v8.size
     assert (tmp_path / "c" / "CACHEDIR.TAG").read_text().startswith("Signature: 8a477f597d28d172789f06886806bc55")
     archive = tmp_path / "c" / "python_distributions" / "archives" / pbs_archives.full_v8.sha256
@@ -72,7 +76,8 @@ def test_mirror_replaces_release_base(pbs_archives: PbsArchives, pbs_server: Pbs
     monkeypatch.setenv("PYOXIDIZER_PY_MIRROR", pbs_server.base_url + "/")
     dist = ensure_catalog_distribution(entry, cache_dir=tmp_path / "c", options=FAST)
     assert dist.version == "3.11.7"
-    assert [g[0] for g in pbs_server.gets()] == ["/20990101/cpython-3.11.7%2B20250101-x86_64-unknown-linux-gnu-install_only.tar.gz"]
+    expected = "/20990101/cpython-3.11.7%2B20250101-x86_64-unknown-linux-gnu-install_only.tar.gz"
+    assert [g[0] for g in pbs_server.gets()] == [expected]
 
 
 def test_file_mirror(pbs_archives: PbsArchives, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -98,10 +103,12 @@ def test_tampered_archive_never_enters_cache(pbs_archives: PbsArchives, pbs_serv
         ensure_distribution(sha256=pbs_archives.install_only.sha256, url=url, cache_dir=tmp_path / "c",
                             options=FAST)
     message = str(info.value)
-    assert "sha256 mismatch" in message and url in message
+    assert "sha256 mismatch" in message
+    assert url in message
     assert pbs_archives.install_only.sha256 in message
-    actual = message.split("got ")[1].split(";")[0]
-    assert len(actual) == 64 and actual != pbs_archives.install_only.sha256
+    actual = message.split("got ")[1].split(";", maxsplit=1)[0]
+    assert len(actual) == 64
+    assert actual != pbs_archives.install_only.sha256
     assert _cache_files(tmp_path / "c") == []
 
 
@@ -113,7 +120,8 @@ def test_truncated_body_fails_after_bounded_retries(pbs_archives: PbsArchives, p
     with pytest.raises(DistributionError) as info:
         ensure_distribution(sha256=pbs_archives.install_only.sha256, url=url, cache_dir=tmp_path / "c",
                             options=FAST)
-    assert "after 3 attempts" in str(info.value) and url in str(info.value)
+    assert "after 3 attempts" in str(info.value)
+    assert url in str(info.value)
     assert len(pbs_server.gets()) == 3
     assert not any(p.startswith(("archives/", "extracted/")) for p in _cache_files(tmp_path / "c"))
 

@@ -181,7 +181,7 @@ def parse_archive_name(filename: str) -> dict[str, str] | None:
         return None
     parts = m.groupdict()
     parts["build"] = parts["build"] or ""
-    return parts  # type: ignore[return-value]
+    return parts
 
 
 def _supports_prebuilt(triple: str, build: str) -> bool:
@@ -206,7 +206,7 @@ def _read_pbs_installer_data() -> list[dict[str, Any]]:
             records.extend(payload["files"])
         return records
     try:  # older pbs-installer: the data is a dict literal in _versions.py
-        from pbs_installer._versions import PYTHON_VERSIONS  # type: ignore[attr-defined]
+        from pbs_installer._versions import PYTHON_VERSIONS
     except ImportError as exc:  # pragma: no cover - depends on the installed package
         raise DistributionError(f"cannot read the python-build-standalone catalog from pbs-installer: {exc}") from exc
     for py_ver, files in PYTHON_VERSIONS.items():
@@ -284,7 +284,8 @@ def host_target_triple() -> str:
     if sys.platform == "win32":
         return f"{arch}-pc-windows-msvc"
     libc = platform.libc_ver()[0]
-    env = "gnu" if libc == "glibc" else "musl" if libc == "" and os.path.exists("/lib/ld-musl-" + arch + ".so.1") else "gnu"
+    musl = libc != "glibc" and os.path.exists(f"/lib/ld-musl-{arch}.so.1")
+    env = "musl" if musl else "gnu"
     return f"{arch}-unknown-linux-{env}"
 
 
@@ -316,7 +317,7 @@ def list_catalog(
         if archive_kind is not None and not entry.archive_kind.startswith(archive_kind):
             continue
         if latest_only:
-            key = (entry.major_minor, entry.target_triple, entry.archive_kind)
+            key = (entry.major_minor, entry.target_triple, entry.archive_kind.removesuffix("_stripped"))
             if key in seen:
                 continue
             seen.add(key)
@@ -353,7 +354,8 @@ def resolve_catalog_entry(
     """
     flavor = normalize_flavor(flavor)
     if archive_kind not in ARCHIVE_KINDS:
-        raise DistributionError(f"archive kind {archive_kind!r} not recognized; expected one of {', '.join(ARCHIVE_KINDS)}")
+        expected = ", ".join(ARCHIVE_KINDS)
+        raise DistributionError(f"archive kind {archive_kind!r} not recognized; expected one of {expected}")
     version = python_version or DEFAULT_PYTHON_VERSION
     triple = target_triple or host_target_triple()
     major_minor = ".".join(version.split(".")[:2])
@@ -372,7 +374,7 @@ def resolve_catalog_entry(
         )
     candidates = [
         e for e in list_catalog(python_version=version, target_triple=triple, archive_kind=archive_kind)
-        if flavor == "standalone" or e.flavor == flavor
+        if flavor in ("standalone", e.flavor)
     ]
     if archive_kind == "install_only":
         # Prefer install_only_stripped within the newest release.

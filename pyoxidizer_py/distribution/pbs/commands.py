@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 from pyoxidizer_py.distribution.model import Distribution
-from pyoxidizer_py.distribution.pbs.cache import clear_cache
+from pyoxidizer_py.distribution.pbs.cache import clear_cache, open_cache
 from pyoxidizer_py.distribution.pbs.catalog import list_catalog, resolve_catalog_entry
 from pyoxidizer_py.distribution.pbs.distribution import (
     PbsInfo,
@@ -23,7 +23,6 @@ from pyoxidizer_py.distribution.pbs.distribution import (
 )
 from pyoxidizer_py.distribution.pbs.download import DownloadOptions, ProgressCallback, hash_file
 from pyoxidizer_py.distribution.pbs.extract import extract_members, validate_layout
-from pyoxidizer_py.distribution.pbs.cache import open_cache
 from pyoxidizer_py.errors import DistributionError
 
 __all__ = [

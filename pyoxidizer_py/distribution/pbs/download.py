@@ -110,7 +110,7 @@ def _emit(progress: ProgressCallback | None, event: DownloadEvent) -> None:
         progress(event)
 
 
-def _stream_into(
+def _stream_into(  # noqa: PLR0917 - private helper; every argument is needed per chunk
     fh: IO[bytes], chunks: Iterator[bytes], digest: hashlib._Hash, url: str, received: int,
     total: int | None, progress: ProgressCallback | None,
 ) -> int:
@@ -185,7 +185,9 @@ def _attempt_http(
         return digest
 
 
-def _attempt_file(url: str, partial: Path, options: DownloadOptions, progress: ProgressCallback | None) -> hashlib._Hash:
+def _attempt_file(
+    url: str, partial: Path, options: DownloadOptions, progress: ProgressCallback | None
+) -> hashlib._Hash:
     parsed = urlparse(url)
     source = Path(url2pathname(unquote(parsed.path) if not parsed.netloc else f"//{parsed.netloc}{parsed.path}"))
     try:
@@ -296,9 +298,9 @@ def terminal_progress(stream: IO[str] | None = None) -> Iterator[ProgressCallbac
         yield None
         return
     from rich.console import Console
-    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+    from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TransferSpeedColumn
 
-    tasks: dict[str, int] = {}
+    tasks: dict[str, TaskID] = {}
     with Progress(
         TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
         console=Console(file=stream), transient=True,

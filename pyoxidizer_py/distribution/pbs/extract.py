@@ -184,7 +184,9 @@ def validate_layout(root: Path, *, source: str = "") -> str:
     if top != ["python"]:
         extra = [n for n in top if n != "python"]
         if extra:
-            raise DistributionError(f"{where}: unexpected entry at the archive root: {extra[0]!r} (expected only python/)")
+            raise DistributionError(
+                f"{where}: unexpected entry at the archive root: {extra[0]!r} (expected only python/)"
+            )
         raise DistributionError(f"{where}: the archive has no python/ directory")
     python = root / "python"
     if (python / "PYTHON.json").is_file():

@@ -183,7 +183,7 @@ def _type_name(value: object) -> str:
     )
 
 
-def _get(
+def _get(  # noqa: PLR0917 - private validator called with positional (data, key, prefix, ...) everywhere
     data: Mapping[str, Any],
     key: str,
     prefix: str,
@@ -685,15 +685,11 @@ class PythonJson:
         if problems.items:
             raise PythonJsonError(source, problems.items)
 
-        return cls(
-            version=version,
-            build_options=build_options,
-            build_info=build_info,
-            **{k: v for k, v in values.items() if k not in _TUPLE_FIELDS and k != "python_suffixes"},
-            **{k: tuple(values[k]) for k in _TUPLE_FIELDS},
-            python_suffixes={k: tuple(v) for k, v in values["python_suffixes"].items()},
-            **optional,
-        )
+        kwargs: dict[str, Any] = {**values, **optional}
+        for key in _TUPLE_FIELDS:
+            kwargs[key] = tuple(values[key])
+        kwargs["python_suffixes"] = {k: tuple(v) for k, v in values["python_suffixes"].items()}
+        return cls(version=version, build_options=build_options, build_info=build_info, **kwargs)
 
     def to_dict(self) -> PythonJsonDict:
         """The JSON shape (optional keys that are None are omitted)."""
