@@ -33,8 +33,8 @@ __all__ = [
     "STATIC_LIBRARY_FILENAME",
     "LinkPlan",
     "RuntimeFile",
-    "plan_link",
     "install_runtime_files",
+    "plan_link",
     "render_pyo3_config",
     "shared_library_soname",
     "write_link_artifacts",
@@ -221,10 +221,7 @@ def _plan_dynamic(dist: Distribution, library: Path, requested: str, reason: str
     lib_dir = Path(os.path.abspath(library.parent))
     lib_name = _lib_name(dist)
     lines = [f"cargo:rustc-link-search=native={lib_dir}"]
-    if _is_apple(dist.target_triple):
-        dev_name = f"lib{lib_name}.dylib"
-    else:
-        dev_name = f"lib{lib_name}.so"
+    dev_name = f"lib{lib_name}.dylib" if _is_apple(dist.target_triple) else f"lib{lib_name}.so"
     if (lib_dir / dev_name).exists():
         lines.append(f"cargo:rustc-link-lib=dylib={lib_name}")
     else:
@@ -316,9 +313,8 @@ def write_link_artifacts(dist: Distribution, plan: LinkPlan, artifacts_dir: Path
     artifacts_dir = Path(os.path.abspath(artifacts_dir))
     try:
         artifacts_dir.mkdir(parents=True, exist_ok=True)
-        if plan.mode == "static":
-            if copy_if_changed(plan.library, artifacts_dir / STATIC_LIBRARY_FILENAME):
-                _log.info("copied %s to %s", plan.library, artifacts_dir / STATIC_LIBRARY_FILENAME)
+        if plan.mode == "static" and copy_if_changed(plan.library, artifacts_dir / STATIC_LIBRARY_FILENAME):
+            _log.info("copied %s to %s", plan.library, artifacts_dir / STATIC_LIBRARY_FILENAME)
         config_path = artifacts_dir / PYO3_CONFIG_FILENAME
         if write_text_if_changed(config_path, render_pyo3_config(dist, plan)):
             _log.info("wrote %s", config_path)

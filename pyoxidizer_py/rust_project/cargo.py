@@ -108,7 +108,7 @@ def _error_tail(lines: Sequence[str]) -> str:
     if first_error is not None:
         chosen = meaningful[first_error:]
         if len(chosen) > _MAX_ERROR_LINES:
-            chosen = chosen[:_MAX_ERROR_LINES // 2] + ["..."] + chosen[-_MAX_ERROR_LINES // 2:]
+            chosen = [*chosen[:_MAX_ERROR_LINES // 2], "...", *chosen[-_MAX_ERROR_LINES // 2:]]
     else:
         chosen = meaningful[-_MAX_ERROR_LINES:]
     return "\n".join(chosen)

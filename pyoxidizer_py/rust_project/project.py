@@ -53,12 +53,14 @@ _ALLOCATOR_DEPENDENCIES: tuple[tuple[str, dict[str, object]], ...] = (
 )
 
 # Cargo rejects these package names (keywords and the names of built-in crates).
-_RESERVED_NAMES = frozenset(
-    "alloc core proc_macro proc-macro std test pyembed build deps examples incremental "
-    "as break const continue crate else enum extern false fn for if impl in let loop match mod move mut "
-    "pub ref return self static struct super trait true type unsafe use where while async await dyn "
-    "abstract become box do final macro override priv typeof unsized virtual yield try".split()
-)
+_RESERVED_NAMES = frozenset({
+    "alloc", "core", "proc_macro", "proc-macro", "std", "test", "pyembed", "build", "deps",
+    "examples", "incremental", "as", "break", "const", "continue", "crate", "else", "enum",
+    "extern", "false", "fn", "for", "if", "impl", "in", "let", "loop", "match", "mod", "move",
+    "mut", "pub", "ref", "return", "self", "static", "struct", "super", "trait", "true", "type",
+    "unsafe", "use", "where", "while", "async", "await", "dyn", "abstract", "become", "box", "do",
+    "final", "macro", "override", "priv", "typeof", "unsized", "virtual", "yield", "try",
+})
 _NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 
 _SKIP_NAMES = frozenset({"__pycache__", "target", "Cargo.lock", ".DS_Store"})

@@ -39,7 +39,10 @@ fn build_mode_standalone() {
          }\n",
     )
     .expect("cannot write default_python_config.rs");
-    println!("cargo:rustc-env=DEFAULT_PYTHON_CONFIG_RS={}", path.display());
+    println!(
+        "cargo:rustc-env=DEFAULT_PYTHON_CONFIG_RS={}",
+        path.display()
+    );
     // A shared libpython found by PyO3 stays where it is: point the rpath at it.
     if std::env::var("DEP_PYEMBED_SHARED").as_deref() == Ok("true") {
         if let Ok(lib_dir) = std::env::var("DEP_PYEMBED_LIB_DIR") {
@@ -84,7 +87,10 @@ fn build_mode_prebuilt_artifacts() {
         );
     }
     println!("cargo:rerun-if-changed={}", path.display());
-    println!("cargo:rustc-env=DEFAULT_PYTHON_CONFIG_RS={}", path.display());
+    println!(
+        "cargo:rustc-env=DEFAULT_PYTHON_CONFIG_RS={}",
+        path.display()
+    );
 }
 
 fn main() {

@@ -11,7 +11,9 @@ use crate::config::{MemoryAllocatorBackend, OxidizedPythonInterpreterConfig};
 use crate::interpreter::NewInterpreterError;
 
 /// Refuse settings this runtime cannot honour.
-pub(crate) fn check_backend(config: &OxidizedPythonInterpreterConfig<'_>) -> Result<(), NewInterpreterError> {
+pub(crate) fn check_backend(
+    config: &OxidizedPythonInterpreterConfig<'_>,
+) -> Result<(), NewInterpreterError> {
     if config.allocator_pymalloc_arena && (config.allocator_mem || config.allocator_obj) {
         return Err(NewInterpreterError::new(
             "allocator_pymalloc_arena cannot be combined with allocator_mem or allocator_obj",

@@ -254,14 +254,12 @@ impl<'a> MainPythonInterpreter<'a> {
                 PythonInterpreterProfile::Isolated => ffi::PyConfig_InitIsolatedConfig(&mut config),
                 PythonInterpreterProfile::Python => ffi::PyConfig_InitPythonConfig(&mut config),
             }
-            let result = self
-                .fill_config(&mut config)
-                .and_then(|()| {
-                    check_status(
-                        ffi::Py_InitializeFromConfig(&config),
-                        "error initializing Python interpreter",
-                    )
-                });
+            let result = self.fill_config(&mut config).and_then(|()| {
+                check_status(
+                    ffi::Py_InitializeFromConfig(&config),
+                    "error initializing Python interpreter",
+                )
+            });
             ffi::PyConfig_Clear(&mut config);
             result
         }
@@ -285,7 +283,10 @@ impl<'a> MainPythonInterpreter<'a> {
             (ic.fault_handler, &mut (*cfg).faulthandler),
             (ic.import_time, &mut (*cfg).import_time),
             (ic.inspect, &mut (*cfg).inspect),
-            (ic.install_signal_handlers, &mut (*cfg).install_signal_handlers),
+            (
+                ic.install_signal_handlers,
+                &mut (*cfg).install_signal_handlers,
+            ),
             (ic.interactive, &mut (*cfg).interactive),
             (ic.malloc_stats, &mut (*cfg).malloc_stats),
             (ic.parser_debug, &mut (*cfg).parser_debug),
@@ -293,7 +294,10 @@ impl<'a> MainPythonInterpreter<'a> {
             (ic.quiet, &mut (*cfg).quiet),
             (ic.show_ref_count, &mut (*cfg).show_ref_count),
             (ic.site_import, &mut (*cfg).site_import),
-            (ic.skip_first_source_line, &mut (*cfg).skip_source_first_line),
+            (
+                ic.skip_first_source_line,
+                &mut (*cfg).skip_source_first_line,
+            ),
             (ic.tracemalloc, &mut (*cfg).tracemalloc),
             (ic.user_site_directory, &mut (*cfg).user_site_directory),
             (ic.verbose, &mut (*cfg).verbose),
@@ -337,12 +341,28 @@ impl<'a> MainPythonInterpreter<'a> {
                 CheckHashPycsMode::Never => "never",
                 CheckHashPycsMode::Default => "default",
             };
-            set(&mut (*cfg).check_hash_pycs_mode, OsStr::new(text), "check_hash_pycs_mode")?;
+            set(
+                &mut (*cfg).check_hash_pycs_mode,
+                OsStr::new(text),
+                "check_hash_pycs_mode",
+            )?;
         }
         let plain: [(&Option<String>, *mut *mut libc::wchar_t, &str); 6] = [
-            (&ic.filesystem_encoding, &mut (*cfg).filesystem_encoding, "filesystem_encoding"),
-            (&ic.filesystem_errors, &mut (*cfg).filesystem_errors, "filesystem_errors"),
-            (&ic.stdio_encoding, &mut (*cfg).stdio_encoding, "stdio_encoding"),
+            (
+                &ic.filesystem_encoding,
+                &mut (*cfg).filesystem_encoding,
+                "filesystem_encoding",
+            ),
+            (
+                &ic.filesystem_errors,
+                &mut (*cfg).filesystem_errors,
+                "filesystem_errors",
+            ),
+            (
+                &ic.stdio_encoding,
+                &mut (*cfg).stdio_encoding,
+                "stdio_encoding",
+            ),
             (&ic.stdio_errors, &mut (*cfg).stdio_errors, "stdio_errors"),
             (&ic.run_command, &mut (*cfg).run_command, "run_command"),
             (&ic.run_module, &mut (*cfg).run_module, "run_module"),
@@ -370,12 +390,24 @@ impl<'a> MainPythonInterpreter<'a> {
             (&home, &mut (*cfg).home, "home"),
             (&program_name, &mut (*cfg).program_name, "program_name"),
             (&executable, &mut (*cfg).executable, "executable"),
-            (&ic.base_executable, &mut (*cfg).base_executable, "base_executable"),
+            (
+                &ic.base_executable,
+                &mut (*cfg).base_executable,
+                "base_executable",
+            ),
             (&ic.prefix, &mut (*cfg).prefix, "prefix"),
             (&ic.base_prefix, &mut (*cfg).base_prefix, "base_prefix"),
             (&ic.exec_prefix, &mut (*cfg).exec_prefix, "exec_prefix"),
-            (&ic.base_exec_prefix, &mut (*cfg).base_exec_prefix, "base_exec_prefix"),
-            (&ic.pycache_prefix, &mut (*cfg).pycache_prefix, "pycache_prefix"),
+            (
+                &ic.base_exec_prefix,
+                &mut (*cfg).base_exec_prefix,
+                "base_exec_prefix",
+            ),
+            (
+                &ic.pycache_prefix,
+                &mut (*cfg).pycache_prefix,
+                "pycache_prefix",
+            ),
             (&ic.run_filename, &mut (*cfg).run_filename, "run_filename"),
         ];
         for (value, field, name) in paths {

@@ -66,7 +66,9 @@ fn status_to_result(status: ffi::PyStatus, name: &str) -> Result<(), NewInterpre
     unsafe {
         if ffi::PyStatus_Exception(status) != 0 {
             let msg = c_str_or(status.err_msg, "unknown error");
-            return Err(NewInterpreterError::new(format!("cannot set {name}: {msg}")));
+            return Err(NewInterpreterError::new(format!(
+                "cannot set {name}: {msg}"
+            )));
         }
     }
     Ok(())
@@ -103,7 +105,9 @@ pub(crate) unsafe fn append_list(
         let c = to_cstring(value, name)?;
         let wide = ffi::Py_DecodeLocale(c.as_ptr(), std::ptr::null_mut());
         if wide.is_null() {
-            return Err(NewInterpreterError::new(format!("cannot decode {name} entry")));
+            return Err(NewInterpreterError::new(format!(
+                "cannot decode {name} entry"
+            )));
         }
         let status = ffi::PyWideStringList_Append(list, wide);
         ffi::PyMem_RawFree(wide as *mut libc::c_void);
@@ -138,9 +142,12 @@ pub(crate) unsafe fn set_argv(
     #[cfg(windows)]
     {
         let owned: Vec<Vec<u16>> = argv.iter().map(|a| to_wide(a)).collect();
-        let mut ptrs: Vec<*const libc::wchar_t> =
-            owned.iter().map(|w| w.as_ptr() as *const libc::wchar_t).collect();
-        let status = ffi::PyConfig_SetArgv(config, ptrs.len() as ffi::Py_ssize_t, ptrs.as_mut_ptr());
+        let mut ptrs: Vec<*const libc::wchar_t> = owned
+            .iter()
+            .map(|w| w.as_ptr() as *const libc::wchar_t)
+            .collect();
+        let status =
+            ffi::PyConfig_SetArgv(config, ptrs.len() as ffi::Py_ssize_t, ptrs.as_mut_ptr());
         status_to_result(status, "argv")
     }
 }
@@ -160,20 +167,28 @@ pub(crate) unsafe fn sys_set(
     steal: bool,
 ) -> Result<(), NewInterpreterError> {
     if value.is_null() {
-        return Err(fetch_error(&format!("cannot create sys.{}", name.to_string_lossy())));
+        return Err(fetch_error(&format!(
+            "cannot create sys.{}",
+            name.to_string_lossy()
+        )));
     }
     let rc = ffi::PySys_SetObject(name.as_ptr(), value);
     if steal {
         ffi::Py_DecRef(value);
     }
     if rc != 0 {
-        return Err(fetch_error(&format!("cannot set sys.{}", name.to_string_lossy())));
+        return Err(fetch_error(&format!(
+            "cannot set sys.{}",
+            name.to_string_lossy()
+        )));
     }
     Ok(())
 }
 
 /// A new `str` from an OS string (filesystem encoding, surrogateescape).
-pub(crate) unsafe fn os_str_to_py(value: &OsStr) -> Result<*mut ffi::PyObject, NewInterpreterError> {
+pub(crate) unsafe fn os_str_to_py(
+    value: &OsStr,
+) -> Result<*mut ffi::PyObject, NewInterpreterError> {
     #[cfg(unix)]
     {
         use std::os::unix::ffi::OsStrExt;
@@ -194,7 +209,9 @@ pub(crate) unsafe fn os_str_to_py(value: &OsStr) -> Result<*mut ffi::PyObject, N
 }
 
 /// A new `list[bytes]` holding the raw arguments.
-pub(crate) unsafe fn argv_bytes_list(argv: &[OsString]) -> Result<*mut ffi::PyObject, NewInterpreterError> {
+pub(crate) unsafe fn argv_bytes_list(
+    argv: &[OsString],
+) -> Result<*mut ffi::PyObject, NewInterpreterError> {
     let list = ffi::PyList_New(0);
     if list.is_null() {
         return Err(fetch_error("cannot create sys.argvb"));
@@ -223,7 +240,11 @@ pub(crate) unsafe fn argv_bytes_list(argv: &[OsString]) -> Result<*mut ffi::PyOb
 /// At exit, when the environment variable `env_name` names a directory, write
 /// the sorted names of the loaded modules to `<dir>/modules-<random hex>`.
 pub(crate) unsafe fn register_write_modules(env_name: &str) -> Result<(), NewInterpreterError> {
-    if env_name.is_empty() || !env_name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+    if env_name.is_empty()
+        || !env_name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
         return Err(NewInterpreterError::new(format!(
             "write_modules_directory_env must be an environment variable name, got {env_name:?}"
         )));
