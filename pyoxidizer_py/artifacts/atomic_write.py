@@ -67,8 +67,8 @@ def write_text_if_changed(path: Path, text: str) -> bool:
 def copy_if_changed(src: Path, dest: Path) -> bool:
     """Copy ``src`` to ``dest`` atomically (keeping mtime and mode) unless ``dest`` already matches.
 
-    ``dest`` is considered up to date when it has the same size and mtime as ``src``
-    (the copy preserves the mtime), so large libraries are not re-read on every build.
+    ``dest`` is considered up to date when it has the same size and nanosecond mtime as
+    ``src`` (the copy preserves the mtime), so large libraries are not re-read on every build.
 
     Returns:
         True when ``dest`` was (re)written.
@@ -80,7 +80,7 @@ def copy_if_changed(src: Path, dest: Path) -> bool:
     st = src.stat()
     try:
         dst = dest.stat()
-        if dst.st_size == st.st_size and int(dst.st_mtime) == int(st.st_mtime):
+        if dst.st_size == st.st_size and dst.st_mtime_ns == st.st_mtime_ns:
             return False
     except OSError:
         pass
