@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -17,7 +18,7 @@ from fixtures_pbs import PbsArchives, PbsServer, pbs_archives, pbs_server, publi
 from pyoxidizer_py.distribution.pbs.cache import open_cache
 from pyoxidizer_py.distribution.pbs.catalog import CatalogEntry
 from pyoxidizer_py.distribution.pbs.distribution import ensure_catalog_distribution, ensure_distribution
-from pyoxidizer_py.distribution.pbs.download import DownloadEvent, DownloadOptions
+from pyoxidizer_py.distribution.pbs.download import DownloadEvent, DownloadOptions, terminal_progress
 from pyoxidizer_py.errors import DistributionError
 
 FAST = DownloadOptions(retries=2, backoff=0.0, connect_timeout=2.0, read_timeout=5.0)
@@ -216,3 +217,20 @@ def test_two_processes_share_one_download(pbs_archives: PbsArchives, pbs_server:
     assert outs[0] == outs[1]
     assert len(pbs_server.gets(archive.filename.replace("+", "%2B"))) == 1
     assert len(list((tmp_path / "c" / "python_distributions" / "extracted").iterdir())) == 1
+
+
+class _Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_only_on_a_terminal(pbs_archives: PbsArchives, pbs_server: PbsServer, tmp_path: Path) -> None:
+    with terminal_progress(io.StringIO()) as quiet:
+        assert quiet is None
+    url = publish(pbs_server, pbs_archives.install_only)
+    tty = _Tty()
+    with terminal_progress(tty) as bar:
+        assert bar is not None
+        ensure_distribution(sha256=pbs_archives.install_only.sha256, url=url, cache_dir=tmp_path / "c",
+                            options=FAST, progress=bar)
+    assert "downloading" in tty.getvalue()
