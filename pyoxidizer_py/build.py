@@ -14,6 +14,7 @@ only Python files reuses every compiled crate.
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
@@ -52,7 +53,8 @@ class BuildOptions:
         vars: ``VARS`` values.
         distribution_spec: ``--python-distribution`` override.
         verbose: verbosity level (cargo and pip output is streamed to the log at >= 1).
-        cargo_target_dir: share one cargo target dir (tests); None = under the build path.
+        cargo_target_dir: cargo's target dir; None = ``$CARGO_TARGET_DIR`` if set, else
+            ``<build path>/.pyoxidizer-py/cargo-target``.
     """
 
     start: Path = Path()
@@ -156,7 +158,11 @@ class _Builder:
         plan, pyo3_file = self.write_artifacts(exe, artifacts, install_dir=install_dir)
         project = render_project(work / "project", name=exe.name)
         features = allocator_features(exe.config.record.allocator_backend)
-        target_dir = self.options.cargo_target_dir or (self.evaluation.context.build_path / WORK_DIR / "cargo-target")
+        target_dir = (
+            self.options.cargo_target_dir
+            or (Path(os.environ["CARGO_TARGET_DIR"]) if os.environ.get("CARGO_TARGET_DIR") else None)
+            or (self.evaluation.context.build_path / WORK_DIR / "cargo-target")
+        )
         built = cargo_build(
             project.path,
             artifacts_dir=artifacts,

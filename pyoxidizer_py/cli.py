@@ -124,7 +124,10 @@ def _vars(ns: argparse.Namespace) -> dict[str, str | None]:
 
 
 def _render_error(exc: PyOxidizerError) -> str:
-    lines = [f"error: {exc}"]
+    """One ``error:`` line, then any detail lines (cargo or pip output) indented so they never
+    look like further errors, then the snippet and hint."""
+    first, *details = str(exc).splitlines() or [""]
+    lines = [f"error: {first}", *(f"  | {d}" for d in details)]
     if isinstance(exc, ConfigError) and exc.snippet:
         lines.append(exc.snippet)
     if exc.hint:

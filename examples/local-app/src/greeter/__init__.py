@@ -1,0 +1,1 @@
+"""A tiny application used by the local-app example."""
