@@ -97,6 +97,25 @@ def build_parser() -> argparse.ArgumentParser:
     _dist_arg(p)
     p.add_argument("extra", nargs=argparse.REMAINDER, metavar="-- ARGS", help="arguments passed to the program")
 
+    p = sub.add_parser("python-distribution-extract", parents=[common],
+                       help="extract a python-build-standalone distribution")
+    p.add_argument("dest", metavar="DESTINATION_PATH")
+    group = p.add_mutually_exclusive_group(required=True)
+    group.add_argument("--download-default", action="store_true", help="download the default distribution")
+    group.add_argument("--archive-path", metavar="DISTRIBUTION_PATH", help="a local archive")
+
+    p = sub.add_parser("python-distribution-info", parents=[common], help="describe a distribution archive")
+    p.add_argument("path", metavar="PATH")
+    p = sub.add_parser("python-distribution-licenses", parents=[common], help="licenses of a distribution archive")
+    p.add_argument("path", metavar="PATH")
+    p = sub.add_parser("python-distribution-list", parents=[common],
+                       help="list the python-build-standalone catalog")
+    p.add_argument("--python-version", metavar="X.Y")
+    p.add_argument("--target-triple", metavar="TRIPLE")
+    p.add_argument("--all", action="store_true", dest="all_releases", help="every patch release, not just the newest")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    sub.add_parser("cache-clear", parents=[common], help="delete pyoxidizer-py's download cache")
+
     return parser
 
 
@@ -203,6 +222,27 @@ def _dispatch(ns: argparse.Namespace) -> int:
         if extra and extra[0] == "--":
             extra = extra[1:]
         return building.run(options, extra)
+    if ns.command.startswith("python-distribution-") or ns.command == "cache-clear":
+        from pyoxidizer_py.distribution.pbs import commands as dist_commands
+
+        if ns.command == "python-distribution-extract":
+            text = dist_commands.python_distribution_extract(
+                Path(ns.dest), download_default=ns.download_default,
+                archive_path=Path(ns.archive_path) if ns.archive_path else None,
+            )
+        elif ns.command == "python-distribution-info":
+            text = dist_commands.python_distribution_info(Path(ns.path))
+        elif ns.command == "python-distribution-licenses":
+            text = dist_commands.python_distribution_licenses(Path(ns.path))
+        elif ns.command == "python-distribution-list":
+            text = dist_commands.python_distribution_list(
+                python_version=ns.python_version, target_triple=ns.target_triple,
+                all_releases=ns.all_releases, as_json=ns.json,
+            )
+        else:
+            text = dist_commands.cache_clear()
+        print(text.rstrip("\n"))
+        return EXIT_OK
     raise AssertionError(f"unhandled command {ns.command}")
 
 

@@ -39,10 +39,17 @@ def resolve_spec(spec: str, *, target_triple: str, flavor: str = "standalone") -
     Raises:
         DistributionError: the spec names nothing usable.
     """
-    if spec.startswith(("http://", "https://", "file://")) or spec.endswith(_ARCHIVE_SUFFIXES):
-        from pyoxidizer_py.distribution.pbs import distribution_from_spec
+    if spec.startswith(("http://", "https://", "file://")):
+        raise DistributionError(
+            f"{spec}: an archive URL needs its sha256; use PythonDistribution(sha256, url=...) in the config",
+            hint="or download the archive and pass its path to --python-distribution",
+        )
+    if spec.endswith(_ARCHIVE_SUFFIXES):
+        from pathlib import Path
 
-        return distribution_from_spec(spec, target_triple=target_triple)
+        from pyoxidizer_py.distribution.pbs import load_archive
+
+        return load_archive(Path(spec))
     from pyoxidizer_py.distribution.installed import resolve_distribution_spec
 
     return resolve_distribution_spec(spec)
@@ -66,21 +73,24 @@ def resolve_request(
     """
     triple = request.build_target or target_triple
     if request.kind == "archive":
-        from pyoxidizer_py.distribution.pbs import distribution_from_archive
+        from pathlib import Path
 
-        return distribution_from_archive(
-            sha256=request.sha256 or "", url=request.url, local_path=request.local_path, target_triple=triple
-        )
+        from pyoxidizer_py.distribution.pbs import ensure_distribution
+        from pyoxidizer_py.distribution.pbs.download import terminal_progress
+
+        with terminal_progress() as progress:
+            return ensure_distribution(
+                sha256=request.sha256 or "",
+                url=request.url,
+                local_path=Path(request.local_path) if request.local_path else None,
+                progress=progress,
+            )
     spec = override if override is not None else os.environ.get(DISTRIBUTION_ENV)
     if spec:
         return resolve_spec(spec, target_triple=triple, flavor=request.flavor)
-    try:
-        from pyoxidizer_py.distribution.pbs import default_distribution
-    except ImportError as exc:  # pragma: no cover - until the catalog lands
-        raise DistributionError(
-            "no default Python distribution is available",
-            hint="pass --python-distribution host (or a python executable path)",
-        ) from exc
-    return default_distribution(
-        flavor=request.flavor, python_version=request.python_version, target_triple=triple
-    )
+    from pyoxidizer_py.distribution.pbs import ensure_catalog_distribution, resolve_catalog_entry
+    from pyoxidizer_py.distribution.pbs.download import terminal_progress
+
+    entry = resolve_catalog_entry(python_version=request.python_version, target_triple=triple, flavor=request.flavor)
+    with terminal_progress() as progress:
+        return ensure_catalog_distribution(entry, progress=progress)
