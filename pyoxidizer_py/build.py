@@ -157,7 +157,13 @@ class _Builder:
         install_dir.mkdir(parents=True, exist_ok=True)
         plan, pyo3_file = self.write_artifacts(exe, artifacts, install_dir=install_dir)
         project = render_project(work / "project", name=exe.name)
-        features = allocator_features(exe.config.record.allocator_backend)
+        backend = exe.config.record.allocator_backend
+        if backend != "default":
+            raise BuildError(
+                f"{exe.name}: allocator_backend {backend!r} is not supported by this version's runtime",
+                hint='remove the setting or set python_config.allocator_backend = "default"',
+            )
+        features = allocator_features(backend)
         target_dir = (
             self.options.cargo_target_dir
             or (Path(os.environ["CARGO_TARGET_DIR"]) if os.environ.get("CARGO_TARGET_DIR") else None)
