@@ -206,11 +206,13 @@ class _Builder:
             by_prefix.setdefault(prefix, []).append(record)
         if by_prefix:
             dist = None
-            for prefix, exe in manifest.executables:
+            for _prefix, exe in manifest.executables:
                 dist = exe.distribution.resolve()
             if dist is None:
-                raise BuildError("FileManifest.add_python_resource(): Python resources need an executable "
-                                 "in the same manifest (its distribution compiles their bytecode)")
+                raise BuildError(
+                    "FileManifest.add_python_resource(): Python resources need an executable "
+                    "in the same manifest (its distribution compiles their bytecode)"
+                )
             for prefix, records in by_prefix.items():
                 install_resources(records, dist, out / prefix if prefix else out)
         if run_path is None:
@@ -297,4 +299,3 @@ def run(options: BuildOptions, args: Sequence[str]) -> int:
     except OSError as exc:
         raise BuildError(f"cannot run {result.run_path}: {exc.strerror or exc}") from exc
     return completed.returncode if completed.returncode >= 0 else 128 - completed.returncode
-

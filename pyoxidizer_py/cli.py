@@ -33,24 +33,30 @@ EXIT_USAGE = 2
 log = logging.getLogger("pyoxidizer_py")
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse with ``error: ...`` on stderr and exit status 2 (its default), minus the usage dump noise."""
-
-
 def _env_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "--var", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+        "--var",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("NAME", "VALUE"),
         help="set VARS[NAME] = VALUE in the config",
     )
     p.add_argument(
-        "--var-env", nargs=2, action="append", default=[], metavar=("NAME", "ENV"),
+        "--var-env",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("NAME", "ENV"),
         help="set VARS[NAME] from environment variable ENV (None when unset)",
     )
 
 
 def _dist_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "--python-distribution", metavar="SPEC", default=None,
+        "--python-distribution",
+        metavar="SPEC",
+        default=None,
         help="CPython to embed for default_python_distribution(): 'host', a python executable, "
         "or a python-build-standalone archive path/URL (env: PYOXIDIZER_PY_DISTRIBUTION)",
     )
@@ -59,9 +65,14 @@ def _dist_arg(p: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every command (also used for the ``--help`` snapshot test)."""
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS,
-                        help="more output; show tracebacks on errors (repeatable)")
-    parser = _Parser(
+    common.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=argparse.SUPPRESS,
+        help="more output; show tracebacks on errors (repeatable)",
+    )
+    parser = argparse.ArgumentParser(
         prog="pyoxidizer-py",
         description="Build self-contained executables that embed CPython, configured by pyoxidizer.bzl.",
         parents=[common],
@@ -73,8 +84,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("init-config-file", parents=[common], help="write a new pyoxidizer.bzl")
     p.add_argument("path", metavar="PATH", help="directory to create the config in")
     p.add_argument("--python-code", metavar="CODE", help="Python code the executable runs")
-    p.add_argument("--pip-install", metavar="PKG", action="append", default=[],
-                   help="package to pip install into the executable (repeatable)")
+    p.add_argument(
+        "--pip-install",
+        metavar="PKG",
+        action="append",
+        default=[],
+        help="package to pip install into the executable (repeatable)",
+    )
 
     p = sub.add_parser("list-targets", parents=[common], help="list the targets of a config")
     p.add_argument("path", metavar="PATH", nargs="?", default=".", help="config file or a directory under it")
@@ -97,8 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
     _dist_arg(p)
     p.add_argument("extra", nargs=argparse.REMAINDER, metavar="-- ARGS", help="arguments passed to the program")
 
-    p = sub.add_parser("python-distribution-extract", parents=[common],
-                       help="extract a python-build-standalone distribution")
+    p = sub.add_parser(
+        "python-distribution-extract", parents=[common], help="extract a python-build-standalone distribution"
+    )
     p.add_argument("dest", metavar="DESTINATION_PATH")
     group = p.add_mutually_exclusive_group(required=True)
     group.add_argument("--download-default", action="store_true", help="download the default distribution")
@@ -108,8 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path", metavar="PATH")
     p = sub.add_parser("python-distribution-licenses", parents=[common], help="licenses of a distribution archive")
     p.add_argument("path", metavar="PATH")
-    p = sub.add_parser("python-distribution-list", parents=[common],
-                       help="list the python-build-standalone catalog")
+    p = sub.add_parser("python-distribution-list", parents=[common], help="list the python-build-standalone catalog")
     p.add_argument("--python-version", metavar="X.Y")
     p.add_argument("--target-triple", metavar="TRIPLE")
     p.add_argument("--all", action="store_true", dest="all_releases", help="every patch release, not just the newest")
@@ -190,8 +206,7 @@ def _dispatch(ns: argparse.Namespace) -> int:
         dest = commands.init_config_file(Path(ns.path), ns.python_code, ns.pip_install)
         print(f"writing {dest}", file=sys.stderr)
         print(
-            f"\nA new config is in {dest}.\nBuild and run it with:\n\n"
-            f"  pyoxidizer-py run --path {ns.path}\n",
+            f"\nA new config is in {dest}.\nBuild and run it with:\n\n  pyoxidizer-py run --path {ns.path}\n",
             file=sys.stderr,
         )
         return EXIT_OK
@@ -227,7 +242,8 @@ def _dispatch(ns: argparse.Namespace) -> int:
 
         if ns.command == "python-distribution-extract":
             text = dist_commands.python_distribution_extract(
-                Path(ns.dest), download_default=ns.download_default,
+                Path(ns.dest),
+                download_default=ns.download_default,
                 archive_path=Path(ns.archive_path) if ns.archive_path else None,
             )
         elif ns.command == "python-distribution-info":
@@ -236,8 +252,10 @@ def _dispatch(ns: argparse.Namespace) -> int:
             text = dist_commands.python_distribution_licenses(Path(ns.path))
         elif ns.command == "python-distribution-list":
             text = dist_commands.python_distribution_list(
-                python_version=ns.python_version, target_triple=ns.target_triple,
-                all_releases=ns.all_releases, as_json=ns.json,
+                python_version=ns.python_version,
+                target_triple=ns.target_triple,
+                all_releases=ns.all_releases,
+                as_json=ns.json,
             )
         else:
             text = dist_commands.cache_clear()

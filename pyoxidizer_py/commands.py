@@ -103,4 +103,3 @@ def list_targets(start: Path, vars: Mapping[str, str | None] | None = None) -> T
         names=tuple(sorted(t.name for t in evaluation.targets)),
         default=evaluation.default_target,
     )
-

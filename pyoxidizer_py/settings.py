@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,7 +95,9 @@ def setting(
         read_only=read_only,
     )
     if isinstance(default, (list, dict)):
-        factory: Callable[[], Any] = (lambda d=default: type(d)(d))
+        def factory(d: Any = default) -> Any:
+            return type(d)(d)
+
         return dataclasses.field(default_factory=factory, metadata={"setting": meta, "kind": kind})
     return dataclasses.field(default=default, metadata={"setting": meta, "kind": kind})
 

@@ -30,13 +30,15 @@ def cargo_target(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("cargo-target")
 
 
-def pyoxidizer(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
-               cargo_target: Path | None = None) -> subprocess.CompletedProcess[str]:
+def pyoxidizer(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, cargo_target: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     full = {**os.environ, **(env or {})}
     if cargo_target is not None:
         full["CARGO_TARGET_DIR"] = str(cargo_target)
-    return subprocess.run([sys.executable, "-m", "pyoxidizer_py", *args], cwd=cwd, env=full,
-                          capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "pyoxidizer_py", *args], cwd=cwd, env=full, capture_output=True, text=True
+    )
 
 
 def copy_example(name: str, tmp_path: Path) -> Path:
@@ -47,16 +49,25 @@ def copy_example(name: str, tmp_path: Path) -> Path:
 
 def build_example(name: str, tmp_path: Path, python: str, link: str, cargo_target: Path) -> Path:
     project = copy_example(name, tmp_path)
-    result = pyoxidizer("build", "--path", str(project), "--python-distribution", python,
-                        "--var", "LINK_MODE", link, cargo_target=cargo_target)
+    result = pyoxidizer(
+        "build",
+        "--path",
+        str(project),
+        "--python-distribution",
+        python,
+        "--var",
+        "LINK_MODE",
+        link,
+        cargo_target=cargo_target,
+    )
     assert result.returncode == 0, result.stderr
     return project / TRIPLE_DIR / "install"
 
 
-def run(exe: Path, *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
-        ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(exe), *args], cwd=cwd, env={**os.environ, **(env or {})},
-                          capture_output=True, text=True)
+def run(
+    exe: Path, *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(exe), *args], cwd=cwd, env={**os.environ, **(env or {})}, capture_output=True, text=True)
 
 
 def linked_libpython(exe: Path) -> bool:
@@ -90,7 +101,9 @@ def test_hello(tmp_path: Path, cargo_target: Path, python: str, link: str) -> No
     assert result.stdout.startswith(f"hello from {moved / 'hello'} {version}.")
 
 
-@pytest.mark.parametrize(("python", "link"), [(PY310, "dynamic"), (PY311, "static")], ids=["3.10-dynamic", "3.11-static"])
+@pytest.mark.parametrize(
+    ("python", "link"), [(PY310, "dynamic"), (PY311, "static")], ids=["3.10-dynamic", "3.11-static"]
+)
 def test_pyflakes_from_pypi(tmp_path: Path, cargo_target: Path, python: str, link: str) -> None:
     install = build_example("pyflakes", tmp_path, python, link, cargo_target)
     target = tmp_path / "bad.py"
@@ -103,8 +116,11 @@ def test_pyflakes_from_pypi(tmp_path: Path, cargo_target: Path, python: str, lin
     assert run(install / "pyflakes", str(clean)).returncode == 0
 
 
-@pytest.mark.parametrize(("python", "link"), [(PY310, "static"), (PY311, "dynamic"), (DEBIAN311, "static")],
-                         ids=["3.10-static", "3.11-dynamic", "debian3.11-static"])
+@pytest.mark.parametrize(
+    ("python", "link"),
+    [(PY310, "static"), (PY311, "dynamic"), (DEBIAN311, "static")],
+    ids=["3.10-static", "3.11-dynamic", "debian3.11-static"],
+)
 def test_local_package_with_entry_point_and_c_extension(
     tmp_path: Path, cargo_target: Path, python: str, link: str
 ) -> None:
@@ -117,24 +133,28 @@ def test_local_package_with_entry_point_and_c_extension(
 
 def test_run_forwards_arguments_and_exit_status(tmp_path: Path, cargo_target: Path) -> None:
     project = copy_example("local-app", tmp_path)
-    result = pyoxidizer("run", "--path", str(project), "--python-distribution", PY311, "--", "Zed",
-                        cargo_target=cargo_target)
+    result = pyoxidizer(
+        "run", "--path", str(project), "--python-distribution", PY311, "--", "Zed", cargo_target=cargo_target
+    )
     assert result.returncode == 0, result.stderr
     assert "Hello, Zed!" in result.stdout
-    result = pyoxidizer("run", "--path", str(project), "--python-distribution", PY311, "--", "--fail",
-                        cargo_target=cargo_target)
+    result = pyoxidizer(
+        "run", "--path", str(project), "--python-distribution", PY311, "--", "--fail", cargo_target=cargo_target
+    )
     assert result.returncode == 3
 
 
 def test_rebuild_after_python_edit_does_not_recompile_pyo3(tmp_path: Path, cargo_target: Path) -> None:
     project = copy_example("local-app", tmp_path)
-    first = pyoxidizer("build", "--path", str(project), "--python-distribution", PY311, "-vv",
-                       cargo_target=cargo_target)
+    first = pyoxidizer(
+        "build", "--path", str(project), "--python-distribution", PY311, "-vv", cargo_target=cargo_target
+    )
     assert first.returncode == 0, first.stderr
     cli = project / "src" / "greeter" / "cli.py"
     cli.write_text(cli.read_text().replace("{doc['greeting']}, {name}!", "{doc['greeting']} again, {name}!"))
-    second = pyoxidizer("build", "--path", str(project), "--python-distribution", PY311, "-vv",
-                        cargo_target=cargo_target)
+    second = pyoxidizer(
+        "build", "--path", str(project), "--python-distribution", PY311, "-vv", cargo_target=cargo_target
+    )
     assert second.returncode == 0, second.stderr
     assert "Compiling pyo3" not in second.stderr
     assert run(project / TRIPLE_DIR / "install" / "greet", "Kim").stdout.startswith("Hello again, Kim!")
@@ -147,7 +167,8 @@ def test_uncaught_exception_and_system_exit(tmp_path: Path, cargo_target: Path) 
         "def make_exe():\n"
         "    dist = default_python_distribution()\n"
         "    config = dist.make_python_interpreter_config()\n"
-        "    config.run_command = 'import sys\\nif sys.argv[1:] == [\"exit\"]: raise SystemExit(7)\\nraise ValueError(\"boom\")'\n"
+        "    config.run_command = 'import sys\\n"
+        'if sys.argv[1:] == ["exit"]: raise SystemExit(7)\\nraise ValueError("boom")\'\n'
         "    return dist.to_python_executable(name = 'boom', config = config)\n"
         "register_target('exe', make_exe)\nresolve_targets()\n"
     )
@@ -172,15 +193,23 @@ def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
 def test_error_no_cargo_on_path(tmp_path: Path) -> None:
     project = copy_example("hello", tmp_path)
     path = os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep) if not (Path(p) / "cargo").exists())
-    line = one_error_line(pyoxidizer("build", "--path", str(project), "--python-distribution", PY311,
-                                     env={"PATH": path, "CARGO": ""}))
+    line = one_error_line(
+        pyoxidizer("build", "--path", str(project), "--python-distribution", PY311, env={"PATH": path, "CARGO": ""})
+    )
     assert "cargo" in line and "PATH" in line
 
 
 def test_error_cargo_compile_failure(tmp_path: Path, cargo_target: Path) -> None:
     project = copy_example("hello", tmp_path)
-    result = pyoxidizer("build", "--path", str(project), "--python-distribution", PY311,
-                        env={"RUSTFLAGS": "-C link-arg=-lno_such_library_pyoxidizer_py"}, cargo_target=cargo_target)
+    result = pyoxidizer(
+        "build",
+        "--path",
+        str(project),
+        "--python-distribution",
+        PY311,
+        env={"RUSTFLAGS": "-C link-arg=-lno_such_library_pyoxidizer_py"},
+        cargo_target=cargo_target,
+    )
     line = one_error_line(result)
     assert "cargo build" in line
     assert "no_such_library_pyoxidizer_py" in result.stderr
@@ -202,8 +231,9 @@ def test_error_pip_package_does_not_exist(tmp_path: Path) -> None:
     assert f"{project / 'pyoxidizer.bzl'}:4:" in line
 
 
-@pytest.mark.parametrize("python", ["/root/.pyenv/versions/3.9.18/bin/python", "/root/.pyenv/versions/2.7.18/bin/python",
-                                    "/bin/ls"])
+@pytest.mark.parametrize(
+    "python", ["/root/.pyenv/versions/3.9.18/bin/python", "/root/.pyenv/versions/2.7.18/bin/python", "/bin/ls"]
+)
 def test_error_not_cpython_310(tmp_path: Path, python: str) -> None:
     project = copy_example("hello", tmp_path)
     line = one_error_line(pyoxidizer("build", "--path", str(project), "--python-distribution", python))

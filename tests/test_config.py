@@ -46,8 +46,9 @@ def test_pyoxidizer_024_template_lists_targets() -> None:
 
 
 def test_pyoxidizer_024_template_resolves_with_host_python() -> None:
-    ev = evaluate(DATA / "pyoxidizer_024_template.bzl", requested_targets=["install", "msi_installer"],
-                  distribution_spec="host")
+    ev = evaluate(
+        DATA / "pyoxidizer_024_template.bzl", requested_targets=["install", "msi_installer"], distribution_spec="host"
+    )
     assert ev.resolved == ("install", "msi_installer")
     exe = ev.values["exe"]
     assert exe.name == "myapp"
@@ -58,8 +59,16 @@ def test_pyoxidizer_024_template_resolves_with_host_python() -> None:
 
 
 def test_init_config_file_with_code_and_pip_install(tmp_path: Path) -> None:
-    result = cli("init-config-file", str(tmp_path / "hello"), "--python-code", 'print("hi \\"there\\"")',
-                 "--pip-install", "rich==13.7.1", "--pip-install", "six")
+    result = cli(
+        "init-config-file",
+        str(tmp_path / "hello"),
+        "--python-code",
+        'print("hi \\"there\\"")',
+        "--pip-install",
+        "rich==13.7.1",
+        "--pip-install",
+        "six",
+    )
     assert result.returncode == 0, result.stderr
     text = (tmp_path / "hello" / "pyoxidizer.bzl").read_text()
     assert 'python_config.run_command = "print(\\"hi \\\\\\"there\\\\\\"\\")"' in text
@@ -119,7 +128,9 @@ def test_default_target_is_first_without_default(tmp_path: Path) -> None:
 
 
 def test_last_default_wins_and_reregistering_keeps_order(tmp_path: Path) -> None:
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
         def one():
             return 1
         def two():
@@ -128,7 +139,8 @@ def test_last_default_wins_and_reregistering_keeps_order(tmp_path: Path) -> None
         register_target("y", two, default=True, default_build_script=True)
         register_target("x", two)
         resolve_targets()
-    """)
+    """,
+    )
     ev = evaluate(path)
     assert [t.name for t in ev.targets] == ["x", "y"]
     assert ev.default_target == "y"
@@ -168,16 +180,22 @@ def test_register_target_requires_module_level_def(tmp_path: Path) -> None:
 
 # --- load() ----------------------------------------------------------------------------------
 def test_load_helper_library_relative_to_loading_file(tmp_path: Path) -> None:
-    write(tmp_path, """
+    write(
+        tmp_path,
+        """
         load("consts.star", "SUFFIX")
         def pin(name):
             return name + SUFFIX
         def drop_tests(policy, resource):
             if resource.name.endswith("_test"):
                 resource.add_include = False
-    """, "lib/helpers.star")
+    """,
+        "lib/helpers.star",
+    )
     write(tmp_path, 'SUFFIX = "==1.0"\n', "lib/consts.star")
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
         load("lib/helpers.star", "pin", "drop_tests")
         def make_exe():
             dist = default_python_distribution()
@@ -190,7 +208,8 @@ def test_load_helper_library_relative_to_loading_file(tmp_path: Path) -> None:
             return exe
         register_target("exe", make_exe)
         resolve_targets()
-    """)
+    """,
+    )
     ev = evaluate(path, distribution_spec="host")
     assert ev.context.printed == ["rich==1.0"]
     names = {getattr(r, "name", None) for r in ev.values["exe"].resources}
@@ -198,7 +217,9 @@ def test_load_helper_library_relative_to_loading_file(tmp_path: Path) -> None:
 
 
 def test_resource_callback_sees_stdlib_resources(tmp_path: Path) -> None:
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
         def cb(policy, resource):
             if type(resource) == "PythonModuleSource" and resource.name.startswith("json"):
                 resource.add_include = False
@@ -211,7 +232,8 @@ def test_resource_callback_sees_stdlib_resources(tmp_path: Path) -> None:
             return dist.to_python_executable(name="app", packaging_policy=policy)
         register_target("exe", make_exe)
         resolve_targets()
-    """)
+    """,
+    )
     exe = evaluate(path, distribution_spec="host").values["exe"]
     modules = {r.name: r for r in exe.resources if type(r).__name__ == "PythonModuleSource"}
     assert "json" not in modules and "json.decoder" not in modules
@@ -237,8 +259,9 @@ def test_vars_from_var_and_var_env(tmp_path: Path) -> None:
     ev = evaluate(path, vars={"PICK": "two", "MISSING": None})
     assert ev.default_target == "two"
     assert ev.context.printed == ['vars {"PICK": "two", "MISSING": None}']
-    result = cli("list-targets", str(path), "--var", "PICK", "two", "--var-env", "E", "SOME_ENV",
-                 env={"SOME_ENV": "from-env"})
+    result = cli(
+        "list-targets", str(path), "--var", "PICK", "two", "--var-env", "E", "SOME_ENV", env={"SOME_ENV": "from-env"}
+    )
     assert result.stdout.splitlines() == ["one", "*two"]
     assert 'vars {"PICK": "two", "E": "from-env"}' in result.stderr
     result = cli("list-targets", str(path), "--var-env", "PICK", "UNSET_ENV_VAR_XYZ")
@@ -248,7 +271,7 @@ def test_vars_from_var_and_var_env(tmp_path: Path) -> None:
 
 
 def test_globals_describe_the_build(tmp_path: Path) -> None:
-    path = write(tmp_path, 'print(BUILD_TARGET_TRIPLE, CONFIG_PATH, CWD)\n')
+    path = write(tmp_path, "print(BUILD_TARGET_TRIPLE, CONFIG_PATH, CWD)\n")
     ev = evaluate(path, target_triple="aarch64-unknown-linux-gnu")
     assert ev.context.printed == [f"aarch64-unknown-linux-gnu {path.resolve()} {tmp_path.resolve()}"]
 
@@ -295,7 +318,7 @@ def test_setting_default_roundtrip_and_invalid_value(tmp_path: Path, var: str, m
     ]
     if not setting.read_only:
         good = _good_value(setting).replace("DEFAULT", default)
-        lines += [f"{var}.{setting.name} = {good}", f"print(\"roundtrip\", {var}.{setting.name} == {good})"]
+        lines += [f"{var}.{setting.name} = {good}", f'print("roundtrip", {var}.{setting.name} == {good})']
     ev = evaluate(write(tmp_path, "\n".join(lines) + "\n"))
     assert ev.context.printed[0] == "default True"
     if setting.read_only:
@@ -311,12 +334,15 @@ def test_setting_default_roundtrip_and_invalid_value(tmp_path: Path, var: str, m
     assert setting.name in err.message
 
 
-@pytest.mark.parametrize(("attr", "value", "message"), [
-    ("resources_location", '"on-disk"', "must be one of 'in-memory', 'filesystem-relative:<value>'; got 'on-disk'"),
-    ("resources_location", '"filesystem-relative:"', "got 'filesystem-relative:'"),
-    ("extension_module_filter", '"some"', "'all', 'minimal', 'no-libraries', 'no-copyleft'"),
-    ("include_test", '1', "PythonPackagingPolicy.include_test must be bool, got int"),
-])
+@pytest.mark.parametrize(
+    ("attr", "value", "message"),
+    [
+        ("resources_location", '"on-disk"', "must be one of 'in-memory', 'filesystem-relative:<value>'; got 'on-disk'"),
+        ("resources_location", '"filesystem-relative:"', "got 'filesystem-relative:'"),
+        ("extension_module_filter", '"some"', "'all', 'minimal', 'no-libraries', 'no-copyleft'"),
+        ("include_test", "1", "PythonPackagingPolicy.include_test must be bool, got int"),
+    ],
+)
 def test_policy_invalid_values_messages(tmp_path: Path, attr: str, value: str, message: str) -> None:
     path = write(tmp_path, f"p = default_python_distribution().make_python_packaging_policy()\np.{attr} = {value}\n")
     with pytest.raises(ConfigError) as info:
@@ -326,7 +352,9 @@ def test_policy_invalid_values_messages(tmp_path: Path, attr: str, value: str, m
 
 
 def test_executable_attributes_validate(tmp_path: Path) -> None:
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
         def make_exe():
             exe = default_python_distribution().to_python_executable("app")
             exe.packed_resources_load_mode = "binary-relative-memory-mapped:res"
@@ -337,7 +365,8 @@ def test_executable_attributes_validate(tmp_path: Path) -> None:
             return exe
         register_target("exe", make_exe)
         resolve_targets()
-    """)
+    """,
+    )
     with pytest.raises(ConfigError) as info:
         evaluate(path, distribution_spec="host")
     assert info.value.line == 8
@@ -367,10 +396,14 @@ def test_host_error_at_the_call_site_and_verbose_traceback(tmp_path: Path) -> No
     path = write(tmp_path, 'd = default_python_distribution(flavor = "portable")\n')
     result = cli("list-targets", str(path))
     assert result.returncode == 1
-    assert result.stderr.splitlines()[0] == (
-        f"error: {path}:1:5: default_python_distribution(): distribution flavor 'portable' not recognized "
-        "(use one of standalone, standalone_dynamic, standalone_static)"
-    ) or "flavor 'portable' not recognized" in result.stderr.splitlines()[0]
+    assert (
+        result.stderr.splitlines()[0]
+        == (
+            f"error: {path}:1:5: default_python_distribution(): distribution flavor 'portable' not recognized "
+            "(use one of standalone, standalone_dynamic, standalone_static)"
+        )
+        or "flavor 'portable' not recognized" in result.stderr.splitlines()[0]
+    )
     assert result.stderr.splitlines()[0].startswith(f"error: {path}:1:5: ")
     assert "Traceback" not in result.stderr
     verbose = cli("--verbose", "list-targets", str(path))
@@ -388,7 +421,7 @@ def test_error_inside_loaded_file(tmp_path: Path) -> None:
 
 
 def test_error_at_load_time_in_loaded_file(tmp_path: Path) -> None:
-    write(tmp_path, 'X = 1\nY = X.nope\n', "lib.star")
+    write(tmp_path, "X = 1\nY = X.nope\n", "lib.star")
     path = write(tmp_path, 'load("lib.star", "X")\n')
     with pytest.raises(ConfigError) as info:
         evaluate(path)
@@ -397,26 +430,31 @@ def test_error_at_load_time_in_loaded_file(tmp_path: Path) -> None:
 
 def test_missing_load_file(tmp_path: Path) -> None:
     path = write(tmp_path, 'load("nothere.star", "X")\n')
-    with pytest.raises(ConfigError, match="cannot load 'nothere.star'"):
+    with pytest.raises(ConfigError, match=r"cannot load 'nothere\.star'"):
         evaluate(path)
 
 
 def test_error_inside_target_function(tmp_path: Path) -> None:
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
         def make():
             policy = default_python_distribution().make_python_packaging_policy()
             policy.resources_location = "elsewhere"
             return policy
         register_target("p", make)
         resolve_targets()
-    """)
+    """,
+    )
     with pytest.raises(ConfigError) as info:
         evaluate(path)
     assert (info.value.line, info.value.col) == (4, 5)
 
 
 def test_platform_only_objects_evaluate(tmp_path: Path) -> None:
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
         signer = code_signer_from_windows_store_auto()
         signer.activate()
         b = MacOsApplicationBundleBuilder("App")
@@ -426,7 +464,8 @@ def test_platform_only_objects_evaluate(tmp_path: Path) -> None:
             return WiXMSIBuilder("a", "b", "1.0", "c")
         register_target("msi", msi)
         resolve_targets()
-    """)
+    """,
+    )
     ev = evaluate(path)
     assert "can only be built on Windows" in ev.values["msi"].build_error()
 
@@ -435,25 +474,28 @@ def test_removed_names_fail_only_when_called(tmp_path: Path) -> None:
     path = write(tmp_path, "def old():\n    return Stdlib()\nX = 1\n")
     evaluate(path)
     path = write(tmp_path, "x = Stdlib()\n")
-    with pytest.raises(ConfigError, match="Stdlib\\(\\) was removed"):
+    with pytest.raises(ConfigError, match=r"Stdlib\(\) was removed"):
         evaluate(path)
 
 
 # --- sandbox ---------------------------------------------------------------------------------
-@pytest.mark.parametrize("expr", [
-    "default_python_distribution().__class__",
-    "default_python_distribution().__init__",
-    "register_target.__globals__",
-    "print.__self__",
-    "default_python_distribution().make_python_packaging_policy.__func__",
-    "default_python_distribution().make_python_packaging_policy().record",
-    "default_python_distribution().request",
-    "FileManifest().files",
-    "getattr(default_python_distribution(), '__dict__')",
-])
+@pytest.mark.parametrize(
+    "expr",
+    [
+        "default_python_distribution().__class__",
+        "default_python_distribution().__init__",
+        "register_target.__globals__",
+        "print.__self__",
+        "default_python_distribution().make_python_packaging_policy.__func__",
+        "default_python_distribution().make_python_packaging_policy().record",
+        "default_python_distribution().request",
+        "FileManifest().files",
+        "getattr(default_python_distribution(), '__dict__')",
+    ],
+)
 def test_sandbox_escapes_refused(tmp_path: Path, expr: str) -> None:
     path = write(tmp_path, f"x = {expr}\n")
-    with pytest.raises(ConfigError, match="has no attribute|not supported on type"):
+    with pytest.raises(ConfigError, match=r"has no attribute|not supported on type"):
         evaluate(path)
 
 

@@ -163,10 +163,6 @@ class InterpreterConfig:
 
     def copy(self) -> InterpreterConfig:
         """Return an independent copy (lists copied), used to snapshot a config for a build."""
-        from dataclasses import fields
+        import copy
 
-        values = {}
-        for f in fields(self):
-            v = getattr(self, f.name)
-            values[f.name] = list(v) if isinstance(v, list) else v
-        return InterpreterConfig(**values)
+        return copy.deepcopy(self)

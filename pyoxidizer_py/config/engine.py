@@ -1,7 +1,7 @@
 """The Starlark engine adapter: the only module that imports ``xingque``.
 
 It hosts PyOxidizer's dialect on xingque 0.2.1 following the rules found by
-probing the engine (shared/reference/starlark-engines.md §7–8):
+probing the engine (shared/reference/starlark-engines.md §7-8):
 
 * Allow-list exposure. Host objects cross into Starlark only as ``Proxy``
   objects whose class declares ``STARLARK_GET``, ``STARLARK_SET`` and
@@ -227,9 +227,7 @@ class Proxy:
         return str(object.__getattribute__(self, "_t"))
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is Proxy and object.__getattribute__(self, "_t") is object.__getattribute__(
-            other, "_t"
-        )
+        return type(other) is Proxy and object.__getattribute__(self, "_t") is object.__getattribute__(other, "_t")
 
     def __hash__(self) -> int:
         return id(object.__getattribute__(self, "_t"))
@@ -489,7 +487,7 @@ def _config_error(exc: BaseException) -> ConfigError:
     loc = _LOC.search(text, last.end()) if last else _LOC.search(text)
     snippet = ""
     if loc:
-        lines = text[loc.end():].splitlines()
+        lines = text[loc.end() :].splitlines()
         keep = []
         for ln in lines[1:]:
             if not ln.strip() or ln.lstrip().startswith("error:"):
@@ -500,7 +498,7 @@ def _config_error(exc: BaseException) -> ConfigError:
     message = last.group(1).strip() if last else text.strip().splitlines()[0]
     cause = _LAST_HOST_EXC.get()
     if isinstance(cause, PyOxidizerError):
-        message = cause.message if not isinstance(cause, ConfigError) else cause.message
+        message = cause.message
     elif cause is not None and str(cause) and str(cause) in message:
         message = str(cause)
     else:

@@ -78,8 +78,7 @@ def _signature(name: str, obj: Any) -> str:
         return f"{name}(...)"
     params = [p for p in sig.parameters.values() if p.name != "self"]
     text = ", ".join(
-        p.name if p.default is inspect.Parameter.empty else f"{p.name}={p.default!r}".replace("'", '"')
-        for p in params
+        p.name if p.default is inspect.Parameter.empty else f"{p.name}={p.default!r}".replace("'", '"') for p in params
     )
     return f"{name}({text})"
 
@@ -90,7 +89,12 @@ def _first_line(obj: Any) -> str:
 
 
 def _settings_table(title: str, settings: Iterable[Setting]) -> list[str]:
-    lines = [f"### {title}", "", "| attribute | type | allowed values | default | description |", "|---|---|---|---|---|"]
+    lines = [
+        f"### {title}",
+        "",
+        "| attribute | type | allowed values | default | description |",
+        "|---|---|---|---|---|",
+    ]
     for s in settings:
         allowed = ", ".join([*(f"`{c}`" for c in s.choices), *(f"`{p}…`" for p in s.prefixes)]) or "any"
         default = "None" if s.default is None else f"`{s.default!r}`".replace("'", '"')
@@ -120,13 +124,23 @@ def render_reference() -> str:
         fn = GLOBAL_FUNCTIONS[name]
         shown = "PythonDistribution" if name == "PythonDistribution" else name
         out.append(f"| `{_signature(shown, fn)}` | {_first_line(fn)} |")
-    out += ["", "Platform-only constructors (evaluate everywhere, build only on their platform): "
-            + ", ".join(f"`{n}`" for n in sorted(PLATFORM_CONSTRUCTORS)) + ".", ""]
+    out += [
+        "",
+        "Platform-only constructors (evaluate everywhere, build only on their platform): "
+        + ", ".join(f"`{n}`" for n in sorted(PLATFORM_CONSTRUCTORS))
+        + ".",
+        "",
+    ]
     out += ["Removed names (fail when called): " + ", ".join(f"`{n}`" for n in sorted(LEGACY_NAMES)) + ".", ""]
 
     out += ["## Types", ""]
-    for cls in (python_mod.PythonDistribution, python_mod.PythonExecutable, python_mod.PythonEmbeddedResources,
-                files_mod.FileManifest, files_mod.FileContent):
+    for cls in (
+        python_mod.PythonDistribution,
+        python_mod.PythonExecutable,
+        python_mod.PythonEmbeddedResources,
+        files_mod.FileManifest,
+        files_mod.FileContent,
+    ):
         out += [f"### `{cls.STARLARK_TYPE}`", "", _first_line(cls), ""]
         attrs = sorted(cls.STARLARK_GET)
         if attrs:
@@ -147,16 +161,31 @@ def render_reference() -> str:
     for group in ("runtime", "PyPreConfig", "PyConfig"):
         out += _settings_table(group, [s for s in settings if s.group == group])
 
-    out += ["## Resource types", "",
-            "Returned by `pip_install()`, `read_package_root()`, `read_virtualenv()`, "
-            "`make_python_module_source()` and passed to resource callbacks.", "",
-            "| type | attributes (read-only) |", "|---|---|"]
-    for cls in (resources_mod.PythonModuleSource, resources_mod.PythonPackageResource,
-                resources_mod.PythonPackageDistributionResource, resources_mod.PythonExtensionModule,
-                resources_mod.SharedLibrary, resources_mod.File):
+    out += [
+        "## Resource types",
+        "",
+        "Returned by `pip_install()`, `read_package_root()`, `read_virtualenv()`, "
+        "`make_python_module_source()` and passed to resource callbacks.",
+        "",
+        "| type | attributes (read-only) |",
+        "|---|---|",
+    ]
+    for cls in (
+        resources_mod.PythonModuleSource,
+        resources_mod.PythonPackageResource,
+        resources_mod.PythonPackageDistributionResource,
+        resources_mod.PythonExtensionModule,
+        resources_mod.SharedLibrary,
+        resources_mod.File,
+    ):
         out.append(f"| `{cls.STARLARK_TYPE}` | {', '.join(f'`{f}`' for f in cls.FIELDS)} |")
-    out += ["", "Every resource also has these settable placement attributes: "
-            + ", ".join(f"`{a}`" for a in resources_mod.ADD_ATTRIBUTES) + ".", ""]
+    out += [
+        "",
+        "Every resource also has these settable placement attributes: "
+        + ", ".join(f"`{a}`" for a in resources_mod.ADD_ATTRIBUTES)
+        + ".",
+        "",
+    ]
     return "\n".join(out) + _FOOTER
 
 

@@ -91,13 +91,12 @@ class PackagingPolicy:
 
     def copy(self) -> PackagingPolicy:
         """Return an independent copy (dicts and lists copied)."""
-        from dataclasses import fields
+        import copy
 
-        values = {}
-        for f in fields(self):
-            v = getattr(self, f.name)
-            values[f.name] = type(v)(v) if isinstance(v, (list, dict)) else v
-        return PackagingPolicy(**values)
+        new = copy.copy(self)
+        new.preferred_extension_module_variants = dict(self.preferred_extension_module_variants)
+        new.resource_callbacks = list(self.resource_callbacks)
+        return new
 
     def set_resource_handling_mode(self, mode: str) -> None:
         """Bulk-set the scanner, include and allow_files attributes (PyOxidizer semantics).

@@ -7,7 +7,6 @@ engine wraps them once per process (``dialect_globals``).
 from __future__ import annotations
 
 import functools
-from pathlib import Path
 from typing import Any
 
 from pyoxidizer_py.config import engine
@@ -23,7 +22,6 @@ from pyoxidizer_py.config.dialect.files import FileContent, FileManifest, glob
 from pyoxidizer_py.config.dialect.platform import LEGACY_NAMES, PLATFORM_CONSTRUCTORS, PROMPT_FUNCTIONS
 from pyoxidizer_py.config.dialect.python import FLAVORS, PythonDistribution
 from pyoxidizer_py.config.targets import Target
-from pyoxidizer_py.errors import ConfigError
 
 __all__ = ["GLOBAL_FUNCTIONS", "dialect_globals"]
 
@@ -79,19 +77,24 @@ def set_build_path(path: Any) -> None:
     ctx.build_path = ctx.resolve_path(check_str("set_build_path", "path", path)).resolve()
 
 
-def default_python_distribution(flavor: Any = "standalone", build_target: Any = None, python_version: Any = None) -> Any:
+def default_python_distribution(
+    flavor: Any = "standalone", build_target: Any = None, python_version: Any = None
+) -> Any:
     """The default CPython for the build target, resolved when first used."""
     fn = "default_python_distribution"
     check_str(fn, "flavor", flavor)
     if flavor not in FLAVORS:
-        raise ValueError(f"{fn}(): distribution flavor {flavor!r} not recognized (use one of {', '.join(FLAVORS[::2])})")
+        raise ValueError(
+            f"{fn}(): distribution flavor {flavor!r} not recognized (use one of {', '.join(FLAVORS[::2])})"
+        )
     check_optional_str(fn, "build_target", build_target)
     version = check_optional_str(fn, "python_version", python_version)
     if version is not None and not _is_major_minor(version):
         raise ValueError(f"{fn}(): python_version must look like '3.12', got {version!r}")
     return PythonDistribution(
-        DistributionRequest(kind="default", flavor=flavor.replace("-", "_"), build_target=build_target,
-                            python_version=version)
+        DistributionRequest(
+            kind="default", flavor=flavor.replace("-", "_"), build_target=build_target, python_version=version
+        )
     )
 
 
@@ -150,4 +153,3 @@ GLOBAL_FUNCTIONS: dict[str, Any] = {
 def dialect_globals() -> Any:
     """The engine globals of the dialect, built once per process."""
     return engine.build_globals(GLOBAL_FUNCTIONS, takes_functions={"register_target", "type"})
-

@@ -73,11 +73,15 @@ class FileContent:
             if source is None:
                 raise ValueError("FileContent(): filename is required with content")
             filename = source.name
-        object.__setattr__(self, "entry", FileEntry(
-            data=content.encode("utf-8") if content is not None else None,
-            source=source,
-            executable=check_bool(fn, "executable", executable),
-        ))
+        object.__setattr__(
+            self,
+            "entry",
+            FileEntry(
+                data=content.encode("utf-8") if content is not None else None,
+                source=source,
+                executable=check_bool(fn, "executable", executable),
+            ),
+        )
         object.__setattr__(self, "_filename", filename)
 
     def __getattr__(self, name: str) -> Any:
@@ -90,7 +94,9 @@ class FileContent:
     def __setattr__(self, name: str, value: Any) -> None:
         if name == "executable":
             check_bool("FileContent", "executable", value)
-            object.__setattr__(self, "entry", FileEntry(data=self.entry.data, source=self.entry.source, executable=value))
+            object.__setattr__(
+                self, "entry", FileEntry(data=self.entry.data, source=self.entry.source, executable=value)
+            )
         elif name == "filename":
             object.__setattr__(self, "_filename", check_str("FileContent", "filename", value))
         else:
@@ -117,8 +123,16 @@ class FileManifest:
     STARLARK_SET: ClassVar[frozenset[str]] = frozenset()
     STARLARK_CALL: ClassVar[frozenset[str]] = frozenset(
         {
-            "add_manifest", "add_file", "add_path", "get_file", "install", "paths", "remove", "build",
-            "add_python_resource", "add_python_resources",
+            "add_manifest",
+            "add_file",
+            "add_path",
+            "get_file",
+            "install",
+            "paths",
+            "remove",
+            "build",
+            "add_python_resource",
+            "add_python_resources",
         }
     )
 
@@ -195,7 +209,9 @@ class FileManifest:
         """Record a copy of the manifest's files into ``path`` (relative to the build path), done at build."""
         dest = check_str("install", "path", path)
         base = current_context().build_path
-        self.installs.append((Path(dest) if Path(dest).is_absolute() else base / dest, check_bool("install", "replace", replace)))
+        self.installs.append(
+            (Path(dest) if Path(dest).is_absolute() else base / dest, check_bool("install", "replace", replace))
+        )
 
     def build(self, target: Any) -> None:
         """Building happens after evaluation (``pyoxidizer-py build``), not from Starlark."""
@@ -230,7 +246,9 @@ def glob(include: Any, exclude: Any = None, strip_prefix: Any = None, relative_t
     ctx = current_context()
     inc = check_list_of_str(fn, "include", include)
     exc = check_list_of_str(fn, "exclude", exclude, optional=True)
-    base_arg = check_optional_str(fn, "strip_prefix", strip_prefix) or check_optional_str(fn, "relative_to", relative_to)
+    base_arg = check_optional_str(fn, "strip_prefix", strip_prefix) or check_optional_str(
+        fn, "relative_to", relative_to
+    )
     base = ctx.resolve_path(base_arg) if base_arg else ctx.cwd
     excluded: set[str] = set()
     for pattern in exc:

@@ -36,8 +36,10 @@ class PlatformOnly:
     def __getattr__(self, name: str) -> Any:
         cls = type(self)
         if name in cls.STARLARK_CALL:
+
             def record(*args: Any, **kwargs: Any) -> None:
                 self.calls.append((name, args, kwargs))
+
             record.__name__ = name
             return record
         if name in cls.STARLARK_GET:
@@ -60,57 +62,114 @@ class PlatformOnly:
         return f"<{self.STARLARK_TYPE}>"
 
 
-def _platform_type(name: str, platform: str, methods: set[str], attrs: set[str],
-                   takes_callables: set[str] = frozenset()) -> type[PlatformOnly]:  # type: ignore[assignment]
-    return type(name, (PlatformOnly,), {
-        "STARLARK_TYPE": name,
-        "PLATFORM": platform,
-        "STARLARK_CALL": frozenset(methods | {"build"}),
-        "STARLARK_GET": frozenset(attrs),
-        "STARLARK_SET": frozenset(attrs),
-        "STARLARK_TAKES_CALLABLES": frozenset(takes_callables),
-        "__doc__": f"Tugger/PyOxidizer ``{name}`` (builds on {platform} only).",
-    })
+def _platform_type(
+    name: str, platform: str, methods: set[str], attrs: set[str], takes_callables: set[str] = frozenset()
+) -> type[PlatformOnly]:  # type: ignore[assignment]
+    return type(
+        name,
+        (PlatformOnly,),
+        {
+            "STARLARK_TYPE": name,
+            "PLATFORM": platform,
+            "STARLARK_CALL": frozenset(methods | {"build"}),
+            "STARLARK_GET": frozenset(attrs),
+            "STARLARK_SET": frozenset(attrs),
+            "STARLARK_TAKES_CALLABLES": frozenset(takes_callables),
+            "__doc__": f"Tugger/PyOxidizer ``{name}`` (builds on {platform} only).",
+        },
+    )
 
 
 WiXMSIBuilder = _platform_type(
-    "WiXMSIBuilder", "Windows",
+    "WiXMSIBuilder",
+    "Windows",
     {"add_program_files_manifest", "add_visual_cpp_redistributable", "to_file_manifest"},
-    {"banner_bmp_path", "dialog_bmp_path", "eula_rtf_path", "help_url", "license_path", "msi_filename",
-     "package_description", "package_keywords", "product_icon_path", "target_triple", "upgrade_code"},
+    {
+        "banner_bmp_path",
+        "dialog_bmp_path",
+        "eula_rtf_path",
+        "help_url",
+        "license_path",
+        "msi_filename",
+        "package_description",
+        "package_keywords",
+        "product_icon_path",
+        "target_triple",
+        "upgrade_code",
+    },
 )
 WiXBundleBuilder = _platform_type(
-    "WiXBundleBuilder", "Windows",
+    "WiXBundleBuilder",
+    "Windows",
     {"add_condition", "add_vc_redistributable", "add_wix_msi_builder", "chain"},
     {"bundle_filename", "target_triple"},
 )
 WiXInstaller = _platform_type(
-    "WiXInstaller", "Windows",
-    {"add_build_file", "add_build_files", "add_install_file", "add_install_files", "add_msi_builder",
-     "add_simple_installer", "add_wxs_file", "set_variable"},
+    "WiXInstaller",
+    "Windows",
+    {
+        "add_build_file",
+        "add_build_files",
+        "add_install_file",
+        "add_install_files",
+        "add_msi_builder",
+        "add_simple_installer",
+        "add_wxs_file",
+        "set_variable",
+    },
     {"arch", "install_files_root_directory_id", "install_files_wxs_path"},
 )
 MacOsApplicationBundleBuilder = _platform_type(
-    "MacOsApplicationBundleBuilder", "macOS",
-    {"add_icon", "add_macos_file", "add_macos_manifest", "add_manifest", "add_resources_file",
-     "add_resources_manifest", "set_info_plist_key", "set_info_plist_required_keys"},
+    "MacOsApplicationBundleBuilder",
+    "macOS",
+    {
+        "add_icon",
+        "add_macos_file",
+        "add_macos_manifest",
+        "add_manifest",
+        "add_resources_file",
+        "add_resources_manifest",
+        "set_info_plist_key",
+        "set_info_plist_required_keys",
+    },
     set(),
 )
-AppleUniversalBinary = _platform_type("AppleUniversalBinary", "macOS", {"add_path", "add_file", "write_to_directory"}, set())
-SnapcraftBuilder = _platform_type("SnapcraftBuilder", "Linux with snapcraft", {"add_invocation", "add_file_manifest"}, set())
+AppleUniversalBinary = _platform_type(
+    "AppleUniversalBinary", "macOS", {"add_path", "add_file", "write_to_directory"}, set()
+)
+SnapcraftBuilder = _platform_type(
+    "SnapcraftBuilder", "Linux with snapcraft", {"add_invocation", "add_file_manifest"}, set()
+)
 Snap = _platform_type("Snap", "Linux with snapcraft", {"to_builder"}, {"apps", "parts", "base", "grade", "confinement"})
 SnapApp = _platform_type("SnapApp", "Linux with snapcraft", set(), {"command", "daemon", "plugs", "environment"})
-SnapPart = _platform_type("SnapPart", "Linux with snapcraft", set(), {"plugin", "source", "build_packages", "stage_packages"})
+SnapPart = _platform_type(
+    "SnapPart", "Linux with snapcraft", set(), {"plugin", "source", "build_packages", "stage_packages"}
+)
 PythonWheelBuilder = _platform_type(
-    "PythonWheelBuilder", "a machine with PyOxidizer's wheel builder (not implemented by pyoxidizer-py)",
+    "PythonWheelBuilder",
+    "a machine with PyOxidizer's wheel builder (not implemented by pyoxidizer-py)",
     {"add_file_data", "add_file_data_from_manifest", "to_file_content", "write_to_directory"},
-    {"build_tag", "compression_level", "generator", "modified_time", "platform_tag", "root_is_purelib",
-     "tag", "wheel_file_name"},
+    {
+        "build_tag",
+        "compression_level",
+        "generator",
+        "modified_time",
+        "platform_tag",
+        "root_is_purelib",
+        "tag",
+        "wheel_file_name",
+    },
 )
 CodeSigner = _platform_type(
-    "CodeSigner", "Windows or macOS (code signing)",
-    {"activate", "chain_issuer_certificates_pem_file", "chain_issuer_certificates_macos_keychain",
-     "set_time_stamp_server", "set_signing_callback"},
+    "CodeSigner",
+    "Windows or macOS (code signing)",
+    {
+        "activate",
+        "chain_issuer_certificates_pem_file",
+        "chain_issuer_certificates_macos_keychain",
+        "set_time_stamp_server",
+        "set_signing_callback",
+    },
     set(),
     {"set_signing_callback"},
 )

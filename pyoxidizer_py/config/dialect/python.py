@@ -2,7 +2,7 @@
 
 ``PythonDistribution``, ``PythonPackagingPolicy``, ``PythonInterpreterConfig``,
 ``PythonExecutable`` and ``PythonEmbeddedResources`` (pyoxidizer-facts.md
-§5.4–5.7). They record configuration and delegate work (finding the
+§5.4-5.7). They record configuration and delegate work (finding the
 distribution, collecting resources) to the stage packages; building happens in
 ``pyoxidizer_py.build`` after evaluation.
 """
@@ -58,9 +58,7 @@ class PythonPackagingPolicy(SettingsFacade):
     def set_preferred_extension_module_variant(self, name: Any, variant: Any) -> None:
         """Prefer ``variant`` of extension module ``name`` (python-build-standalone variants)."""
         fn = "set_preferred_extension_module_variant"
-        self.record.preferred_extension_module_variants[check_str(fn, "name", name)] = check_str(
-            fn, "variant", variant
-        )
+        self.record.preferred_extension_module_variants[check_str(fn, "name", name)] = check_str(fn, "variant", variant)
 
     def set_resource_handling_mode(self, mode: Any) -> None:
         """``"classify"`` or ``"files"``: bulk-set the scanner, include and allow_files attributes."""
@@ -350,7 +348,11 @@ class PythonExecutable:
         fn = "add_cargo_manifest_licensing"
         path = current_context().resolve_path(check_str(fn, "manifest_path", manifest_path))
         self.cargo_licensing.append(
-            (path, check_bool(fn, "all_features", all_features), check_list_of_str(fn, "features", features, optional=True))
+            (
+                path,
+                check_bool(fn, "all_features", all_features),
+                check_list_of_str(fn, "features", features, optional=True),
+            )
         )
 
     def filter_resources_from_files(self, files: Any = None, glob_files: Any = None) -> None:
@@ -366,8 +368,8 @@ class PythonExecutable:
                 text = p.read_text(encoding="utf-8")
             except OSError as exc:
                 raise ConfigError(f"{fn}(): cannot read {p}: {exc.strerror or exc}") from exc
-            for line in text.splitlines():
-                line = line.strip()
+            for raw in text.splitlines():
+                line = raw.strip()
                 if line and not line.startswith("#"):
                     names.add(line)
         self.resources[:] = [r for r in self.resources if _resource_key(r) in names]
@@ -392,7 +394,9 @@ class PythonExecutable:
         manifest.add_python_resource(prefix, self)
         return manifest
 
-    def to_wix_msi_builder(self, id_prefix: Any, product_name: Any, product_version: Any, product_manufacturer: Any) -> Any:
+    def to_wix_msi_builder(
+        self, id_prefix: Any, product_name: Any, product_version: Any, product_manufacturer: Any
+    ) -> Any:
         """A Windows MSI builder for this executable (evaluates anywhere; builds only on Windows)."""
         from pyoxidizer_py.config.dialect.platform import WiXMSIBuilder
 
@@ -401,7 +405,11 @@ class PythonExecutable:
         return builder
 
     def to_wix_bundle_builder(
-        self, id_prefix: Any, product_name: Any, product_version: Any, product_manufacturer: Any,
+        self,
+        id_prefix: Any,
+        product_name: Any,
+        product_version: Any,
+        product_manufacturer: Any,
         msi_builder_callback: Any = None,
     ) -> Any:
         """A Windows bundle installer builder (evaluates anywhere; builds only on Windows)."""
@@ -454,4 +462,3 @@ def snapshot_policy(policy: PythonPackagingPolicy) -> PackagingPolicy:
 def snapshot_config(config: PythonInterpreterConfig) -> InterpreterConfig:
     """A copy of an interpreter config record (for the artifact stage)."""
     return config.record.copy()  # type: ignore[no-any-return]
-
