@@ -101,9 +101,11 @@ def test_hello(tmp_path: Path, cargo_target: Path, python: str, link: str) -> No
     assert result.stdout.startswith(f"hello from {moved / 'hello'} {version}.")
 
 
-@pytest.mark.parametrize(
-    ("python", "link"), [(PY310, "dynamic"), (PY311, "static")], ids=["3.10-dynamic", "3.11-static"]
-)
+FOUR = MATRIX[:4]
+FOUR_IDS = IDS[:4]
+
+
+@pytest.mark.parametrize(("python", "link"), FOUR, ids=FOUR_IDS)
 def test_pyflakes_from_pypi(tmp_path: Path, cargo_target: Path, python: str, link: str) -> None:
     install = build_example("pyflakes", tmp_path, python, link, cargo_target)
     target = tmp_path / "bad.py"
@@ -116,11 +118,7 @@ def test_pyflakes_from_pypi(tmp_path: Path, cargo_target: Path, python: str, lin
     assert run(install / "pyflakes", str(clean)).returncode == 0
 
 
-@pytest.mark.parametrize(
-    ("python", "link"),
-    [(PY310, "static"), (PY311, "dynamic"), (DEBIAN311, "static")],
-    ids=["3.10-static", "3.11-dynamic", "debian3.11-static"],
-)
+@pytest.mark.parametrize(("python", "link"), MATRIX, ids=IDS)
 def test_local_package_with_entry_point_and_c_extension(
     tmp_path: Path, cargo_target: Path, python: str, link: str
 ) -> None:
