@@ -206,7 +206,9 @@ def _dispatch(ns: argparse.Namespace) -> int:
         dest = commands.init_config_file(Path(ns.path), ns.python_code, ns.pip_install)
         print(f"writing {dest}", file=sys.stderr)
         print(
-            f"\nA new config is in {dest}.\nBuild and run it with:\n\n  pyoxidizer-py run --path {ns.path}\n",
+            f"\nA new config is in {dest}.\nBuild and run it with:\n\n  pyoxidizer-py run --path {ns.path}\n\n"
+            "(add --python-distribution host to embed the Python running pyoxidizer-py instead of\n"
+            "downloading a python-build-standalone distribution)\n",
             file=sys.stderr,
         )
         return EXIT_OK
