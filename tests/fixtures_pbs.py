@@ -467,6 +467,19 @@ def _object_layout_cached(workdir: Path) -> dict[str, str]:
 # install_only archive (pyenv 3.11.7).
 
 
+def _loaded_extension_modules(python: Path, dynload: Path, *extra: str) -> list[Path]:
+    """``lib-dynload`` files that ``python`` loads for ``_IMPORTS`` plus ``extra`` modules."""
+    code = (
+        f"{_IMPORTS}, {', '.join(extra) or 'sys'}\n"
+        "for m in list(sys.modules.values()):\n"
+        "    f = getattr(m, '__file__', None)\n"
+        "    if f: print(f)\n"
+    )
+    out = subprocess.run([str(python), "-c", code], check=True, capture_output=True, text=True).stdout
+    found = {Path(line) for line in out.splitlines() if Path(line).parent == dynload}
+    return sorted(found)
+
+
 def build_install_only_archive(dest_dir: Path, *, stdlib: str = "minimal") -> BuiltArchive:
     """Make ``cpython-3.11.7+RELEASE-x86_64-unknown-linux-gnu-install_only.tar.gz`` (PBS's
     ``python/install/*`` -> ``python/*`` layout, no PYTHON.json, no static libpython)."""
@@ -491,7 +504,9 @@ def build_install_only_archive(dest_dir: Path, *, stdlib: str = "minimal") -> Bu
                 members.append((d, None, None))
         members.append((f"python/lib/python3.11/{rel.as_posix()}", lib / rel, None))
     members.append(("python/lib/python3.11/lib-dynload", None, None))
-    for so in sorted((lib / "lib-dynload").glob("_json*.so")) + sorted((lib / "lib-dynload").glob("_struct*.so")):
+    # The extension modules the stdlib's common imports load (pyenv builds binascii, math, _random
+    # ... as lib-dynload files), so that the archive's interpreter and an embedding executable run.
+    for so in _loaded_extension_modules(prefix / "bin" / "python3.11", lib / "lib-dynload", "json"):
         members.append((f"python/lib/python3.11/lib-dynload/{so.name}", so, None))
     cfg = "python/lib/python3.11/config-3.11-x86_64-linux-gnu"
     members.append((cfg, None, None))

@@ -2,9 +2,11 @@
 
 ``plan_link`` decides static or dynamic linking for a Distribution and returns a
 frozen ``LinkPlan``; ``write_link_artifacts`` puts what the link needs into the
-artifacts directory (``libpython3.a`` for a static link) and writes the PyO3
-config file; ``LinkPlan.runtime_files`` lists what the install step copies beside
-the executable (the shared libpython for a dynamic link, into ``lib/``).
+artifacts directory (``libpython3.a`` for a static link: a copy of an installed
+CPython's PIC static library, or one assembled from a python-build-standalone full
+archive's objects by ``artifacts.libpython``) and writes the PyO3 config file;
+``LinkPlan.runtime_files`` lists what the install step copies beside the executable
+(the shared libpython for a dynamic link, into ``lib/``).
 
 PyO3 reads its link configuration only from ``PYO3_CONFIG_FILE`` (an absolute
 path). We always set ``suppress_build_script_link_lines=true`` and give every
@@ -23,6 +25,13 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from pyoxidizer_py.artifacts.atomic_write import copy_if_changed, write_text_if_changed
+from pyoxidizer_py.artifacts.libpython import (
+    LibpythonAssembly,
+    assemble_static_libpython,
+    bitcode_reason,
+    can_assemble_static_libpython,
+    plan_static_libpython,
+)
 from pyoxidizer_py.distribution.model import Distribution
 from pyoxidizer_py.errors import BuildError
 
@@ -81,6 +90,8 @@ class LinkPlan:
         rpath: run-time search path the executable needs (``$ORIGIN/lib``), or None.
         runtime_files: files the install step copies beside the executable.
         reason: one sentence saying why this mode was chosen, for logs.
+        assembly: for a static link from a python-build-standalone archive's objects, how
+            ``write_link_artifacts`` assembles ``libpython3.a``; None otherwise.
     """
 
     mode: str
@@ -92,6 +103,7 @@ class LinkPlan:
     rpath: str | None
     runtime_files: tuple[RuntimeFile, ...]
     reason: str
+    assembly: LibpythonAssembly | None = None
 
     @property
     def shared(self) -> bool:
@@ -130,8 +142,9 @@ def plan_link(dist: Distribution, requested: str = "default", *, artifacts_dir: 
 
     Args:
         dist: the distribution the executable embeds.
-        requested: ``"default"`` (static when ``dist.static_library`` exists, else
-            dynamic), ``"static"`` or ``"dynamic"``.
+        requested: ``"default"`` (static when ``dist.static_library`` exists or a
+            python-build-standalone full archive has machine-code objects, else dynamic),
+            ``"static"`` or ``"dynamic"``.
         artifacts_dir: the artifacts directory (a static link searches it for
             ``libpython3.a``); made absolute.
 
@@ -140,7 +153,8 @@ def plan_link(dist: Distribution, requested: str = "default", *, artifacts_dir: 
 
     Raises:
         BuildError: an unknown mode, or a mode the distribution cannot provide
-            (the message says why and the hint suggests the other mode).
+            (the message says why and the hint suggests the other mode; for LLVM-bitcode
+            objects it names the LTO build and the alternatives).
     """
     if requested not in LINK_MODES:
         raise BuildError(
@@ -150,6 +164,13 @@ def plan_link(dist: Distribution, requested: str = "default", *, artifacts_dir: 
     artifacts_dir = Path(os.path.abspath(artifacts_dir))
     static_lib = dist.static_library
     shared_lib = dist.shared_library
+    assembly = None
+    if static_lib is None and requested != "dynamic":
+        if can_assemble_static_libpython(dist):
+            assembly = plan_static_libpython(dist, artifacts_dir / STATIC_LIBRARY_FILENAME)
+            static_lib = assembly.output
+        elif requested == "static" and bitcode_reason(dist) is not None:
+            plan_static_libpython(dist, artifacts_dir / STATIC_LIBRARY_FILENAME)  # raises, naming the reason
     if requested == "static" and static_lib is None:
         raise BuildError(
             f"static linking of libpython was requested, but the Python distribution "
@@ -158,7 +179,9 @@ def plan_link(dist: Distribution, requested: str = "default", *, artifacts_dir: 
             hint="request dynamic linking instead (the shared libpython is installed in lib/ beside "
             "the executable)" + (
                 f", or install a static libpython (Debian: libpython{dist.major_minor}-dev ships "
-                f"libpython{dist.major_minor}-pic.a)" if dist.origin == "installed" else ""
+                f"libpython{dist.major_minor}-pic.a)" if dist.origin == "installed" else
+                ", or use a python-build-standalone full archive whose objects are not LLVM bitcode "
+                "(install_only archives carry no object files)" if dist.pbs is not None else ""
             ),
         )
     if requested == "dynamic" and shared_lib is None:
@@ -168,6 +191,8 @@ def plan_link(dist: Distribution, requested: str = "default", *, artifacts_dir: 
             hint="request static linking instead" if static_lib is not None else None,
         )
     if static_lib is None and shared_lib is None:
+        if bitcode_reason(dist) is not None:
+            plan_static_libpython(dist, artifacts_dir / STATIC_LIBRARY_FILENAME)  # raises, naming the reason
         raise BuildError(
             f"the Python distribution {dist.description} has neither a static nor a shared libpython "
             "to link against",
@@ -179,15 +204,22 @@ def plan_link(dist: Distribution, requested: str = "default", *, artifacts_dir: 
             "static linking requested"
             if requested == "static"
             else f"static libpython available ({static_lib})"
+            if assembly is None
+            else "static libpython assembled from the distribution's object files"
         )
-        return _plan_static(dist, static_lib, requested, artifacts_dir, reason)
+        return _plan_static(dist, static_lib, requested, artifacts_dir, reason, assembly)
     assert shared_lib is not None
-    reason = "dynamic linking requested" if requested == "dynamic" else "no static libpython available"
+    if requested == "dynamic":
+        reason = "dynamic linking requested"
+    else:
+        why = bitcode_reason(dist)
+        reason = f"no static libpython available ({why})" if why else "no static libpython available"
     return _plan_dynamic(dist, shared_lib, requested, reason)
 
 
-def _plan_static(
-    dist: Distribution, library: Path, requested: str, artifacts_dir: Path, reason: str
+def _plan_static(  # noqa: PLR0917 - private helper of plan_link
+    dist: Distribution, library: Path, requested: str, artifacts_dir: Path, reason: str,
+    assembly: LibpythonAssembly | None,
 ) -> LinkPlan:
     lines = [
         f"cargo:rustc-link-search=native={artifacts_dir}",
@@ -196,11 +228,14 @@ def _plan_static(
         # +whole-archive with the default +bundle is rejected there.
         "cargo:rustc-link-lib=static:+whole-archive,-bundle=python3",
     ]
-    seen: set[str] = set()
-    for entry in dist.static_link_libraries:
-        if entry and entry not in seen:
-            seen.add(entry)
-            lines.append(_system_lib_line(entry))
+    if assembly is not None:
+        lines += assembly.link_lines
+    else:
+        seen: set[str] = set()
+        for entry in dist.static_link_libraries:
+            if entry and entry not in seen:
+                seen.add(entry)
+                lines.append(_system_lib_line(entry))
     lines += _target_link_lines(dist.target_triple)
     return LinkPlan(
         mode="static",
@@ -212,6 +247,7 @@ def _plan_static(
         rpath=None,
         runtime_files=(),
         reason=reason,
+        assembly=assembly,
     )
 
 
@@ -296,7 +332,9 @@ def write_link_artifacts(dist: Distribution, plan: LinkPlan, artifacts_dir: Path
     """Write the link inputs into ``artifacts_dir``.
 
     Static: copies the static libpython to ``<artifacts_dir>/libpython3.a`` (only when
-    it changed). Both modes: writes ``pyo3-build-config-file.txt`` (atomically, only
+    it changed), or assembles it from a python-build-standalone archive's objects
+    (``plan.assembly``; only when its inputs changed). Both modes: writes
+    ``pyo3-build-config-file.txt`` (atomically, only
     when its content changed, so cargo does not rebuild pyo3 needlessly).
 
     Args:
@@ -308,12 +346,15 @@ def write_link_artifacts(dist: Distribution, plan: LinkPlan, artifacts_dir: Path
         The absolute path of ``pyo3-build-config-file.txt`` (the value for ``PYO3_CONFIG_FILE``).
 
     Raises:
-        BuildError: the library cannot be copied or the file cannot be written.
+        BuildError: the library cannot be copied, assembled (compiler or archiver failure)
+            or the file cannot be written.
     """
     artifacts_dir = Path(os.path.abspath(artifacts_dir))
     try:
         artifacts_dir.mkdir(parents=True, exist_ok=True)
-        if plan.mode == "static" and copy_if_changed(plan.library, artifacts_dir / STATIC_LIBRARY_FILENAME):
+        if plan.mode == "static" and plan.assembly is not None:
+            assemble_static_libpython(plan.assembly)
+        elif plan.mode == "static" and copy_if_changed(plan.library, artifacts_dir / STATIC_LIBRARY_FILENAME):
             _log.info("copied %s to %s", plan.library, artifacts_dir / STATIC_LIBRARY_FILENAME)
         config_path = artifacts_dir / PYO3_CONFIG_FILENAME
         if write_text_if_changed(config_path, render_pyo3_config(dist, plan)):

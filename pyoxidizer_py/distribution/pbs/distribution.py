@@ -139,7 +139,8 @@ def _from_python_json(root: Path, pj: PythonJson, description: str, sha256: str 
         lib_dynload_dir=lib_dynload if lib_dynload.is_dir() else dlls if dlls.is_dir() else None,
         include_dir=python / pj.python_paths["include"],
         shared_library=shared if shared is not None and shared.exists() else None,
-        # Static linking from PBS objects is not implemented yet: see PbsInfo.core_objects/static_library.
+        # No ready-to-use static library: artifacts.libpython assembles libpython3.a from the
+        # objects PYTHON.json lists (when they are not LLVM bitcode) at link planning time.
         static_library=None,
         static_link_libraries=system_libs,
         builtin_extensions=pj.builtin_extension_names(),
@@ -163,7 +164,8 @@ def distribution_from_tree(
 
     Returns:
         The ``Distribution`` (origin ``"python-build-standalone"``). ``python_exe`` is None when the
-        target triple is not this host's. ``static_library`` is None (see ``PbsInfo``).
+        target triple is not this host's. ``static_library`` is None: a static link of a full
+        archive assembles its own library from the objects (``artifacts.libpython``).
 
     Raises:
         DistributionError: invalid layout, invalid PYTHON.json (``PythonJsonError``), or missing files.
