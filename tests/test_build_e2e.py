@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cli_helpers import one_error_line
 
 from pyoxidizer_py.artifacts.pyo3_config import plan_link
 from pyoxidizer_py.distribution.installed import introspect_installed
@@ -180,12 +181,6 @@ def test_uncaught_exception_and_system_exit(tmp_path: Path, cargo_target: Path) 
 
 
 # --- errors a user can cause ------------------------------------------------------------------
-def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
-    assert result.returncode == 1, (result.stdout, result.stderr)
-    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1, result.stderr
-    assert "Traceback" not in result.stderr
-    return errors[0]
 
 
 def test_error_no_cargo_on_path(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_helpers import one_error_line
 from fixtures_pbs import BuiltArchive, PbsArchives, build_full_archive, pbs_archives  # noqa: F401 - fixture
 
 from pyoxidizer_py.artifacts.libpython import plan_static_libpython, render_config_c
@@ -172,12 +173,6 @@ def test_install_only_archive_dynamic(tmp_path: Path, cargo_target: Path, pbs_ar
 # --- refusals and planning (no cargo) --------------------------------------------------------
 
 
-def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
-    assert result.returncode == 1, (result.stdout, result.stderr)
-    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1, result.stderr
-    assert "Traceback" not in result.stderr
-    return errors[0]
 
 
 def test_bitcode_objects_static_is_an_error(tmp_path: Path, bitcode_archive: BuiltArchive) -> None:
