@@ -1,0 +1,112 @@
+"""Issue 2 benchmarks: in-process evaluation time of configs, and import/start time of the CLI.
+
+- evaluation: the ``init-config-file`` template (``commands.render_config_template``) and the
+  PyOxidizer 0.24 template fixture, each evaluated with ``requested_targets=[]`` (the file is
+  evaluated and its targets registered, none resolved, so no distribution is needed). The first
+  evaluation in a process is reported apart: it builds the dialect globals once.
+- import: ``python -X importtime -c "import pyoxidizer_py.cli"`` (cumulative microseconds of the
+  CLI module, median over runs), and the wall time of ``python -m pyoxidizer_py --version`` against
+  ``python -c pass`` in the same hyperfine run.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from timing import REPO, Stats, compare_commands, env_with_repo
+
+TEMPLATE_024 = REPO / "tests" / "data" / "configs" / "pyoxidizer_024_template.bzl"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class EvalResult:
+    """Evaluation timings of one config."""
+
+    name: str
+    first: float
+    stats: Stats
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ImportResult:
+    """CLI import and start timings."""
+
+    importtime_us: list[int]
+    heaviest: list[tuple[str, int]]
+    wall: dict[str, Stats]
+
+
+def time_evaluation(config_path: Path, *, name: str, runs: int) -> EvalResult:
+    """Evaluate ``config_path`` once (first call), then ``runs`` more times; times in seconds."""
+    sys.path.insert(0, str(REPO))
+    from pyoxidizer_py.config.evaluate import EvaluationOptions, evaluate_config
+
+    options = EvaluationOptions(config_path=config_path, requested_targets=[])
+    start = time.perf_counter()
+    evaluate_config(options)
+    first = time.perf_counter() - start
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        evaluate_config(options)
+        samples.append(time.perf_counter() - start)
+    return EvalResult(name=name, first=first, stats=Stats(samples=tuple(samples)))
+
+
+def bench_evaluation(runs: int) -> list[EvalResult]:
+    """Evaluation timings of the init-config-file template and the PyOxidizer 0.24 fixture."""
+    sys.path.insert(0, str(REPO))
+    from pyoxidizer_py.commands import render_config_template
+
+    with tempfile.TemporaryDirectory() as tmp:
+        config = Path(tmp) / "bench" / "pyoxidizer.bzl"
+        config.parent.mkdir()
+        config.write_text(render_config_template("bench"), encoding="utf-8")
+        results = [time_evaluation(config, name="init-config-file template", runs=runs)]
+    results.append(time_evaluation(TEMPLATE_024, name="PyOxidizer 0.24 template fixture", runs=runs))
+    return results
+
+
+def _parse_importtime(stderr: str) -> list[tuple[str, int]]:
+    """(module, cumulative us) of the imports made after ``site`` (i.e. by the ``-c`` code)."""
+    rows: list[tuple[str, int]] = []
+    for line in stderr.splitlines():
+        if not line.startswith("import time:") or "cumulative" in line:
+            continue
+        _self, cumulative, name = line[len("import time:"):].split("|")
+        if name.strip() == "site" and not name.startswith("  "):
+            rows.clear()  # everything so far was interpreter start-up
+            continue
+        rows.append((name.rstrip(), int(cumulative)))
+    return rows
+
+
+def bench_import(runs: int, wall_runs: int) -> ImportResult:
+    """``-X importtime`` of ``pyoxidizer_py.cli`` and wall time of ``--version`` vs ``-c pass``."""
+    env = env_with_repo()
+    totals: list[int] = []
+    rows: list[tuple[str, int]] = []
+    for _ in range(runs):
+        proc = subprocess.run([sys.executable, "-X", "importtime", "-c", "import pyoxidizer_py.cli"],
+                              env=env, capture_output=True, text=True, check=True)
+        rows = _parse_importtime(proc.stderr)
+        totals.append(next(us for name, us in rows if name.strip() == "pyoxidizer_py.cli"))
+    # Direct children of pyoxidizer_py.cli and other top-level imports, by cumulative time.
+    depth = {name: len(name) - len(name.lstrip()) for name, _ in rows}
+    shallow = sorted(((n.strip(), us) for n, us in rows if depth[n] <= 3 and n.strip() != "pyoxidizer_py.cli"),
+                     key=lambda r: -r[1])
+    wall = compare_commands(
+        {
+            "python -c pass": [sys.executable, "-c", "pass"],
+            "python -m pyoxidizer_py --version": [sys.executable, "-m", "pyoxidizer_py", "--version"],
+        },
+        runs=wall_runs,
+        env=env,
+    )
+    return ImportResult(importtime_us=sorted(totals), heaviest=shallow[:6], wall=wall)
+

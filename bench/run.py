@@ -1,0 +1,80 @@
+"""Run every benchmark and write the results into ``docs/performance.md``.
+
+    python bench/run.py            # full run (about 5 minutes on 2 cores)
+    python bench/run.py --quick    # fewer repetitions, for checking the bench itself
+
+Only the section between the ``<!-- bench:begin -->`` and ``<!-- bench:end -->`` markers of the
+output file is replaced; text around it is kept. Progress goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench_build import BuildResult, Distribution, bench_distribution
+from bench_config import bench_evaluation, bench_import
+from report import render_section, write_section
+from timing import REPO, machine_facts
+
+DISTRIBUTIONS = (
+    Distribution(label="pyenv 3.11", python=Path("/root/.pyenv/versions/3.11.7/bin/python3.11"), link_mode="static"),
+    Distribution(label="pyenv 3.11", python=Path("/root/.pyenv/versions/3.11.7/bin/python3.11"), link_mode="dynamic"),
+    Distribution(label="Debian 3.11", python=Path("/usr/bin/python3.11"), link_mode="static"),
+    Distribution(label="Debian 3.11", python=Path("/usr/bin/python3.11"), link_mode="dynamic"),
+)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    parser.add_argument("--output", type=Path, default=REPO / "docs" / "performance.md")
+    parser.add_argument("--skip-builds", action="store_true", help="only the configuration benchmarks")
+    args = parser.parse_args(argv)
+    q = args.quick
+    started = time.perf_counter()
+
+    def progress(msg: str) -> None:
+        print(f"[{time.perf_counter() - started:6.1f}s] {msg}", file=sys.stderr, flush=True)
+
+    params = {
+        "eval_runs": 50 if q else 300,
+        "import_runs": 5 if q else 20,
+        "wall_runs": 10 if q else 40,
+        "cold_runs": 1 if q else 2,
+        "rebuild_runs": 1 if q else 3,
+        "startup_runs": 10 if q else 50,
+    }
+    progress("configuration evaluation")
+    evaluations = bench_evaluation(params["eval_runs"])
+    progress("CLI import")
+    imports = bench_import(params["import_runs"], params["wall_runs"])
+    builds: list[BuildResult | tuple[Distribution, str]] = []
+    if not args.skip_builds:
+        with tempfile.TemporaryDirectory(prefix="pyoxidizer-py-bench-") as tmp:
+            for i, dist in enumerate(DISTRIBUTIONS):
+                if not dist.python.exists():
+                    builds.append((dist, f"{dist.python} not found"))
+                    continue
+                progress(f"builds: {dist.label} {dist.python} LINK_MODE={dist.link_mode}")
+                try:
+                    builds.append(bench_distribution(
+                        dist, Path(tmp) / f"d{i}", cold_runs=params["cold_runs"],
+                        rebuild_runs=params["rebuild_runs"], startup_runs=params["startup_runs"]))
+                except RuntimeError as exc:
+                    builds.append((dist, str(exc).splitlines()[0]))
+    elapsed = time.perf_counter() - started
+    section = render_section(
+        facts=machine_facts(), params=params, evaluations=evaluations, imports=imports, builds=builds,
+        elapsed=elapsed, quick=q,
+    )
+    write_section(args.output, section)
+    progress(f"wrote {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
