@@ -138,7 +138,12 @@ class _Builder:
         artifacts.mkdir(parents=True, exist_ok=True)
         plan = plan_link(dist, exe.settings["libpython_link_mode"], artifacts_dir=artifacts)
         pyo3_file = write_link_artifacts(dist, plan, artifacts)
-        fs = install_filesystem_resources(exe.resources, dist, install_dir)
+        fs = install_filesystem_resources(
+            exe.resources,
+            dist,
+            install_dir,
+            bytecode_cache_dir=self.evaluation.context.build_path / WORK_DIR / "bytecode-cache",
+        )
         config = exe.config.record.copy()
         search = None if config.module_search_paths is not None else list(fs.module_search_paths)
         write_python_config_rs(artifacts, config, module_search_paths=search)

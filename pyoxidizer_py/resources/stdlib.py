@@ -73,6 +73,11 @@ def extension_allowed(needed: tuple[str, ...], filter_name: str) -> bool:
     raise ValueError(f"unknown extension_module_filter {filter_name!r}")
 
 
+# Modules `site` imports when present; distributors drop them into the stdlib dir
+# (Debian links /etc/python3.11/sitecustomize.py there), so they are not part of CPython.
+_SITE_HOOKS = frozenset({"sitecustomize", "usercustomize"})
+
+
 def _stdlib_skips(dist: Distribution) -> frozenset[str]:
     stdlib = dist.stdlib_dir
     skips = {"site-packages", "dist-packages", "__pycache__"}
@@ -124,6 +129,8 @@ def stdlib_resources(dist: Distribution, policy: PackagingPolicy) -> list[Resour
     for resource in scanned:
         if isinstance(resource, (PythonExtensionModule, SharedLibrary, File)):
             continue  # stray .so files in the stdlib tree are not stdlib resources
+        if getattr(resource, "name", "") in _SITE_HOOKS:
+            continue  # a distributor's machine-local site hook (Debian's apport), not the stdlib
         out.append(apply_policy(resource, policy))
     builtin = set(dist.builtin_extensions)
     for ext in _dynload_extensions(dist):
