@@ -334,10 +334,15 @@ def call_function(fn: Any, *args: Any, print_sink: Callable[[str], None] | None 
         RuntimeError: the Starlark code failed (a rendered diagnostic).
     """
     ev = _fresh_evaluator()
-    if print_sink is not None:
-        ev.set_print_handler(_PrintHandler(print_sink))
-    result = ev.eval_function(fn, *[to_starlark(a) for a in args])
-    return from_starlark(result, allow_functions=True)
+    try:
+        if print_sink is not None:
+            ev.set_print_handler(_PrintHandler(print_sink))
+        result = ev.eval_function(fn, *[to_starlark(a) for a in args])
+        return from_starlark(result, allow_functions=True)
+    finally:
+        # xingque's evaluator must be dropped on the thread that made it; a traceback that
+        # keeps this frame alive would otherwise let the GC drop it elsewhere.
+        del ev
 
 
 class StarlarkSession:
@@ -393,15 +398,17 @@ class StarlarkSession:
         for k, v in self._vars.items():
             module.set(k, to_starlark(v))
         ev = _fresh_evaluator(module)
-        ev.set_loader(self)
-        ev.set_print_handler(self._print)
         self._loading.append(name)
         try:
+            ev.set_loader(self)
+            ev.set_print_handler(self._print)
             ast = xq.AstModule.parse(name, text, _DIALECT)
             ev.eval_module(ast, self._globals)
+            return module.freeze()
         finally:
             self._loading.pop()
-        return module.freeze()
+            # Drop the engine objects here, on this thread (see call_function).
+            del ev, module
 
     # -- public --------------------------------------------------------------------------
     def evaluate_main(self, path: Path, display_name: str | None = None) -> xq.FrozenModule:
