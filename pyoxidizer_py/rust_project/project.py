@@ -23,6 +23,7 @@ import tomlkit
 
 from pyoxidizer_py.artifacts.atomic_write import write_bytes_if_changed, write_text_if_changed
 from pyoxidizer_py.errors import BuildError
+from pyoxidizer_py.templates_dir import templates_dir
 
 __all__ = [
     "BUILD_MODE_FEATURES",
@@ -84,27 +85,6 @@ class RustProject:
     manifest_path: Path
     changed: tuple[str, ...]
     removed: tuple[str, ...] = ()
-
-
-def templates_dir() -> Path:
-    """The directory holding ``project/`` and ``pyembed/`` templates.
-
-    Returns:
-        ``pyoxidizer_py/_templates`` when present (installed wheel), else the
-        source checkout's top-level ``templates/``.
-
-    Raises:
-        BuildError: neither exists (a broken installation).
-    """
-    package_dir = Path(__file__).resolve().parent.parent
-    for candidate in (package_dir / "_templates", package_dir.parent / "templates"):
-        if (candidate / "project").is_dir() and (candidate / RUNTIME_CRATE_DIR).is_dir():
-            return candidate
-    raise BuildError(
-        f"pyoxidizer-py's Rust templates were not found (looked in {package_dir / '_templates'} "
-        f"and {package_dir.parent / 'templates'})",
-        hint="reinstall pyoxidizer-py",
-    )
 
 
 def _check_name(name: str) -> None:
