@@ -19,14 +19,13 @@ import functools
 import json
 import logging
 import os
-import platform
 import re
-import sys
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 from urllib.parse import quote
 
+from pyoxidizer_py.distribution.triples import host_triple
 from pyoxidizer_py.errors import DistributionError
 
 __all__ = [
@@ -268,25 +267,9 @@ def normalize_flavor(flavor: str) -> str:
     raise DistributionError(f"distribution flavor {flavor!r} not recognized{hint}")
 
 
-def _host_arch() -> str:
-    machine = platform.machine().lower()
-    return {"amd64": "x86_64", "x64": "x86_64", "arm64": "aarch64", "i386": "i686", "x86": "i686"}.get(
-        machine, machine
-    )
-
-
 def host_target_triple() -> str:
-    """The Rust target triple of this machine (``x86_64-unknown-linux-gnu``, ``aarch64-apple-darwin``,
-    ``x86_64-pc-windows-msvc``; musl is detected from the C library)."""
-    arch = _host_arch()
-    if sys.platform == "darwin":
-        return f"{arch}-apple-darwin"
-    if sys.platform == "win32":
-        return f"{arch}-pc-windows-msvc"
-    libc = platform.libc_ver()[0]
-    musl = libc != "glibc" and os.path.exists(f"/lib/ld-musl-{arch}.so.1")
-    env = "musl" if musl else "gnu"
-    return f"{arch}-unknown-linux-{env}"
+    """This machine's Rust target triple (``distribution.triples.host_triple``)."""
+    return host_triple()
 
 
 def list_catalog(
