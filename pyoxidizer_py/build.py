@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from pyoxidizer_py.artifacts.atomic_write import copy_if_changed, write_bytes_if_changed
-from pyoxidizer_py.artifacts.filesystem import install_filesystem_resources
+from pyoxidizer_py.artifacts.extra_files import write_extra_files_list
+from pyoxidizer_py.artifacts.filesystem import FilesystemInstall, install_filesystem_resources
 from pyoxidizer_py.artifacts.pyo3_config import install_runtime_files, plan_link, write_link_artifacts
 from pyoxidizer_py.artifacts.python_config_rs import write_python_config_rs
 from pyoxidizer_py.config.dialect.files import FileManifest
@@ -35,7 +36,9 @@ from pyoxidizer_py.errors import BuildError, PyOxidizerError
 from pyoxidizer_py.rust_project.cargo import CargoBuildOptions, cargo_build
 from pyoxidizer_py.rust_project.project import render_project
 
-__all__ = ["BuildOptions", "BuildResult", "allocator_features", "build", "build_evaluation", "run"]
+__all__ = [
+    "BuildOptions", "BuildResult", "allocator_features", "build", "build_embedded_artifacts", "build_evaluation", "run",
+]
 
 log = logging.getLogger(__name__)
 WORK_DIR = ".pyoxidizer-py"
@@ -96,6 +99,47 @@ def allocator_features(allocator_backend: str) -> tuple[str, ...]:
     return ()
 
 
+def check_allocator_settings(exe_name: str, config: Any, target_triple: str) -> None:
+    """Refuse allocator settings the runtime cannot honour, before anything is built.
+
+    The runtime crate checks the same at start-up (``templates/pyembed/src/allocator.rs``).
+
+    Args:
+        exe_name: the executable's name, for the message.
+        config: the executable's ``InterpreterConfig`` record (``allocator_*`` fields,
+            PyPreConfig ``allocator``).
+        target_triple: the Rust target triple being built for.
+
+    Raises:
+        BuildError: ``allocator_pymalloc_arena`` together with ``allocator_mem`` or
+            ``allocator_obj``; ``allocator_pymalloc_arena`` while ``allocator`` (PyPreConfig)
+            takes pymalloc out of use; ``jemalloc`` for an MSVC target (it does not build there).
+    """
+    backend = config.allocator_backend
+    if backend == "default":
+        return
+    where = f"{exe_name}: python_config.allocator_backend = {backend!r}"
+    if config.allocator_pymalloc_arena and (config.allocator_mem or config.allocator_obj):
+        both = " and ".join(n for n in ("allocator_mem", "allocator_obj") if getattr(config, n))
+        raise BuildError(
+            f"{where}: allocator_pymalloc_arena = True cannot be combined with {both} = True "
+            "(pymalloc's arenas are only used while pymalloc serves the MEM and OBJ domains)",
+            hint=f"set allocator_pymalloc_arena = False to give the MEM/OBJ domains to {backend}, "
+            "or set allocator_mem = allocator_obj = False to keep pymalloc with arenas from it",
+        )
+    if config.allocator_pymalloc_arena and config.allocator in ("malloc", "malloc-debug"):
+        raise BuildError(
+            f"{where}: allocator_pymalloc_arena = True has no effect with python_config.allocator = "
+            f"{config.allocator!r} (pymalloc, whose arenas it replaces, is not used)",
+            hint="remove python_config.allocator or set allocator_pymalloc_arena = False",
+        )
+    if backend == "jemalloc" and target_triple.endswith("-windows-msvc"):
+        raise BuildError(
+            f"{where}: jemalloc does not build for {target_triple}",
+            hint='use allocator_backend = "mimalloc", "snmalloc" or "rust" for this target',
+        )
+
+
 class _Builder:
     """Builds the resolved targets of one evaluation (each executable at most once per output dir)."""
 
@@ -121,7 +165,7 @@ class _Builder:
             run_path = self.build_manifest(value, out)
             return BuildResult(target=name, output=out, run_path=run_path)
         if isinstance(value, PythonEmbeddedResources):
-            self.write_artifacts(value.exe, out, install_dir=out)
+            self.write_embedded_artifacts(value.exe, out)
             return BuildResult(target=name, output=out, run_path=None)
         if isinstance(value, PlatformOnly):
             raise BuildError(f"target {name}: {value.build_error()}")
@@ -132,7 +176,9 @@ class _Builder:
     def work_dir(self, exe: PythonExecutable) -> Path:
         return self.root / WORK_DIR / exe.name
 
-    def write_artifacts(self, exe: PythonExecutable, artifacts: Path, *, install_dir: Path) -> tuple[Any, Path]:
+    def write_artifacts(
+        self, exe: PythonExecutable, artifacts: Path, *, install_dir: Path
+    ) -> tuple[Any, Path, FilesystemInstall]:
         """Artifact stage: link plan, PyO3 config, filesystem resources, ``default_python_config.rs``."""
         dist = exe.distribution.resolve()
         artifacts.mkdir(parents=True, exist_ok=True)
@@ -150,25 +196,35 @@ class _Builder:
         licenses = exe.settings["licenses_filename"]
         if licenses:
             write_bytes_if_changed(artifacts / licenses, _license_text(dist).encode("utf-8"))
-        return plan, pyo3_file
+        return plan, pyo3_file, fs
+
+    def write_embedded_artifacts(self, exe: PythonExecutable, dest: Path) -> None:
+        """Write everything a cargo build of the executable needs into ``dest``.
+
+        That is the artifact stage's files plus the extra files the executable needs
+        beside it (filesystem-relative resources, a shared libpython, the license file),
+        all listed in ``dest/extra-files.txt`` for the project's build script.
+        """
+        plan, _pyo3_file, fs = self.write_artifacts(exe, dest, install_dir=dest)
+        extra = [*fs.files]
+        extra += [Path(p).relative_to(dest).as_posix() for p in install_runtime_files(plan, dest)]
+        licenses = exe.settings["licenses_filename"]
+        if licenses:
+            extra.append(licenses)
+        write_extra_files_list(dest, extra)
 
     def build_executable(self, exe: PythonExecutable, install_dir: Path) -> Path:
         key = (id(exe), install_dir)
         if key in self.built:
             return self.built[key]
+        check_allocator_settings(exe.name, exe.config.record, self.triple)
         log.warning("building executable %s for %s (%s)", exe.name, self.triple, self.profile)
         work = self.work_dir(exe)
         artifacts = work / "artifacts"
         install_dir.mkdir(parents=True, exist_ok=True)
-        plan, pyo3_file = self.write_artifacts(exe, artifacts, install_dir=install_dir)
+        plan, pyo3_file, _fs = self.write_artifacts(exe, artifacts, install_dir=install_dir)
         project = render_project(work / "project", name=exe.name)
-        backend = exe.config.record.allocator_backend
-        if backend != "default":
-            raise BuildError(
-                f"{exe.name}: allocator_backend {backend!r} is not supported by this version's runtime",
-                hint='remove the setting or set python_config.allocator_backend = "default"',
-            )
-        features = allocator_features(backend)
+        features = allocator_features(exe.config.record.allocator_backend)
         target_dir = (
             self.options.cargo_target_dir
             or (Path(os.environ["CARGO_TARGET_DIR"]) if os.environ.get("CARGO_TARGET_DIR") else None)
@@ -266,6 +322,29 @@ def build_evaluation(evaluation: Evaluation, options: BuildOptions) -> list[Buil
     """
     builder = _Builder(evaluation, options)
     return [builder.build_target(name) for name in evaluation.resolved]
+
+
+def build_embedded_artifacts(evaluation: Evaluation, name: str, dest: Path, options: BuildOptions) -> None:
+    """Write a resolved target's artifacts for a cargo build into ``dest`` (``run-build-script``).
+
+    Args:
+        evaluation: an evaluation that resolved ``name``.
+        name: a target whose value is ``exe.to_embedded_resources()`` (or a ``PythonExecutable``).
+        dest: the artifacts directory (``PYOXIDIZER_ARTIFACT_DIR``).
+        options: release / target triple of the build.
+
+    Raises:
+        BuildError: the target's value has no artifacts to write.
+        PyOxidizerError: a stage failed.
+    """
+    value = evaluation.values[name]
+    exe = value.exe if isinstance(value, PythonEmbeddedResources) else value
+    if not isinstance(exe, PythonExecutable):
+        kind = getattr(type(value), "STARLARK_TYPE", type(value).__name__)
+        raise BuildError(
+            f"target {name} is a {kind}; a build script needs a target returning exe.to_embedded_resources()",
+        )
+    _Builder(evaluation, options).write_embedded_artifacts(exe, dest)
 
 
 def build(options: BuildOptions) -> list[BuildResult]:

@@ -92,6 +92,43 @@ def build_parser() -> argparse.ArgumentParser:
         help="package to pip install into the executable (repeatable)",
     )
 
+    p = sub.add_parser(
+        "init-rust-project", parents=[common], help="create a Rust project that embeds Python and builds with cargo"
+    )
+    p.add_argument("path", metavar="PATH", help="directory of the new project (its name is the program's)")
+    p.add_argument("--python-code", metavar="CODE", help="Python code the executable runs")
+    p.add_argument(
+        "--pip-install",
+        metavar="PKG",
+        action="append",
+        default=[],
+        help="package to pip install into the executable (repeatable)",
+    )
+
+    p = sub.add_parser(
+        "run-build-script",
+        parents=[common],
+        help="write a Rust project's artifacts from its pyoxidizer.bzl (run by build.rs; prints cargo: lines)",
+    )
+    p.add_argument("script", metavar="BUILD_SCRIPT", help="the build script's path (build.rs)")
+    p.add_argument("--target", metavar="TARGET", help="config target to resolve (default: the default build-script target)")
+
+    p = sub.add_parser(
+        "generate-python-embedding-artifacts",
+        parents=[common],
+        help="write libpython, PyO3's config file and the stdlib for embedding Python in a Rust program",
+    )
+    p.add_argument("dest", metavar="DEST", help="directory to write the artifacts to")
+    p.add_argument(
+        "--flavor",
+        default="standalone",
+        choices=["standalone", "standalone_static", "standalone-static", "standalone_dynamic", "standalone-dynamic"],
+        help="distribution flavor: standalone (the default link mode), standalone_static or standalone_dynamic",
+    )
+    p.add_argument("--python-version", metavar="X.Y", help="CPython version (default: the newest supported)")
+    p.add_argument("--target-triple", metavar="TRIPLE", help="Rust target triple (default: the host's)")
+    _dist_arg(p)
+
     p = sub.add_parser("list-targets", parents=[common], help="list the targets of a config")
     p.add_argument("path", metavar="PATH", nargs="?", default=".", help="config file or a directory under it")
     _env_args(p)
@@ -211,6 +248,40 @@ def _dispatch(ns: argparse.Namespace) -> int:
             "downloading a python-build-standalone distribution)\n",
             file=sys.stderr,
         )
+        return EXIT_OK
+    if ns.command == "init-rust-project":
+        project = commands.init_rust_project(Path(ns.path), ns.python_code, ns.pip_install)
+        print(
+            f"created the Rust project {project}\nBuild and run it with cargo:\n\n"
+            f"  cd {ns.path}\n  pyoxidizer-py run-build-script build.rs   # once: writes artifacts/\n"
+            "  cargo run\n\n(see README.md there; or `pyoxidizer-py run` in that directory)",
+            file=sys.stderr,
+        )
+        return EXIT_OK
+    if ns.command == "run-build-script":
+        from pyoxidizer_py.embedding import BuildScriptOptions, run_build_script
+
+        result = run_build_script(BuildScriptOptions(script=ns.script, target=ns.target))
+        if result.under_cargo:
+            for line in result.cargo_lines:
+                print(line)
+        else:
+            state = "are up to date" if result.up_to_date else "written"
+            print(f"artifacts in {result.artifacts_dir} {state}; now run cargo build", file=sys.stderr)
+        return EXIT_OK
+    if ns.command == "generate-python-embedding-artifacts":
+        from pyoxidizer_py.embedding import EmbeddingArtifactsOptions, generate_python_embedding_artifacts
+
+        names = generate_python_embedding_artifacts(
+            EmbeddingArtifactsOptions(
+                dest=Path(ns.dest),
+                flavor=ns.flavor,
+                python_version=ns.python_version,
+                target_triple=ns.target_triple,
+                distribution_spec=ns.python_distribution,
+            )
+        )
+        print(f"wrote {', '.join(names)} to {ns.dest}", file=sys.stderr)
         return EXIT_OK
     if ns.command == "list-targets":
         listing = commands.list_targets(Path(ns.path), _vars(ns))

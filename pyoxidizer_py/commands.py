@@ -18,7 +18,7 @@ from pyoxidizer_py.config.evaluate import EvaluationOptions, evaluate_config
 from pyoxidizer_py.errors import PyOxidizerError
 from pyoxidizer_py.templates_dir import templates_dir
 
-__all__ = ["TargetListing", "init_config_file", "list_targets", "render_config_template"]
+__all__ = ["TargetListing", "init_config_file", "init_rust_project", "list_targets", "render_config_template"]
 
 
 def render_config_template(program_name: str, python_code: str | None = None, pip_install: Sequence[str] = ()) -> str:
@@ -72,6 +72,28 @@ def init_config_file(path: Path, python_code: str | None = None, pip_install: Se
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(dest)
     return dest
+
+
+def init_rust_project(path: Path, python_code: str | None = None, pip_install: Sequence[str] = ()) -> Path:
+    """Create a Rust project at PATH that builds with plain ``cargo build`` (``init-rust-project``).
+
+    Args:
+        path: the new project's directory (must not exist, or be empty); its name is the program's.
+        python_code: code the executable runs (``run_command`` in the config); None = a REPL.
+        pip_install: packages to install into the executable.
+
+    Returns:
+        The project directory.
+
+    Raises:
+        BuildError: the directory is not empty, its name is not a usable Cargo package name,
+            or files cannot be written.
+    """
+    from pyoxidizer_py.rust_project.project import init_rust_project as init_project
+
+    name = path.resolve().name
+    project = init_project(path, pyoxidizer_bzl=render_config_template(name, python_code, pip_install))
+    return project.path
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -33,6 +33,7 @@ from pyoxidizer_py.artifacts.libpython import (
     plan_static_libpython,
 )
 from pyoxidizer_py.distribution.model import Distribution
+from pyoxidizer_py.distribution.triples import host_triple
 from pyoxidizer_py.errors import BuildError
 
 __all__ = [
@@ -298,7 +299,8 @@ def render_pyo3_config(dist: Distribution, plan: LinkPlan) -> str:
     """Render PyO3's ``key=value`` config for ``plan`` (every line has ``=``; no comments).
 
     Keys: implementation, version (``X.Y``), shared, abi3=false, lib_name, lib_dir,
-    executable (only when the distribution's python runs on this host), pointer_width,
+    executable (only when the distribution is for the host's triple: a foreign
+    interpreter is never run or named), pointer_width,
     build_flags, suppress_build_script_link_lines=true, then one
     ``extra_build_script_line`` per link line.
 
@@ -314,7 +316,9 @@ def render_pyo3_config(dist: Distribution, plan: LinkPlan) -> str:
         f"lib_dir={plan.lib_dir}",
     ]
     exe = dist.python_exe
-    if exe is not None and Path(exe).is_file() and os.access(exe, os.X_OK):
+    # A foreign triple's interpreter cannot run here: leave it out rather than point PyO3 at it.
+    runs_here = dist.target_triple == host_triple()
+    if runs_here and exe is not None and Path(exe).is_file() and os.access(exe, os.X_OK):
         lines.append(f"executable={os.path.abspath(exe)}")
     lines += [
         f"pointer_width={_pointer_width(dist.target_triple)}",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,6 +65,9 @@ class EvaluationContext:
         phase: 1 while the file evaluates, 2 while targets run.
         printed: lines printed by ``print()``.
         session: the engine session (set by ``config.evaluate``).
+        inputs: files and directories the evaluation read (config, ``load()``ed files,
+            package roots, local pip requirements); ``run-build-script`` prints a
+            ``cargo:rerun-if-changed`` line for each.
     """
 
     config_path: Path
@@ -78,6 +82,7 @@ class EvaluationContext:
     printed: list[str] = field(default_factory=list)
     session: StarlarkSession | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    inputs: set[Path] = field(default_factory=set)
 
     @property
     def cwd(self) -> Path:
@@ -88,6 +93,11 @@ class EvaluationContext:
         """Sink for Starlark ``print()``: recorded and logged at warning level (PyOxidizer shows it by default)."""
         self.printed.append(text)
         log.warning("%s", text)
+
+    def record_input(self, path: Path) -> None:
+        """Remember that the build depends on ``path`` (a file or a directory tree), if it exists."""
+        if path.exists():
+            self.inputs.add(Path(os.path.abspath(path)))
 
     def resolve_path(self, path: str) -> Path:
         """Resolve a config-relative path against ``CWD``."""

@@ -371,6 +371,11 @@ class StarlarkSession:
         self.frozen: xq.FrozenModule | None = None
         self.main_file: str = ""
 
+    @property
+    def source_files(self) -> tuple[Path, ...]:
+        """Every file evaluated so far: the main file and each ``load()``ed file."""
+        return tuple(self._paths.values())
+
     # -- loader protocol ---------------------------------------------------------------
     def load(self, path: str) -> xq.FrozenModule:
         """Loader protocol for ``load("file.star", ...)``: path relative to the loading file."""

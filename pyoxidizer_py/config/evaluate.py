@@ -123,6 +123,8 @@ def evaluate_config(options: EvaluationOptions) -> Evaluation:
     with using_context(ctx):
         ctx.phase = 1
         session.evaluate_main(config_path, display_name=str(options.config_path))
+        for source in (config_path, *session.source_files):
+            ctx.record_input(source)
         ctx.phase = 2
         registry = ctx.registry
         to_resolve = registry.targets_to_resolve(options.requested_targets, build_script=options.build_script_mode)

@@ -31,7 +31,9 @@ __all__ = [
     "PYTHON_ALLOCATOR_FEATURES",
     "RUNTIME_CRATE_DIR",
     "RustProject",
+    "init_rust_project",
     "render_cargo_toml",
+    "render_init_readme",
     "render_project",
     "templates_dir",
 ]
@@ -140,7 +142,7 @@ def render_cargo_toml(name: str) -> str:
     doc["dependencies"] = deps
 
     features = tomlkit.table()
-    features["default"] = ["build-mode-standalone"]
+    features["default"] = ["build-mode-pyoxidizer-exe"]
     for mode in BUILD_MODE_FEATURES:
         features[mode] = []
     for feature, (dep, _) in zip(GLOBAL_ALLOCATOR_FEATURES, _ALLOCATOR_DEPENDENCIES, strict=True):
@@ -219,3 +221,60 @@ def render_project(project_dir: Path, *, name: str, pyoxidizer_bzl: str | None =
         changed=tuple(changed),
         removed=tuple(removed),
     )
+
+
+def render_init_readme(name: str) -> str:
+    """Render the ``README.md`` of a project made by ``init-rust-project``.
+
+    Args:
+        name: the program (package) name.
+
+    Returns:
+        Markdown text saying how to build the project with cargo and with pyoxidizer-py.
+    """
+    import jinja2
+
+    from pyoxidizer_py import __version__
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates_dir() / "init")),
+        keep_trailing_newline=True,
+        autoescape=False,
+        undefined=jinja2.StrictUndefined,
+    )
+    return env.get_template("README.md.j2").render(name=name, version=__version__)
+
+
+def init_rust_project(path: Path, *, pyoxidizer_bzl: str) -> RustProject:
+    """Create a new Rust project for ``init-rust-project`` (no network access needed).
+
+    Writes ``Cargo.toml`` (edition pinned), ``build.rs``, ``src/main.rs``,
+    ``.cargo/config.toml``, the runtime crate in ``pyembed/``, ``pyoxidizer.bzl``,
+    ``README.md`` and ``.gitignore``. The package name is the directory's name.
+
+    Args:
+        path: the project directory; it must not exist or be empty.
+        pyoxidizer_bzl: the config text to write.
+
+    Returns:
+        The RustProject.
+
+    Raises:
+        BuildError: ``path`` exists and is not an empty directory, its name is not a
+            usable package name, or files cannot be written.
+    """
+    path = Path(os.path.abspath(path))
+    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        raise BuildError(
+            f"{path} already exists and is not an empty directory",
+            hint="choose a new directory; init-rust-project never overwrites files",
+        )
+    name = path.name
+    _check_name(name)
+    project = render_project(path, name=name, pyoxidizer_bzl=pyoxidizer_bzl)
+    try:
+        write_text_if_changed(path / "README.md", render_init_readme(name))
+        write_bytes_if_changed(path / ".gitignore", (templates_dir() / "init" / "gitignore").read_bytes())
+    except OSError as e:
+        raise BuildError(f"cannot write the Rust project {path}: {e}") from e
+    return project

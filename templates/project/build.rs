@@ -5,24 +5,36 @@
 //! comes from; the file's path is handed to `src/main.rs` as the compile-time
 //! environment variable `DEFAULT_PYTHON_CONFIG_RS`:
 //!
-//! * `build-mode-standalone` (default): a default configuration written to
-//!   `OUT_DIR`; PyO3 finds and links a Python on its own (`PYO3_PYTHON`, `python3`
-//!   on PATH, or `PYO3_CONFIG_FILE`).
-//! * `build-mode-pyoxidizer-exe`: runs `$PYOXIDIZER_EXE run-build-script build.rs`
-//!   (default `pyoxidizer-py`), which prints the `cargo:` lines itself. PyO3's link
-//!   configuration still has to come from `PYO3_CONFIG_FILE`.
-//! * `build-mode-prebuilt-artifacts`: uses the artifacts in `PYOXIDIZER_ARTIFACT_DIR`
-//!   (default `OUT_DIR`), as written by `pyoxidizer-py build`,
-//!   `run-build-script` or `generate-python-embedding-artifacts`.
+//! * `build-mode-pyoxidizer-exe` (default): runs `$PYOXIDIZER_EXE run-build-script
+//!   build.rs [--target $PYOXIDIZER_BUILD_TARGET]` (default executable:
+//!   `pyoxidizer-py` on PATH), which evaluates `pyoxidizer.bzl`, writes the artifacts
+//!   into `PYOXIDIZER_ARTIFACT_DIR` (else `OUT_DIR`) and prints the `cargo:` lines
+//!   (one `rerun-if-changed` per input, `DEFAULT_PYTHON_CONFIG_RS`).
+//! * `build-mode-prebuilt-artifacts`: uses the artifacts already in
+//!   `PYOXIDIZER_ARTIFACT_DIR` (default `OUT_DIR`), as written by `pyoxidizer-py
+//!   run-build-script` or `generate-python-embedding-artifacts`.
+//! * `build-mode-standalone`: a default configuration written to `OUT_DIR`; PyO3
+//!   finds and links a Python on its own (`PYO3_PYTHON`, `python3` on PATH), so the
+//!   `PYO3_CONFIG_FILE` of `.cargo/config.toml` has to be removed for this mode.
+//!
+//! PyO3 reads its link configuration only from `PYO3_CONFIG_FILE`, before this
+//! script runs; `.cargo/config.toml` points it at the artifacts directory.
+//!
+//! In the two artifact modes, the files listed in `<artifacts>/extra-files.txt`
+//! (filesystem-relative Python resources, a shared libpython, the license file)
+//! are copied beside the executable in cargo's output directory, so `cargo run`
+//! and `target/<profile>/<name>` work as built.
 //!
 //! Link arguments the final executable needs are printed here because cargo drops
 //! `rustc-link-arg` lines printed by dependencies: `--export-dynamic` (extension
 //! modules resolve `Py*` symbols from the executable) and an rpath of
 //! `$ORIGIN/lib` (a shared libpython installed beside the executable).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 const DEFAULT_PYTHON_CONFIG_FILENAME: &str = "default_python_config.rs";
+/// Files to place beside the executable, one path relative to the artifacts directory per line.
+const EXTRA_FILES_FILENAME: &str = "extra-files.txt";
 
 fn feature(name: &str) -> bool {
     std::env::var_os(format!("CARGO_FEATURE_{name}")).is_some()
@@ -53,6 +65,57 @@ fn build_mode_standalone() {
     }
 }
 
+fn artifact_dir() -> PathBuf {
+    std::env::var_os("PYOXIDIZER_ARTIFACT_DIR")
+        .or_else(|| std::env::var_os("OUT_DIR"))
+        .map(PathBuf::from)
+        .expect("neither PYOXIDIZER_ARTIFACT_DIR nor OUT_DIR is set")
+}
+
+/// Cargo's output directory for this profile (`target/[<triple>/]<profile>`):
+/// `OUT_DIR` is `<that>/build/<package>-<hash>/out`.
+fn profile_output_dir() -> Option<PathBuf> {
+    let out_dir = PathBuf::from(std::env::var_os("OUT_DIR")?);
+    out_dir.ancestors().nth(3).map(Path::to_path_buf)
+}
+
+/// Copy the files named in `<artifacts>/extra-files.txt` beside the executable,
+/// skipping files whose size and modification time already match.
+fn install_extra_files(artifacts: &Path) {
+    let list = artifacts.join(EXTRA_FILES_FILENAME);
+    println!("cargo:rerun-if-changed={}", list.display());
+    let Ok(text) = std::fs::read_to_string(&list) else {
+        return;
+    };
+    let Some(dest_root) = profile_output_dir() else {
+        return;
+    };
+    for rel in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+        let src = artifacts.join(rel);
+        let dest = dest_root.join(rel);
+        let src_meta = std::fs::metadata(&src)
+            .unwrap_or_else(|e| panic!("{} lists {rel}, which cannot be read: {e}", list.display()));
+        if let Ok(dest_meta) = std::fs::metadata(&dest) {
+            if dest_meta.len() == src_meta.len() && dest_meta.modified().ok() == src_meta.modified().ok() {
+                continue;
+            }
+        }
+        if let Some(parent) = dest.parent() {
+            std::fs::create_dir_all(parent)
+                .unwrap_or_else(|e| panic!("cannot create {}: {e}", parent.display()));
+        }
+        // Replace rather than overwrite: the old file may be a running executable's library.
+        let tmp = dest.with_extension("pyoxidizer-tmp");
+        std::fs::copy(&src, &tmp)
+            .unwrap_or_else(|e| panic!("cannot copy {} to {}: {e}", src.display(), tmp.display()));
+        if let (Ok(modified), Ok(file)) = (src_meta.modified(), std::fs::File::options().write(true).open(&tmp)) {
+            let _ = file.set_modified(modified);
+        }
+        std::fs::rename(&tmp, &dest)
+            .unwrap_or_else(|e| panic!("cannot move {} to {}: {e}", tmp.display(), dest.display()));
+    }
+}
+
 fn build_mode_pyoxidizer_exe() {
     let exe = std::env::var("PYOXIDIZER_EXE").unwrap_or_else(|_| "pyoxidizer-py".to_string());
     let mut args = vec!["run-build-script".to_string(), "build.rs".to_string()];
@@ -62,6 +125,7 @@ fn build_mode_pyoxidizer_exe() {
     }
     println!("cargo:rerun-if-env-changed=PYOXIDIZER_EXE");
     println!("cargo:rerun-if-env-changed=PYOXIDIZER_BUILD_TARGET");
+    println!("cargo:rerun-if-env-changed=PYOXIDIZER_ARTIFACT_DIR");
     // The child's stdout is ours: its cargo: lines (including
     // DEFAULT_PYTHON_CONFIG_RS) go straight to cargo.
     match std::process::Command::new(&exe).args(&args).status() {
@@ -69,15 +133,13 @@ fn build_mode_pyoxidizer_exe() {
         Ok(status) => panic!("`{exe} {}` failed ({status})", args.join(" ")),
         Err(e) => panic!("cannot run `{exe}` (set PYOXIDIZER_EXE to pyoxidizer-py's path): {e}"),
     }
+    install_extra_files(&artifact_dir());
 }
 
 fn build_mode_prebuilt_artifacts() {
     println!("cargo:rerun-if-env-changed=PYOXIDIZER_ARTIFACT_DIR");
-    let artifact_dir = std::env::var_os("PYOXIDIZER_ARTIFACT_DIR")
-        .or_else(|| std::env::var_os("OUT_DIR"))
-        .map(PathBuf::from)
-        .expect("neither PYOXIDIZER_ARTIFACT_DIR nor OUT_DIR is set");
-    println!("using pre-built artifacts from {}", artifact_dir.display());
+    let artifact_dir = artifact_dir();
+    eprintln!("using pre-built artifacts from {}", artifact_dir.display());
     let path = artifact_dir.join(DEFAULT_PYTHON_CONFIG_FILENAME);
     if !path.exists() {
         panic!(
@@ -91,16 +153,19 @@ fn build_mode_prebuilt_artifacts() {
         "cargo:rustc-env=DEFAULT_PYTHON_CONFIG_RS={}",
         path.display()
     );
+    install_extra_files(&artifact_dir);
 }
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
+    // An explicitly requested mode wins over the default one (build-mode-pyoxidizer-exe),
+    // so `--features build-mode-prebuilt-artifacts` works without --no-default-features.
     if feature("BUILD_MODE_STANDALONE") {
         build_mode_standalone();
-    } else if feature("BUILD_MODE_PYOXIDIZER_EXE") {
-        build_mode_pyoxidizer_exe();
     } else if feature("BUILD_MODE_PREBUILT_ARTIFACTS") {
         build_mode_prebuilt_artifacts();
+    } else if feature("BUILD_MODE_PYOXIDIZER_EXE") {
+        build_mode_pyoxidizer_exe();
     } else {
         panic!("build-mode-* feature not set");
     }

@@ -293,6 +293,7 @@ class PythonExecutable:
             raise TypeError(f"{fn}(): args must be a list of strings, e.g. [{args!r}]")
         argv = check_list_of_str(fn, "args", args)
         envs = _check_env_dict(fn, extra_envs)
+        _record_pip_inputs(argv)
         return self._new(pip_install(self.distribution.resolve(), argv, self.policy.record, extra_envs=envs))
 
     def pip_download(self, args: Any) -> list[ResourceFacade]:
@@ -309,6 +310,10 @@ class PythonExecutable:
         fn = "read_package_root"
         root = current_context().resolve_path(check_str(fn, "path", path))
         names = check_list_of_str(fn, "packages", packages)
+        ctx = current_context()
+        for name in names:
+            ctx.record_input(root / name)
+            ctx.record_input(root / f"{name}.py")
         return self._new(read_package_root(root, names, self.distribution.resolve(), self.policy.record))
 
     def read_virtualenv(self, path: Any) -> list[ResourceFacade]:
@@ -316,6 +321,7 @@ class PythonExecutable:
         from pyoxidizer_py.resources.collect import read_virtualenv
 
         root = current_context().resolve_path(check_str("read_virtualenv", "path", path))
+        current_context().record_input(root)
         return self._new(read_virtualenv(root, self.distribution.resolve(), self.policy.record))
 
     def setup_py_install(
@@ -328,6 +334,7 @@ class PythonExecutable:
         path = current_context().resolve_path(check_str(fn, "package_path", package_path))
         envs = _check_env_dict(fn, extra_envs)
         extra = check_list_of_str(fn, "extra_global_arguments", extra_global_arguments, optional=True)
+        current_context().record_input(path)
         return self._new(
             pip_install(self.distribution.resolve(), [*extra, str(path)], self.policy.record, extra_envs=envs)
         )
@@ -462,3 +469,19 @@ def snapshot_policy(policy: PythonPackagingPolicy) -> PackagingPolicy:
 def snapshot_config(config: PythonInterpreterConfig) -> InterpreterConfig:
     """A copy of an interpreter config record (for the artifact stage)."""
     return config.record.copy()  # type: ignore[no-any-return]
+
+
+def _record_pip_inputs(argv: list[str]) -> None:
+    """Record the local files a ``pip install`` reads: requirement/constraint files and local paths."""
+    ctx = current_context()
+    follows_file_option = False
+    for arg in argv:
+        if follows_file_option:
+            ctx.record_input(ctx.resolve_path(arg))
+            follows_file_option = False
+        elif arg in ("-r", "--requirement", "-c", "--constraint", "-e", "--editable"):
+            follows_file_option = True
+        elif arg.startswith(("--requirement=", "--constraint=")):
+            ctx.record_input(ctx.resolve_path(arg.split("=", 1)[1]))
+        elif not arg.startswith("-") and ("/" in arg or arg in (".", "..")):
+            ctx.record_input(ctx.resolve_path(arg))
