@@ -90,13 +90,20 @@ fn install_extra_files(artifacts: &Path) {
     let Some(dest_root) = profile_output_dir() else {
         return;
     };
-    for rel in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+    for rel in text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
         let src = artifacts.join(rel);
         let dest = dest_root.join(rel);
-        let src_meta = std::fs::metadata(&src)
-            .unwrap_or_else(|e| panic!("{} lists {rel}, which cannot be read: {e}", list.display()));
+        let src_meta = std::fs::metadata(&src).unwrap_or_else(|e| {
+            panic!("{} lists {rel}, which cannot be read: {e}", list.display())
+        });
         if let Ok(dest_meta) = std::fs::metadata(&dest) {
-            if dest_meta.len() == src_meta.len() && dest_meta.modified().ok() == src_meta.modified().ok() {
+            if dest_meta.len() == src_meta.len()
+                && dest_meta.modified().ok() == src_meta.modified().ok()
+            {
                 continue;
             }
         }
@@ -108,7 +115,10 @@ fn install_extra_files(artifacts: &Path) {
         let tmp = dest.with_extension("pyoxidizer-tmp");
         std::fs::copy(&src, &tmp)
             .unwrap_or_else(|e| panic!("cannot copy {} to {}: {e}", src.display(), tmp.display()));
-        if let (Ok(modified), Ok(file)) = (src_meta.modified(), std::fs::File::options().write(true).open(&tmp)) {
+        if let (Ok(modified), Ok(file)) = (
+            src_meta.modified(),
+            std::fs::File::options().write(true).open(&tmp),
+        ) {
             let _ = file.set_modified(modified);
         }
         std::fs::rename(&tmp, &dest)
