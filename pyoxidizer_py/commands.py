@@ -6,6 +6,7 @@ they return; everything here is usable as a Python API too.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +39,9 @@ def render_config_template(program_name: str, python_code: str | None = None, pi
         autoescape=False,
         undefined=jinja2.StrictUndefined,
     )
-    env.policies["json.dumps_kwargs"] = {"ensure_ascii": False}
+    # A Starlark string literal: JSON's escapes are valid Starlark (jinja's tojson would
+    # HTML-escape quotes and angle brackets into \u0027 and friends).
+    env.filters["starlark_str"] = lambda value: json.dumps(value, ensure_ascii=False)
     return env.get_template("pyoxidizer.bzl.j2").render(
         program_name=program_name, python_code=python_code, pip_install=list(pip_install), version=__version__
     )

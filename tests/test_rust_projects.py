@@ -1,0 +1,255 @@
+"""Rust projects built with cargo: init-rust-project, run-build-script, the three build modes,
+generate-python-embedding-artifacts with a plain PyO3 program (docs/rust-projects.md)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from tests.cli_helpers import one_error_line
+
+PY311 = "/root/.pyenv/versions/3.11.7/bin/python3.11"
+PY310 = "/root/.pyenv/versions/3.10.13/bin/python3.10"
+HOST = "x86_64-unknown-linux-gnu"
+PLAIN_PYO3 = Path(__file__).parent / "data" / "plain_pyo3"
+
+
+def pyoxidizer_exe() -> str:
+    """The installed ``pyoxidizer-py`` console script (build.rs runs it as PYOXIDIZER_EXE)."""
+    beside = Path(sys.executable).parent / "pyoxidizer-py"
+    found = str(beside) if beside.is_file() else shutil.which("pyoxidizer-py")
+    assert found, "pyoxidizer-py is not installed (pip install -e .)"
+    return found
+
+
+def tool_env(distribution: str = PY311, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CARGO_", "PYO3_", "PYOXIDIZER"))}
+    env.pop("OUT_DIR", None)
+    env.pop("TARGET", None)
+    env.pop("PROFILE", None)
+    env["PYOXIDIZER_EXE"] = pyoxidizer_exe()
+    env["PYOXIDIZER_PY_DISTRIBUTION"] = distribution
+    env.update(extra)
+    return env
+
+
+def run(cmd: list[str], cwd: Path, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{cmd} failed ({result.returncode}):\n{result.stdout}\n{result.stderr[-4000:]}")
+    return result
+
+
+def tool(*args: str, cwd: Path, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess[str]:
+    return run([pyoxidizer_exe(), *args], cwd, env, check)
+
+
+def init_project(tmp_path: Path, name: str, code: str) -> Path:
+    env = tool_env()
+    tool("init-rust-project", name, "--python-code", code, cwd=tmp_path, env=env)
+    return tmp_path / name
+
+
+def set_run_command(project: Path, code: str) -> None:
+    bzl = project / "pyoxidizer.bzl"
+    lines = bzl.read_text().splitlines()
+    out = [f"    python_config.run_command = {json.dumps(code)}" if "python_config.run_command =" in ln else ln
+           for ln in lines]
+    bzl.write_text("\n".join(out) + "\n")
+
+
+# --- no cargo ------------------------------------------------------------------------------
+
+
+def test_init_rust_project_writes_a_complete_project(tmp_path: Path) -> None:
+    project = init_project(tmp_path, "myapp", "print('hi')")
+    for rel in ("Cargo.toml", "build.rs", "src/main.rs", ".cargo/config.toml", "pyoxidizer.bzl", "README.md",
+                ".gitignore", "pyembed/Cargo.toml", "pyembed/src/lib.rs"):
+        assert (project / rel).is_file(), rel
+    cargo = tomllib.loads((project / "Cargo.toml").read_text())
+    assert cargo["package"]["name"] == "myapp"
+    assert cargo["package"]["edition"] == "2021"
+    assert cargo["features"]["default"] == ["build-mode-pyoxidizer-exe"]
+    assert cargo["dependencies"]["pyembed"]["path"] == "pyembed"
+    readme = (project / "README.md").read_text()
+    assert "cargo build" in readme and "pyoxidizer-py run-build-script build.rs" in readme
+    assert "pyoxidizer-py build" in readme
+    env_table = tomllib.loads((project / ".cargo" / "config.toml").read_text())["env"]
+    assert env_table["PYO3_CONFIG_FILE"] == {"value": "artifacts/pyo3-build-config-file.txt", "relative": True}
+    assert 'run_command = "print(\'hi\')"' in (project / "pyoxidizer.bzl").read_text()
+
+
+def test_init_rust_project_refuses_a_non_empty_directory(tmp_path: Path) -> None:
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "keep.txt").write_text("mine")
+    result = tool("init-rust-project", "taken", cwd=tmp_path, env=tool_env(), check=False)
+    assert result.returncode == 1
+    assert "not an empty directory" in one_error_line(result)
+    assert (tmp_path / "taken" / "keep.txt").read_text() == "mine"
+    bad = tool("init-rust-project", "fn", cwd=tmp_path, env=tool_env(), check=False)
+    assert bad.returncode == 1
+    assert "cannot be used as the executable's name" in one_error_line(bad)
+
+
+def test_run_build_script_follows_cargos_environment_contract(tmp_path: Path) -> None:
+    project = init_project(tmp_path, "contract", "import app")
+    (project / "app").mkdir()
+    (project / "app" / "__init__.py").write_text("print('app')\n")
+    (project / "app" / "data.txt").write_text("payload\n")
+    bzl = project / "pyoxidizer.bzl"
+    bzl.write_text(bzl.read_text().replace(
+        "    return exe\n",
+        '    exe.add_python_resources(exe.read_package_root(path = ".", packages = ["app"]))\n    return exe\n', 1))
+    out_dir = tmp_path / "out"
+    env = tool_env(CARGO_MANIFEST_DIR=str(project), TARGET=HOST, PROFILE="debug", OUT_DIR=str(out_dir))
+    first = tool("run-build-script", "build.rs", cwd=project, env=env)
+    lines = first.stdout.splitlines()
+    assert lines and all(ln.startswith("cargo:") for ln in lines), first.stdout
+    assert "cargo:rerun-if-changed=build.rs" in lines
+    assert "cargo:rerun-if-env-changed=PYOXIDIZER_CONFIG" in lines
+    assert f"cargo:rerun-if-changed={bzl}" in lines
+    assert f"cargo:rerun-if-changed={project / 'app'}" in lines
+    assert lines[-1] == f"cargo:rustc-env=DEFAULT_PYTHON_CONFIG_RS={out_dir / 'default_python_config.rs'}"
+    for name in ("default_python_config.rs", "pyo3-build-config-file.txt", "libpython3.a", "COPYING.txt",
+                 "extra-files.txt"):
+        assert (out_dir / name).is_file(), name
+    extra = [ln for ln in (out_dir / "extra-files.txt").read_text().splitlines() if not ln.startswith("#")]
+    assert "COPYING.txt" in extra and "lib/app/__init__.py" in extra and "lib/app/data.txt" in extra
+    assert all((out_dir / rel).is_file() for rel in extra)
+
+    # Nothing changed: the evaluation is skipped and the same lines are printed.
+    config_rs = out_dir / "default_python_config.rs"
+    stamp_before = (out_dir / ".pyoxidizer-py-build-script.json").stat().st_mtime_ns
+    again = tool("run-build-script", "build.rs", "-v", cwd=project, env=env)
+    assert again.stdout == first.stdout
+    assert "up to date" in again.stderr
+    assert (out_dir / ".pyoxidizer-py-build-script.json").stat().st_mtime_ns == stamp_before
+
+    # An input changed: evaluated again, the new file reaches the artifacts directory.
+    (project / "app" / "more.py").write_text("X = 1\n")
+    third = tool("run-build-script", "build.rs", "-v", cwd=project, env=env)
+    assert "up to date" not in third.stderr
+    assert (out_dir / "lib" / "app" / "more.py").is_file()
+    assert config_rs.is_file()
+
+    # PYOXIDIZER_ARTIFACT_DIR wins over OUT_DIR.
+    elsewhere = tmp_path / "elsewhere"
+    moved = tool("run-build-script", "build.rs", cwd=project, env={**env, "PYOXIDIZER_ARTIFACT_DIR": str(elsewhere)})
+    assert moved.stdout.splitlines()[-1].endswith(f"{elsewhere}/default_python_config.rs")
+
+
+def test_run_build_script_errors(tmp_path: Path) -> None:
+    project = init_project(tmp_path, "errs", "pass")
+    partial = tool_env(CARGO_MANIFEST_DIR=str(project), PROFILE="debug", OUT_DIR=str(tmp_path / "o"))
+    result = tool("run-build-script", "build.rs", cwd=project, env=partial, check=False)
+    assert result.returncode == 1 and result.stdout == ""
+    assert "TARGET not set" in one_error_line(result)
+    full = {**partial, "TARGET": HOST}
+    wrong = tool("run-build-script", "build.rs", "--target", "nope", cwd=project, env=full, check=False)
+    assert wrong.returncode == 1 and wrong.stdout == ""
+    assert "target nope does not exist" in one_error_line(wrong)
+    install = tool("run-build-script", "build.rs", "--target", "install", cwd=project, env=full, check=False)
+    assert install.returncode == 1
+    assert "to_embedded_resources" in one_error_line(install)
+
+
+def test_generate_embedding_artifacts_usage_errors(tmp_path: Path) -> None:
+    missing = tool("generate-python-embedding-artifacts", cwd=tmp_path, env=tool_env(), check=False)
+    assert missing.returncode == 2
+    assert "required" in missing.stderr
+    flavor = tool("generate-python-embedding-artifacts", "d", "--flavor", "bogus", cwd=tmp_path, env=tool_env(),
+                  check=False)
+    assert flavor.returncode == 2
+
+
+# --- cargo ---------------------------------------------------------------------------------
+
+
+def cargo(project: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return run(["cargo", *args], project, env)
+
+
+@pytest.mark.cargo
+def test_cargo_build_default_and_pyoxidizer_exe_modes_pick_up_edits(tmp_path: Path) -> None:
+    project = init_project(tmp_path, "edits", "print('first version')")
+    env = tool_env()
+    prep = tool("run-build-script", "build.rs", cwd=project, env=env)
+    assert prep.stdout == ""
+    assert (project / "artifacts" / "pyo3-build-config-file.txt").is_file()
+    cargo(project, "build", env=env)
+    exe = project / "target" / "debug" / "edits"
+    assert run([str(exe)], tmp_path, env).stdout == "first version\n"
+    assert (project / "target" / "debug" / "lib").is_dir()  # extra files beside the executable
+    assert "first version" in cargo(project, "run", env=env).stdout
+
+    # Editing pyoxidizer.bzl: picked up, pyo3 is not rebuilt.
+    set_run_command(project, "import app")
+    (project / "app").mkdir()
+    (project / "app" / "__init__.py").write_text("print('app v1')\n")
+    bzl = project / "pyoxidizer.bzl"
+    bzl.write_text(bzl.read_text().replace(
+        "    return exe\n",
+        '    exe.add_python_resources(exe.read_package_root(path = ".", packages = ["app"]))\n    return exe\n', 1))
+    rebuilt = cargo(project, "build", env=env)
+    assert "Compiling pyo3" not in rebuilt.stderr
+    assert run([str(exe)], tmp_path, env).stdout == "app v1\n"
+
+    # Editing the application's Python file: picked up by the next cargo build.
+    (project / "app" / "__init__.py").write_text("print('app v2')\n")
+    rebuilt = cargo(project, "build", env=env)
+    assert "Compiling pyo3" not in rebuilt.stderr
+    assert run([str(exe)], tmp_path, env).stdout == "app v2\n"
+
+    # The explicit build-mode-pyoxidizer-exe feature set builds the same program.
+    cargo(project, "build", "--no-default-features", "--features", "build-mode-pyoxidizer-exe", env=env)
+    assert run([str(exe)], tmp_path, env).stdout == "app v2\n"
+
+
+@pytest.mark.cargo
+def test_two_step_prebuilt_artifacts_flow(tmp_path: Path) -> None:
+    project = init_project(tmp_path, "twostep", "import sys; print('two-step', sys.version_info[:2])")
+    env = tool_env(PY310)
+    out = project / "target" / "out"
+    script_env = {**env, "CARGO_MANIFEST_DIR": ".", "TARGET": HOST, "PROFILE": "debug", "OUT_DIR": "target/out"}
+    printed = tool("run-build-script", "build.rs", cwd=project, env=script_env)
+    assert printed.stdout.splitlines()[-1] == f"cargo:rustc-env=DEFAULT_PYTHON_CONFIG_RS={out}/default_python_config.rs"
+    build_env = {**env, "PYOXIDIZER_ARTIFACT_DIR": str(out), "PYO3_CONFIG_FILE": str(out / "pyo3-build-config-file.txt")}
+    build_env.pop("PYOXIDIZER_EXE")  # this mode never runs pyoxidizer-py
+    cargo(project, "build", "--no-default-features", "--features", "build-mode-prebuilt-artifacts", env=build_env)
+    result = run([str(project / "target" / "debug" / "twostep")], tmp_path, env)
+    assert result.stdout == "two-step (3, 10)\n"
+    assert not (project / "artifacts").exists()
+
+
+@pytest.mark.cargo
+@pytest.mark.parametrize("flavor", ["standalone_static", "standalone_dynamic"])
+def test_plain_pyo3_program_against_embedding_artifacts(tmp_path: Path, flavor: str) -> None:
+    env = tool_env()
+    dest = tmp_path / "pyembedded"
+    tool("generate-python-embedding-artifacts", str(dest), "--flavor", flavor, cwd=tmp_path, env=env)
+    for name in ("pyo3-build-config-file.txt", "default_python_config.rs", "COPYING.txt", "stdlib"):
+        assert (dest / name).exists(), name
+    pyo3_config = (dest / "pyo3-build-config-file.txt").read_text()
+    if flavor == "standalone_static":
+        assert (dest / "libpython3.a").is_file() and "shared=false" in pyo3_config
+    else:
+        assert list((dest / "lib").glob("libpython3.11.so*")) and "shared=true" in pyo3_config
+    program = tmp_path / "plain"
+    shutil.copytree(PLAIN_PYO3, program)
+    cargo(program, "build", env={**env, "PYO3_CONFIG_FILE": str(dest / "pyo3-build-config-file.txt")})
+    stdlib = dest / "stdlib"
+    run_env = {**env, "PYTHONPATH": f"{stdlib}:{stdlib / 'lib-dynload'}", "LD_LIBRARY_PATH": str(dest / "lib")}
+    result = run([str(program / "target" / "debug" / "plain-pyo3")], tmp_path, run_env)
+    assert result.stdout.splitlines() == [
+        "json.dumps -> [1, 2, 3]",
+        f"json from {stdlib / 'json' / '__init__.py'}",
+        "python 3.11",
+        "version 3.11.7",
+    ]
