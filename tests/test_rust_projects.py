@@ -253,3 +253,38 @@ def test_plain_pyo3_program_against_embedding_artifacts(tmp_path: Path, flavor: 
         "python 3.11",
         "version 3.11.7",
     ]
+
+
+# --- cross-compilation: foreign distributions are never run ----------------------------------
+
+
+def test_foreign_triple_pyo3_config_and_bytecode_interpreter(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import dataclasses
+
+    from pyoxidizer_py.artifacts.pyo3_config import plan_link, render_pyo3_config
+    from pyoxidizer_py.distribution.host_python import bytecode_python
+    from pyoxidizer_py.errors import DistributionError
+    from tests.fixtures_runtime import pyenv_311
+
+    host = pyenv_311()
+    assert bytecode_python(host) == host.python_exe
+    # A marker script in place of the foreign interpreter: running it would leave a file behind.
+    marker = tmp_path / "ran"
+    fake = tmp_path / "python3"
+    fake.write_text(f"#!/bin/sh\ntouch {marker}\n")
+    fake.chmod(0o755)
+    for triple, width in (("aarch64-unknown-linux-gnu", "64"), ("i686-unknown-linux-gnu", "32")):
+        foreign = dataclasses.replace(host, target_triple=triple, python_exe=fake)
+        text = render_pyo3_config(foreign, plan_link(foreign, "dynamic", artifacts_dir=tmp_path))
+        assert "executable=" not in text
+        assert f"pointer_width={width}" in text.splitlines()
+    assert not marker.exists()
+
+    # Bytecode for a foreign 3.11 is compiled by a 3.11 of this machine with the same magic number.
+    foreign = dataclasses.replace(host, target_triple="aarch64-unknown-linux-gnu", python_exe=None)
+    monkeypatch.setenv("PYOXIDIZER_PY_HOST_PYTHON", PY311)
+    assert bytecode_python(foreign) == Path(PY311)
+    monkeypatch.setenv("PYOXIDIZER_PY_HOST_PYTHON", PY310)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(DistributionError, match="cannot run here"):
+        bytecode_python(foreign)
