@@ -111,7 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="write a Rust project's artifacts from its pyoxidizer.bzl (run by build.rs; prints cargo: lines)",
     )
     p.add_argument("script", metavar="BUILD_SCRIPT", help="the build script's path (build.rs)")
-    p.add_argument("--target", metavar="TARGET", help="config target to resolve (default: the default build-script target)")
+    p.add_argument(
+        "--target", metavar="TARGET", help="config target to resolve (default: the default build-script target)"
+    )
 
     p = sub.add_parser(
         "generate-python-embedding-artifacts",

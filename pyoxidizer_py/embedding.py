@@ -18,10 +18,12 @@ import json
 import logging
 import os
 import tempfile
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import tomlkit
+import tomlkit.exceptions
 
 from pyoxidizer_py import __version__
 from pyoxidizer_py.artifacts.atomic_write import copy_if_changed, write_text_if_changed
@@ -35,11 +37,11 @@ from pyoxidizer_py.distribution.triples import host_triple
 from pyoxidizer_py.errors import BuildError, PyOxidizerError
 
 __all__ = [
+    "FLAVORS",
+    "STAMP_FILENAME",
     "BuildScriptOptions",
     "BuildScriptResult",
     "EmbeddingArtifactsOptions",
-    "FLAVORS",
-    "STAMP_FILENAME",
     "generate_python_embedding_artifacts",
     "run_build_script",
 ]
@@ -119,9 +121,8 @@ def _artifact_dir_from_cargo_config(manifest_dir: Path) -> Path | None:
     """``PYOXIDIZER_ARTIFACT_DIR`` from ``<manifest_dir>/.cargo/config.toml``'s ``[env]`` table, if set there."""
     path = manifest_dir / ".cargo" / "config.toml"
     try:
-        with path.open("rb") as f:
-            env = tomllib.load(f).get("env", {})
-    except (OSError, tomllib.TOMLDecodeError):
+        env = tomlkit.parse(path.read_text(encoding="utf-8")).unwrap().get("env", {})
+    except (OSError, tomlkit.exceptions.TOMLKitError):
         return None
     value = env.get("PYOXIDIZER_ARTIFACT_DIR")
     if isinstance(value, str):
@@ -234,7 +235,9 @@ def run_build_script(options: BuildScriptOptions) -> BuildScriptResult:
     replay = _replay(stamp, key, reference)
     if replay is not None:
         log.info("artifacts in %s are up to date", dest)
-        return BuildScriptResult(artifacts_dir=dest, cargo_lines=tuple(replay), up_to_date=True, under_cargo=under_cargo)
+        return BuildScriptResult(
+            artifacts_dir=dest, cargo_lines=tuple(replay), up_to_date=True, under_cargo=under_cargo
+        )
 
     release = profile == "release"
     evaluation = evaluate_config(

@@ -8,10 +8,10 @@ import os
 import shutil
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomlkit
 
 from tests.cli_helpers import one_error_line
 
@@ -73,7 +73,7 @@ def test_init_rust_project_writes_a_complete_project(tmp_path: Path) -> None:
     for rel in ("Cargo.toml", "build.rs", "src/main.rs", ".cargo/config.toml", "pyoxidizer.bzl", "README.md",
                 ".gitignore", "pyembed/Cargo.toml", "pyembed/src/lib.rs"):
         assert (project / rel).is_file(), rel
-    cargo = tomllib.loads((project / "Cargo.toml").read_text())
+    cargo = tomlkit.parse((project / "Cargo.toml").read_text()).unwrap()
     assert cargo["package"]["name"] == "myapp"
     assert cargo["package"]["edition"] == "2021"
     assert cargo["features"]["default"] == ["build-mode-pyoxidizer-exe"]
@@ -81,7 +81,7 @@ def test_init_rust_project_writes_a_complete_project(tmp_path: Path) -> None:
     readme = (project / "README.md").read_text()
     assert "cargo build" in readme and "pyoxidizer-py run-build-script build.rs" in readme
     assert "pyoxidizer-py build" in readme
-    env_table = tomllib.loads((project / ".cargo" / "config.toml").read_text())["env"]
+    env_table = tomlkit.parse((project / ".cargo" / "config.toml").read_text()).unwrap()["env"]
     assert env_table["PYO3_CONFIG_FILE"] == {"value": "artifacts/pyo3-build-config-file.txt", "relative": True}
     assert 'run_command = "print(\'hi\')"' in (project / "pyoxidizer.bzl").read_text()
 
@@ -220,7 +220,9 @@ def test_two_step_prebuilt_artifacts_flow(tmp_path: Path) -> None:
     script_env = {**env, "CARGO_MANIFEST_DIR": ".", "TARGET": HOST, "PROFILE": "debug", "OUT_DIR": "target/out"}
     printed = tool("run-build-script", "build.rs", cwd=project, env=script_env)
     assert printed.stdout.splitlines()[-1] == f"cargo:rustc-env=DEFAULT_PYTHON_CONFIG_RS={out}/default_python_config.rs"
-    build_env = {**env, "PYOXIDIZER_ARTIFACT_DIR": str(out), "PYO3_CONFIG_FILE": str(out / "pyo3-build-config-file.txt")}
+    build_env = {
+        **env, "PYOXIDIZER_ARTIFACT_DIR": str(out), "PYO3_CONFIG_FILE": str(out / "pyo3-build-config-file.txt")
+    }
     build_env.pop("PYOXIDIZER_EXE")  # this mode never runs pyoxidizer-py
     cargo(project, "build", "--no-default-features", "--features", "build-mode-prebuilt-artifacts", env=build_env)
     result = run([str(project / "target" / "debug" / "twostep")], tmp_path, env)

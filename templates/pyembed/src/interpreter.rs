@@ -11,6 +11,10 @@
 //! 6. `run()`: `Py_RunMain()`, which runs `run_command` / `run_module` /
 //!    `run_filename` or the REPL, prints uncaught exceptions, finalizes and returns
 //!    the exit status (`SystemExit(n)` -> n, uncaught exception -> 1).
+//!
+//! What runs is decided before step 3 by `launch.rs` from the configuration and
+//! the arguments: a multiprocessing child's entry point, a `-c`/`-m` on a command
+//! line that CPython parses (`parse_argv`), or the configured program.
 
 use std::ffi::{OsStr, OsString};
 use std::fmt;
@@ -138,6 +142,7 @@ impl<'a> MainPythonInterpreter<'a> {
         interp.initialize()?;
         interp.finalized = false;
         interp.set_sys_attributes()?;
+        unsafe { crate::start_method::install(interp.config.multiprocessing_start_method)? };
         Ok(interp)
     }
 
@@ -223,7 +228,7 @@ impl<'a> MainPythonInterpreter<'a> {
             if let Some(v) = ic.legacy_windows_fs_encoding {
                 pre.legacy_windows_fs_encoding = flag(v);
             }
-            if let Some(v) = ic.parse_argv {
+            if let Some(v) = self.launch().parse_argv.or(ic.parse_argv) {
                 pre.parse_argv = flag(v);
             }
             if let Some(v) = ic.use_environment {
@@ -245,6 +250,23 @@ impl<'a> MainPythonInterpreter<'a> {
             return argv.clone();
         }
         std::env::args_os().collect()
+    }
+
+    /// What this process runs and with which `sys.argv` (see `launch.rs`): a
+    /// multiprocessing child's entry point, the program named on a parsed
+    /// command line, or the configured one.
+    fn launch(&self) -> crate::launch::Launch {
+        let ic = &self.config.interpreter_config;
+        let configured = crate::launch::Configured {
+            parse_argv: ic
+                .parse_argv
+                .unwrap_or(ic.profile == PythonInterpreterProfile::Python),
+            multiprocessing_auto_dispatch: self.config.multiprocessing_auto_dispatch,
+            run_command: ic.run_command.clone(),
+            run_module: ic.run_module.clone(),
+            run_filename: ic.run_filename.as_deref().map(|p| self.expand(p)),
+        };
+        crate::launch::plan(&configured, self.argv())
     }
 
     fn initialize(&mut self) -> Result<(), NewInterpreterError> {
@@ -269,6 +291,8 @@ impl<'a> MainPythonInterpreter<'a> {
     unsafe fn fill_config(&self, config: &mut ffi::PyConfig) -> Result<(), NewInterpreterError> {
         let ic = &self.config.interpreter_config;
         let cfg: *mut ffi::PyConfig = config;
+        // What runs (multiprocessing child, command line, configured program).
+        let launch = self.launch();
 
         // Integer settings (the same override applies to PyConfig as to PyPreConfig
         // for the fields both structures have).
@@ -276,7 +300,7 @@ impl<'a> MainPythonInterpreter<'a> {
             (ic.isolated, &mut (*cfg).isolated),
             (ic.use_environment, &mut (*cfg).use_environment),
             (ic.development_mode, &mut (*cfg).dev_mode),
-            (ic.parse_argv, &mut (*cfg).parse_argv),
+            (launch.parse_argv.or(ic.parse_argv), &mut (*cfg).parse_argv),
             (ic.buffered_stdio, &mut (*cfg).buffered_stdio),
             (ic.configure_c_stdio, &mut (*cfg).configure_c_stdio),
             (ic.dump_refs, &mut (*cfg).dump_refs),
@@ -364,8 +388,8 @@ impl<'a> MainPythonInterpreter<'a> {
                 "stdio_encoding",
             ),
             (&ic.stdio_errors, &mut (*cfg).stdio_errors, "stdio_errors"),
-            (&ic.run_command, &mut (*cfg).run_command, "run_command"),
-            (&ic.run_module, &mut (*cfg).run_module, "run_module"),
+            (&launch.run_command, &mut (*cfg).run_command, "run_command"),
+            (&launch.run_module, &mut (*cfg).run_module, "run_module"),
         ];
         for (value, field, name) in plain {
             if let Some(v) = value {
@@ -386,7 +410,7 @@ impl<'a> MainPythonInterpreter<'a> {
             program_name.get_or_insert_with(|| self.exe.clone());
             executable.get_or_insert_with(|| self.exe.clone());
         }
-        let paths: [(&Option<PathBuf>, *mut *mut libc::wchar_t, &str); 10] = [
+        let paths: [(&Option<PathBuf>, *mut *mut libc::wchar_t, &str); 9] = [
             (&home, &mut (*cfg).home, "home"),
             (&program_name, &mut (*cfg).program_name, "program_name"),
             (&executable, &mut (*cfg).executable, "executable"),
@@ -408,12 +432,14 @@ impl<'a> MainPythonInterpreter<'a> {
                 &mut (*cfg).pycache_prefix,
                 "pycache_prefix",
             ),
-            (&ic.run_filename, &mut (*cfg).run_filename, "run_filename"),
         ];
         for (value, field, name) in paths {
             if let Some(p) = value {
                 set(field, &self.expand(p), name)?;
             }
+        }
+        if let Some(file) = &launch.run_filename {
+            set(&mut (*cfg).run_filename, file, "run_filename")?;
         }
 
         // Lists.
@@ -439,15 +465,15 @@ impl<'a> MainPythonInterpreter<'a> {
         }
 
         // sys.argv: passed through unchanged unless parse_argv asks CPython to
-        // parse its own options out of it.
-        pystr::set_argv(cfg, &self.argv())?;
+        // parse its own options out of it (a multiprocessing child's may differ).
+        pystr::set_argv(cfg, &launch.argv)?;
         Ok(())
     }
 
     fn set_sys_attributes(&self) -> Result<(), NewInterpreterError> {
         unsafe {
-            // Seam: the in-memory importer and the multiprocessing start-method
-            // hook are installed here, before any application code runs.
+            // Seam: the in-memory importer is installed here, before any
+            // application code runs.
             pystr::sys_set(c"oxidized", ffi::Py_True(), false)?;
             if self.config.sys_frozen {
                 pystr::sys_set(c"frozen", ffi::Py_True(), false)?;
@@ -469,10 +495,11 @@ impl<'a> MainPythonInterpreter<'a> {
 
     /// Run the configured code (`run_command`, `run_module`, `run_filename`, else
     /// the REPL), finalize the interpreter and return its exit status.
+    ///
+    /// A multiprocessing child (`multiprocessing_auto_dispatch`) or a `-c`/`-m`
+    /// on a parsed command line was already made the program to run by
+    /// `launch()`, so Py_RunMain runs it like the `python` command would.
     pub fn run(mut self) -> i32 {
-        // Seam: multiprocessing_auto_dispatch (`argv[1] == "--multiprocessing-fork"`
-        // -> multiprocessing.spawn.spawn_main) is dispatched here by a later
-        // runtime version.
         self.finalized = true;
         unsafe { ffi::Py_RunMain() }
     }
