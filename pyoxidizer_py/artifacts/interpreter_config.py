@@ -43,16 +43,34 @@ class InterpreterConfig:
     # --- runtime (our launcher, PyOxidizer's pyembed-level fields) ---
     allocator_backend: str = setting(
         "str", "default", choices=("default", "jemalloc", "mimalloc", "snmalloc", "rust"), group=_RT,
-        doc="Memory allocator the runtime installs for CPython's domains. PyOxidizer defaulted to "
-        "jemalloc; pyoxidizer-py defaults to CPython's own allocator so a first build compiles no C allocator.",
+        doc="Memory allocator the runtime installs for CPython's domains (after Py_PreInitialize) and, for "
+        "jemalloc/mimalloc/snmalloc, as Rust's global allocator too (the build enables the "
+        "global-allocator-X and allocator-X Cargo features; snmalloc needs cmake and a C++ compiler). "
+        "rust = Rust's global allocator via std::alloc. What was installed is in sys.oxidized_allocator. "
+        "PyOxidizer defaulted to jemalloc; pyoxidizer-py defaults to CPython's own allocators "
+        "so a first build compiles no C allocator.",
     )
-    allocator_raw: bool = setting("bool", True, group=_RT, doc="Use allocator_backend for the RAW domain.")
-    allocator_mem: bool = setting("bool", False, group=_RT, doc="Use allocator_backend for the MEM domain.")
-    allocator_obj: bool = setting("bool", False, group=_RT, doc="Use allocator_backend for the OBJ domain.")
+    allocator_raw: bool = setting(
+        "bool", True, group=_RT, doc="Use allocator_backend for the RAW domain (PyMem_RawMalloc)."
+    )
+    allocator_mem: bool = setting(
+        "bool", False, group=_RT,
+        doc="Use allocator_backend for the MEM domain (PyMem_Malloc) instead of pymalloc.",
+    )
+    allocator_obj: bool = setting(
+        "bool", False, group=_RT,
+        doc="Use allocator_backend for the OBJ domain (PyObject_Malloc) instead of pymalloc.",
+    )
     allocator_pymalloc_arena: bool = setting(
-        "bool", False, group=_RT, doc="Use allocator_backend for pymalloc's arenas (not with mem/obj)."
+        "bool", False, group=_RT,
+        doc="Keep pymalloc for MEM and OBJ but take its arenas from allocator_backend "
+        "(PyObject_SetArenaAllocator). An error together with allocator_mem or allocator_obj, "
+        "or with allocator = malloc/malloc-debug (no pymalloc).",
     )
-    allocator_debug: bool = setting("bool", False, group=_RT, doc="Install CPython's debug allocator hooks.")
+    allocator_debug: bool = setting(
+        "bool", False, group=_RT,
+        doc="Install CPython's debug hooks (PyMem_SetupDebugHooks) on top of the domains' allocators.",
+    )
     oxidized_importer: bool = setting(
         "bool", True, group=_RT, doc="Install the importer that serves packed (in-memory and indexed) resources."
     )
@@ -61,11 +79,16 @@ class InterpreterConfig:
     )
     argvb: bool = setting("bool", False, group=_RT, doc="Expose the raw argv bytes as sys.argvb.")
     multiprocessing_auto_dispatch: bool = setting(
-        "bool", True, group=_RT, doc="Dispatch multiprocessing child processes started with --multiprocessing-fork."
+        "bool", True, group=_RT,
+        doc="In every profile, run multiprocessing's child processes instead of the application when "
+        "multiprocessing starts this executable as sys.executable: spawn's `--multiprocessing-fork` "
+        "arguments and the exact `-c` commands of forkserver, resource_tracker and (without sys.frozen) spawn.",
     )
     multiprocessing_start_method: str = setting(
         "str", "auto", choices=("none", "fork", "forkserver", "spawn", "auto"), group=_RT,
-        doc="Start method set when multiprocessing is imported; auto keeps the platform default.",
+        doc="Default start method, set when the application first imports multiprocessing (never imported "
+        "otherwise; set_start_method() still works). auto and none keep CPython's default for the platform "
+        "and version (PyOxidizer's auto forced fork outside Windows).",
     )
     sys_frozen: bool = setting("bool", True, group=_RT, doc="Set sys.frozen = True.")
     sys_meipass: bool = setting("bool", False, group=_RT, doc="Set sys._MEIPASS to the executable's directory.")

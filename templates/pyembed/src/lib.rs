@@ -11,14 +11,18 @@
 //! ```
 //!
 //! Module map: `config` (the records), `interpreter` (PyPreConfig/PyConfig and
-//! Py_RunMain), `pystr` (string conversions), `allocator`, `terminfo`.
-//! Seams for later versions: the in-memory importer (packed resources) and the
-//! multiprocessing dispatch live in `interpreter.rs`, marked "Seam".
+//! Py_RunMain), `launch` (what runs: multiprocessing children, `python`-like
+//! command lines), `start_method` (`multiprocessing_start_method`), `pystr`
+//! (string conversions), `allocator`, `terminfo`.
+//! Seam for later versions: the in-memory importer (packed resources) lives in
+//! `interpreter.rs`, marked "Seam".
 
 mod allocator;
 mod config;
 mod interpreter;
+mod launch;
 mod pystr;
+mod start_method;
 mod terminfo;
 
 pub use config::{
