@@ -325,7 +325,8 @@ def test_install_sourceless_app_and_run(python: Path, tmp_path: Path) -> None:
     policy = _policy(include_non_distribution_sources=False)
     app = read_package_root(DATA / "pkgroot", ["myapp"], dist, policy)
     extra = apply_policy(make_python_module_source("hello_mod", "MESSAGE = 'from memory'\n"), policy)
-    # An in-memory resource is installed under lib/ until the in-memory importer exists.
+    # install_filesystem_resources installs in-memory resources under lib/ unless told they are packed
+    # (in_memory_as=None, what executables do): a FileManifest holds only files.
     in_memory = apply_policy(make_python_module_source("mem_mod", "X = 42\n"), PackagingPolicy())
     resources = [*stdlib_resources(dist, policy), *app, extra, in_memory]
     result = install_filesystem_resources(resources, dist, tmp_path / "out")

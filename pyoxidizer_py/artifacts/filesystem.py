@@ -13,14 +13,20 @@ expects them:
 * extension modules at ``PREFIX/<dotted path><suffix>``; shared libraries and ``File``
   records at ``PREFIX/<relative path>``. Built-in extension modules have no file.
 
-Until the in-memory importer exists, ``in-memory`` resources are installed as
-``filesystem-relative:lib`` too: ``filesystem_location`` is the single place that
-decides this.
+Which resources are files is decided by ``resources.placement.resolve_location``:
+``in-memory`` modules and data go into the packed resources (``packed_resources``)
+and are skipped here, while extension modules, shared libraries and ``File`` records
+whose location is ``in-memory`` go to their ``location_fallback``. A caller that
+wants *every* resource as a file (a ``FileManifest``, which has no packed resources)
+passes ``in_memory_as="lib"``. What was installed is reported per module, package
+data file and metadata file (``FilesystemInstall.modules`` ...), so the packed
+resources index can name these files and the importer never probes the filesystem.
 
 Incremental: a file is only rewritten when its bytes change (atomic replace), and a
 manifest (``.pyoxidizer-py-manifest.json`` in the install dir) lists the files this
 stage wrote, so files from a previous build that are no longer produced are deleted
-(never files this stage did not write).
+(never files this stage did not write). The manifest exists only while the stage
+manages files there, so an install holding nothing but the executable stays one file.
 """
 
 from __future__ import annotations
@@ -29,8 +35,8 @@ import json
 import logging
 import os
 import tempfile
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pyoxidizer_py.distribution.model import Distribution
@@ -47,11 +53,15 @@ from pyoxidizer_py.resources.model import (
     SharedLibrary,
     read_content,
 )
+from pyoxidizer_py.resources.placement import IN_MEMORY, normalize_prefix, resolve_location, resolve_locations
 from pyoxidizer_py.resources.policy import parse_location
 
 __all__ = [
     "MANIFEST_NAME",
     "FilesystemInstall",
+    "InstalledDataFile",
+    "InstalledExtension",
+    "InstalledModule",
     "filesystem_location",
     "install_filesystem_resources",
     "module_search_path",
@@ -60,8 +70,46 @@ __all__ = [
 _log = logging.getLogger(__name__)
 
 MANIFEST_NAME = ".pyoxidizer-py-manifest.json"
-IN_MEMORY_STAND_IN = "lib"
-"""Prefix used for ``in-memory`` resources until the in-memory importer exists."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class InstalledModule:
+    """A module installed as files.
+
+    Attributes:
+        name: dotted module name.
+        prefix: normalised install prefix (``"lib"``, ``"."``).
+        is_package: a package (``name/__init__.py``).
+        source: the ``.py`` file was written.
+        levels: optimisation levels whose ``__pycache__`` ``.pyc`` was written (with source).
+        sourceless: no source; the bytecode is the single ``<path>.pyc`` beside the package dir.
+    """
+
+    name: str
+    prefix: str
+    is_package: bool
+    source: bool
+    levels: tuple[int, ...]
+    sourceless: bool
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class InstalledExtension:
+    """An extension module file: ``prefix/relpath`` (``yaml/_yaml.cpython-311-x86_64-linux-gnu.so``)."""
+
+    name: str
+    prefix: str
+    relpath: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class InstalledDataFile:
+    """A package data file (``owner`` = package) or distribution metadata file (``owner`` = the
+    ``*.dist-info`` directory name), with ``name`` relative to the owner."""
+
+    owner: str
+    name: str
+    prefix: str
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -74,19 +122,26 @@ class FilesystemInstall:
         files: every file the stage manages now (relative ``/`` paths).
         written: files created or rewritten this run.
         removed: stale files deleted this run.
+        modules, extensions, package_data, distribution_files: what was installed, for the
+            packed resources index.
     """
 
     module_search_paths: tuple[str, ...]
     files: tuple[str, ...]
     written: tuple[str, ...]
     removed: tuple[str, ...]
+    modules: tuple[InstalledModule, ...] = field(default=())
+    extensions: tuple[InstalledExtension, ...] = field(default=())
+    package_data: tuple[InstalledDataFile, ...] = field(default=())
+    distribution_files: tuple[InstalledDataFile, ...] = field(default=())
 
 
-def filesystem_location(add: AddAttributes) -> str | None:
-    """The filesystem prefix a resource is installed under, or None when it is not a file.
+def filesystem_location(add: AddAttributes, in_memory_as: str | None = None) -> str | None:
+    """The normalised filesystem prefix of a location, or None for ``in-memory``.
 
-    This is the one decision point for ``in-memory`` resources: there is no in-memory
-    importer yet, so they go to ``filesystem-relative:lib`` (``IN_MEMORY_STAND_IN``).
+    Args:
+        add: the resource's placement attributes.
+        in_memory_as: prefix to use for ``in-memory`` instead of None.
 
     Raises:
         BuildError: the location string is invalid.
@@ -95,9 +150,9 @@ def filesystem_location(add: AddAttributes) -> str | None:
         kind, prefix = parse_location(add.location)
     except ValueError as exc:
         raise BuildError(str(exc)) from exc
-    if kind == "in-memory":
-        return IN_MEMORY_STAND_IN
-    return prefix
+    if kind == IN_MEMORY:
+        return None if in_memory_as is None else normalize_prefix(in_memory_as)
+    return normalize_prefix(prefix)
 
 
 def module_search_path(prefix: str) -> str:
@@ -134,10 +189,26 @@ def _levels(add: AddAttributes) -> list[int]:
 class _Plan:
     """Files to write (relative path -> (bytes, executable)) and prefixes in first-use order."""
 
-    def __init__(self) -> None:
+    def __init__(self, in_memory_as: str | None) -> None:
+        self.in_memory_as = in_memory_as
         self.files: dict[str, tuple[bytes, bool]] = {}
         self.prefixes: list[str] = []
         self.modules: list[tuple[PythonModuleSource, str, bytes]] = []
+        self.installed_modules: dict[str, InstalledModule] = {}
+        self.extensions: dict[str, InstalledExtension] = {}
+        self.package_data: dict[tuple[str, str], InstalledDataFile] = {}
+        self.distribution_files: dict[tuple[str, str], InstalledDataFile] = {}
+
+    def prefix_of(self, res: Resource) -> str | None:
+        """The prefix a resource is installed under, or None when it is not a file here."""
+        if self.in_memory_as is not None:
+            if not res.add.include or (isinstance(res, PythonExtensionModule) and res.is_builtin):
+                return None
+            return filesystem_location(res.add, self.in_memory_as)
+        placed = resolve_location(res)
+        if placed is None or placed[0] != "filesystem-relative":
+            return None
+        return placed[1]
 
     def put(self, rel: str, data: bytes, executable: bool = False) -> None:
         if rel in self.files and self.files[rel][0] != data:
@@ -145,9 +216,7 @@ class _Plan:
         self.files[rel] = (data, executable)
 
     def add(self, res: Resource) -> None:
-        if not res.add.include or (isinstance(res, PythonExtensionModule) and res.is_builtin):
-            return
-        prefix = filesystem_location(res.add)
+        prefix = self.prefix_of(res)
         if prefix is None:
             return
         if prefix not in self.prefixes:
@@ -162,10 +231,16 @@ class _Plan:
             self.modules.append((res, prefix, data))
         elif isinstance(res, PythonPackageResource):
             self.put(_join(prefix, res.package.replace(".", "/") + "/" + res.name), data)
+            key = (res.package, res.name)
+            self.package_data[key] = InstalledDataFile(owner=res.package, name=res.name, prefix=prefix)
         elif isinstance(res, PythonPackageDistributionResource):
             self.put(_join(prefix, f"{res.directory}/{res.name}"), data)
+            key = (res.directory, res.name)
+            self.distribution_files[key] = InstalledDataFile(owner=res.directory, name=res.name, prefix=prefix)
         elif isinstance(res, PythonExtensionModule):
-            self.put(_join(prefix, res.name.replace(".", "/") + res.file_suffix), data, True)
+            relpath = res.name.replace(".", "/") + res.file_suffix
+            self.put(_join(prefix, relpath), data, True)
+            self.extensions[res.name] = InstalledExtension(name=res.name, prefix=prefix, relpath=relpath)
         elif isinstance(res, SharedLibrary):
             self.put(_join(prefix, res.name), data, True)
         elif isinstance(res, File):
@@ -190,10 +265,13 @@ class _Plan:
         for module, prefix, _data in self.modules:
             stem = _module_paths(module)[1]
             levels = _levels(module.add)
+            written: list[int] = []
             if not module.add.source:
                 pyc = compiled.get((module.name, levels[0])) if levels else None
                 if pyc is not None:
                     self.put(_join(prefix, stem + ".pyc"), pyc)
+                    written.append(levels[0])
+                self.record_module(module, prefix, written)
                 continue
             head, _, base = stem.rpartition("/")
             for lvl in levels:
@@ -203,6 +281,17 @@ class _Plan:
                 opt = "" if lvl == 0 else f".opt-{lvl}"
                 name = f"__pycache__/{base}.{dist.cache_tag}{opt}.pyc"
                 self.put(_join(prefix, f"{head}/{name}" if head else name), pyc)
+                written.append(lvl)
+            self.record_module(module, prefix, written)
+
+    def record_module(self, module: PythonModuleSource, prefix: str, levels: list[int]) -> None:
+        source = module.add.source
+        if not source and not levels:
+            return  # nothing importable was written (a sourceless module that does not compile)
+        self.installed_modules[module.name] = InstalledModule(
+            name=module.name, prefix=prefix, is_package=module.is_package, source=source,
+            levels=tuple(levels), sourceless=not source,
+        )
 
 
 def _write_if_changed(target: Path, data: bytes, executable: bool) -> bool:
@@ -242,6 +331,8 @@ def install_filesystem_resources(
     install_dir: Path,
     *,
     bytecode_cache_dir: Path | None = None,
+    in_memory_as: str | None = "lib",
+    extra_files: Mapping[str, bytes] | None = None,
 ) -> FilesystemInstall:
     """Write included resources as files under ``install_dir`` (see the module docstring).
 
@@ -250,20 +341,31 @@ def install_filesystem_resources(
         dist: the target distribution (cache tag, bytecode magic, python for compiling).
         install_dir: the directory the executable is installed in.
         bytecode_cache_dir: optional cache for compiled bytecode (speeds up rebuilds).
+        in_memory_as: prefix that ``in-memory`` resources are installed under (default ``"lib"``,
+            for file manifests); None when they go into the packed resources instead, in which
+            case extension modules, shared libraries and files use their location fallback.
+        extra_files: more files to manage the same way (relative ``/`` path -> bytes), such as a
+            memory-mapped packed resources file.
 
     Returns:
-        A ``FilesystemInstall`` with the module search paths and file lists.
+        A ``FilesystemInstall`` with the module search paths, file lists and what was installed.
 
     Raises:
-        BuildError: an invalid location, a path escaping the install dir, an unreadable resource,
-            or an I/O error while writing.
+        BuildError: an invalid location, resources that must be files but have no filesystem
+            location (all named at once), a path escaping the install dir, an unreadable
+            resource, or an I/O error while writing.
         ResourceError: the bytecode compiler cannot run.
     """
     install_dir = Path(install_dir)
-    plan = _Plan()
+    resources = list(resources)
+    if in_memory_as is None:
+        resolve_locations(resources)  # reports every resource that cannot be placed at once
+    plan = _Plan(in_memory_as)
     for res in resources:
         plan.add(res)
     plan.add_bytecode(dist, bytecode_cache_dir)
+    for rel, data in (extra_files or {}).items():
+        plan.put(_join(".", rel), data)
     files, prefixes = plan.files, plan.prefixes
     manifest = install_dir / MANIFEST_NAME
     previous = _read_manifest(manifest)
@@ -283,7 +385,10 @@ def install_filesystem_resources(
                 while parent != install_dir and parent.is_dir() and not any(parent.iterdir()):
                     parent.rmdir()
                     parent = parent.parent
-        _write_if_changed(manifest, json.dumps({"files": sorted(files)}, indent=0).encode(), False)
+        if files:
+            _write_if_changed(manifest, json.dumps({"files": sorted(files)}, indent=0).encode(), False)
+        else:
+            manifest.unlink(missing_ok=True)
     except OSError as exc:
         raise BuildError(f"writing resources into {install_dir} failed: {exc}") from exc
     _log.debug("%s: %d files, %d written, %d removed", install_dir, len(files), len(written), len(removed))
@@ -292,4 +397,8 @@ def install_filesystem_resources(
         files=tuple(sorted(files)),
         written=tuple(written),
         removed=tuple(removed),
+        modules=tuple(plan.installed_modules.values()),
+        extensions=tuple(plan.extensions.values()),
+        package_data=tuple(plan.package_data.values()),
+        distribution_files=tuple(plan.distribution_files.values()),
     )

@@ -4,6 +4,9 @@ Field names, values and defaults are PyOxidizer 0.24's ``PythonPackagingPolicy``
 (pyoxidizer-facts.md §5.7). Resource locations are ``in-memory`` (served from the
 packed resources inside the executable) or ``filesystem-relative:PREFIX`` (files
 in ``PREFIX/`` beside the executable, ``.`` meaning the executable's directory).
+The one default that differs from PyOxidizer's is ``resources_location_fallback``
+(``filesystem-relative:lib`` instead of None), so extension modules of the
+distribution and of wheels go to ``lib/`` instead of failing the build.
 """
 
 from __future__ import annotations
@@ -79,8 +82,11 @@ class PackagingPolicy:
         doc="Where resources go: in-memory or filesystem-relative:PREFIX.",
     )
     resources_location_fallback: str | None = setting(
-        "str", None, optional=True, choices=("in-memory",), prefixes=(LOCATION_PREFIX,), group=_G,
-        doc="Where a resource goes when resources_location cannot hold it (e.g. an extension module).",
+        "str", "filesystem-relative:lib", optional=True, choices=("in-memory",), prefixes=(LOCATION_PREFIX,),
+        group=_G,
+        doc="Where a resource goes when resources_location cannot hold it (extension modules, shared "
+        "libraries and files cannot be loaded from memory). PyOxidizer defaulted to None, which made every "
+        "C extension an error; None here still asks for that strict in-memory-only behaviour.",
     )
     preferred_extension_module_variants: dict[str, str] = setting(
         "dict", {}, group=_G, read_only=True,

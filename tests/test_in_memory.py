@@ -1,0 +1,370 @@
+"""In-memory resources: the packed resources format, placement rules, the importer, and executables
+built with real cargo, pip and CPython that import everything from memory (issue 6, items 1-4).
+
+The first part runs without cargo: the blob writer and reader, and the importer module running in
+plain CPython interpreters (3.10-3.13) over a blob built from their real standard library. The
+second part (marker ``cargo``) builds executables and checks what a user sees.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pyoxidizer_py.artifacts.interpreter_config import InterpreterConfig
+from pyoxidizer_py.artifacts.packed_resources import (
+    MAGIC,
+    MODULE_EXTENSION,
+    MODULE_NAMESPACE,
+    MODULE_PACKAGE,
+    MODULE_SOURCE,
+    FrozenEntry,
+    PackedContents,
+    PackedFileModule,
+    PackedMemoryModule,
+    encode_packed_resources,
+    read_packed_resources,
+)
+from pyoxidizer_py.artifacts.resource_artifacts import IMPORTER_MODULE, write_resource_artifacts
+from pyoxidizer_py.distribution.installed import introspect_installed
+from pyoxidizer_py.distribution.model import Distribution
+from pyoxidizer_py.errors import BuildError
+from pyoxidizer_py.resources.collect import make_python_module_source, read_package_root
+from pyoxidizer_py.resources.model import (
+    PythonExtensionModule,
+    PythonPackageDistributionResource,
+    Resource,
+)
+from pyoxidizer_py.resources.placement import apply_policy, resolve_location
+from pyoxidizer_py.resources.policy import PackagingPolicy
+from pyoxidizer_py.resources.stdlib import stdlib_resources
+from pyoxidizer_py.templates_dir import templates_dir
+
+DATA = Path(__file__).parent / "data"
+PYTHONS = {
+    "3.10": Path("/root/.pyenv/versions/3.10.13/bin/python3.10"),
+    "3.11": Path("/root/.pyenv/versions/3.11.7/bin/python3.11"),
+    "3.12": Path("/root/.pyenv/versions/3.12.1/bin/python3.12"),
+    "3.13": Path("/root/.pyenv/versions/3.13.0/bin/python3.13"),
+}
+IMPORTER = templates_dir() / "pyembed" / "python" / f"{IMPORTER_MODULE}.py"
+
+
+# --- the format -------------------------------------------------------------------------------------
+
+
+def _contents() -> PackedContents:
+    return PackedContents(
+        bytecode_magic=b"\x01\x02\r\n",
+        memory_modules=[
+            PackedMemoryModule(name="app", is_package=True, source=b"", bytecode={0: b"CODE-app"}),
+            PackedMemoryModule(
+                name="app.main", is_package=False, source=b"print(1)\n", bytecode={0: b"CODE-main", 2: b"CODE-main-O2"}
+            ),
+            PackedMemoryModule(name="ns.part.mod", is_package=False, source=None, bytecode={1: b"CODE-O1"}),
+            PackedMemoryModule(name="same", is_package=False, source=b"print(1)\n", bytecode={}),
+        ],
+        file_modules=[
+            PackedFileModule(name="app._speed", prefix="lib", extension="app/_speed.abi3.so"),
+            PackedFileModule(name="disk", prefix="other", source=True, levels=(0,)),
+            PackedFileModule(name="app.main", prefix="other", source=True),  # shadowed by memory
+        ],
+        memory_data={("app", "data/x.txt"): b"x-data"},
+        file_data={("app", "big.bin"): "lib"},
+        memory_distribution_files={("app-1.0.dist-info", "METADATA"): b"Name: app\nVersion: 1.0\n"},
+        frozen=[
+            FrozenEntry(name="app", is_package=True, code=b"CODE-app"),
+            FrozenEntry(name="app.main", is_package=False, code=b"CODE-main"),
+        ],
+    )
+
+
+def test_packed_format_roundtrip_and_determinism() -> None:
+    blob = encode_packed_resources(_contents())
+    assert blob[:8] == MAGIC
+    assert encode_packed_resources(_contents()) == blob  # equal input, equal bytes
+    view = read_packed_resources(blob)
+    assert view.bytecode_magic == b"\x01\x02\r\n"
+    assert view.prefixes == ("lib", "lib", "other")  # in-memory prefix first, then file prefixes
+    assert [(n, p) for n, p, _ in view.frozen] == [("app", True), ("app.main", False)]
+    assert [c for _, _, c in view.frozen] == [b"CODE-app", b"CODE-main"]
+    assert view.module_source("app.main") == b"print(1)\n"
+    assert view.module_source("app") == b""
+    assert view.module_bytecode("app.main", 2) == b"CODE-main-O2"
+    assert view.module_bytecode("ns.part.mod", 1) == b"CODE-O1"
+    assert view.module_bytecode("ns.part.mod", 0) is None
+    assert view.modules["app"][0] & MODULE_PACKAGE
+    assert view.modules["app.main"][0] & MODULE_SOURCE
+    assert view.modules["app._speed"] == (MODULE_EXTENSION, 1, "app/_speed.abi3.so")
+    assert view.modules["disk"][1] == 2
+    # Parents that are not modules are namespace packages, located where their content is.
+    assert view.modules["ns"] == (MODULE_NAMESPACE | MODULE_PACKAGE, 0)
+    assert view.modules["ns.part"] == (MODULE_NAMESPACE | MODULE_PACKAGE, 0)
+    off, length = view.package_data["app"]["data/x.txt"][1:]
+    assert blob[off : off + length] == b"x-data"
+    assert view.package_data["app"]["big.bin"] == (1,)
+    off, length = view.distributions["app-1.0.dist-info"]["METADATA"][1:]
+    assert blob[off : off + length].startswith(b"Name: app")
+    # Identical payloads are stored once.
+    assert blob.count(b"print(1)\n") == 1
+    assert blob.count(b"CODE-main-O2") == 1
+
+
+def test_frozen_names_must_be_ascii() -> None:
+    contents = PackedContents(bytecode_magic=b"abcd", frozen=[FrozenEntry(name="modé", is_package=False, code=b"x")])
+    with pytest.raises(BuildError, match="ASCII"):
+        encode_packed_resources(contents)
+
+
+def test_read_rejects_other_blobs() -> None:
+    with pytest.raises(ValueError, match="bad magic"):
+        read_packed_resources(b"pyembed\x03" + bytes(100))
+
+
+# --- placement --------------------------------------------------------------------------------------
+
+
+def test_extension_modules_use_the_fallback_or_fail_naming_them(tmp_path: Path) -> None:
+    strict = PackagingPolicy(resources_location_fallback=None)
+    assert PackagingPolicy().resources_location_fallback == "filesystem-relative:lib"
+    ext = PythonExtensionModule(name="yaml._yaml", file_suffix=".abi3.so", path=tmp_path / "x.so")
+    assert resolve_location(apply_policy(ext, PackagingPolicy())) == ("filesystem-relative", "lib")
+    assert resolve_location(apply_policy(make_python_module_source("m", "x = 1"), strict)) == ("in-memory", "")
+    builtin = PythonExtensionModule(name="_io", is_builtin=True)
+    assert resolve_location(apply_policy(builtin, strict)) == ("built-in", "")
+    with pytest.raises(BuildError) as info:
+        resolve_location(apply_policy(ext, strict))
+    assert "extension module yaml._yaml cannot be loaded from memory" in str(info.value)
+    assert "resources_location_fallback" in str(info.value)
+    assert info.value.hint is not None and 'resources_location_fallback = "filesystem-relative:lib"' in info.value.hint
+
+
+def test_every_unplaceable_resource_is_named_at_once(tmp_path: Path) -> None:
+    dist = introspect_installed(PYTHONS["3.11"])
+    strict = PackagingPolicy(resources_location_fallback=None)
+    with pytest.raises(BuildError) as info:
+        write_resource_artifacts(
+            stdlib_resources(dist, strict), dist, artifacts_dir=tmp_path / "a", install_dir=tmp_path / "i"
+        )
+    message = str(info.value)
+    assert "resources cannot be loaded from memory" in message
+    assert "extension module _asyncio" in message
+    assert "resources_location_fallback None" in message
+
+
+# --- the artifact stage -----------------------------------------------------------------------------
+
+
+def _dist_info(name: str, version: str, files: dict[str, str]) -> list[Resource]:
+    directory = f"{name}-{version}.dist-info"
+    return [
+        PythonPackageDistributionResource(
+            package=name, version=version, name=rel, directory=directory, data=text.encode()
+        )
+        for rel, text in files.items()
+    ]
+
+
+def _app_resources(dist: Distribution, policy: PackagingPolicy, pkgroot: Path = DATA / "pkgroot") -> list[Resource]:
+    """The stdlib, ``myapp`` from a package root and a hand-made ``myapp-1.2.3.dist-info``."""
+    resources: list[Resource] = [*stdlib_resources(dist, policy)]
+    resources += read_package_root(pkgroot, ["myapp"], dist, policy)
+    resources += [
+        apply_policy(r, policy)
+        for r in _dist_info(
+            "myapp",
+            "1.2.3",
+            {
+                "METADATA": "Metadata-Version: 2.1\nName: myapp\nVersion: 1.2.3\n",
+                "entry_points.txt": "[console_scripts]\nmyapp = myapp.sub.mod:main\n",
+                "RECORD": "myapp/__init__.py,,\nmyapp/data/greeting.txt,,\n",
+            },
+        )
+    ]
+    return resources
+
+
+def test_artifacts_in_memory_by_default(tmp_path: Path) -> None:
+    dist = introspect_installed(PYTHONS["3.11"])
+    resources = _app_resources(dist, PackagingPolicy())
+    result = write_resource_artifacts(
+        resources,
+        dist,
+        artifacts_dir=tmp_path / "art",
+        install_dir=tmp_path / "inst",
+        bytecode_cache_dir=tmp_path / "bc",
+    )
+    assert result.module_search_paths == ("$ORIGIN/lib",)
+    assert result.blob_path == tmp_path / "art" / "packed-resources"
+    installed = {p.relative_to(tmp_path / "inst").as_posix() for p in (tmp_path / "inst").rglob("*") if p.is_file()}
+    # Only what cannot be in memory is a file: the distribution's extension modules.
+    assert installed and all(p.endswith(".so") or p.endswith(".json") for p in installed)
+    assert "lib/_json.cpython-311-x86_64-linux-gnu.so" in installed
+    view = read_packed_resources(result.blob_path.read_bytes())
+    assert {"json", "myapp", "myapp.sub.mod", IMPORTER_MODULE} <= set(view.modules)
+    assert view.modules["_json"][0] == MODULE_EXTENSION
+    frozen = {name for name, _, _ in view.frozen}
+    # Modules CPython imports while it starts that 3.11 does not freeze itself, and the importer.
+    assert {"encodings", "encodings.utf_8", "encodings.latin_1", IMPORTER_MODULE} <= frozen
+    assert "os" not in frozen and "json" not in frozen
+    # A rebuild with nothing changed leaves the blob alone (cargo has nothing to recompile).
+    mtime = result.blob_path.stat().st_mtime_ns
+    again = write_resource_artifacts(
+        resources,
+        dist,
+        artifacts_dir=tmp_path / "art",
+        install_dir=tmp_path / "inst",
+        bytecode_cache_dir=tmp_path / "bc",
+    )
+    assert again.blob_path is not None and again.blob_path.stat().st_mtime_ns == mtime
+    assert again.filesystem.written == ()
+
+
+def test_artifacts_load_modes(tmp_path: Path) -> None:
+    dist = introspect_installed(PYTHONS["3.10"])
+    resources = _app_resources(dist, PackagingPolicy())
+    mapped = write_resource_artifacts(
+        resources,
+        dist,
+        artifacts_dir=tmp_path / "art",
+        install_dir=tmp_path / "inst",
+        load_mode="binary-relative-memory-mapped:app.packed",
+        bytecode_cache_dir=tmp_path / "bc",
+    )
+    assert mapped.blob_path == tmp_path / "inst" / "app.packed"
+    assert "app.packed" in mapped.filesystem.files
+    assert [(r.kind, r.path) for r in mapped.packed_resources] == [("memory-mapped", "$ORIGIN/app.packed")]
+    frozen = {name for name, _, _ in read_packed_resources(mapped.blob_path.read_bytes()).frozen}
+    assert {"os", "site", "codecs", "io", "abc", "encodings"} <= frozen  # 3.10 freezes none of them
+    with pytest.raises(BuildError, match="packed_resources_load_mode is 'none'"):
+        write_resource_artifacts(
+            resources, dist, artifacts_dir=tmp_path / "a2", install_dir=tmp_path / "i2", load_mode="none"
+        )
+    with pytest.raises(BuildError, match="invalid packed_resources_load_mode"):
+        write_resource_artifacts(
+            resources, dist, artifacts_dir=tmp_path / "a2", install_dir=tmp_path / "i2", load_mode="elsewhere"
+        )
+    files_only = [apply_policy(r, PackagingPolicy(resources_location="filesystem-relative:lib")) for r in resources]
+    none = write_resource_artifacts(
+        files_only,
+        dist,
+        artifacts_dir=tmp_path / "a3",
+        install_dir=tmp_path / "i3",
+        load_mode="none",
+        config=InterpreterConfig(filesystem_importer=True),
+    )
+    assert none.packed_resources == () and none.blob_path is None
+    assert (tmp_path / "i3" / "lib" / "myapp" / "__init__.py").is_file()
+
+
+# --- the importer in plain interpreters -------------------------------------------------------------
+
+_HARNESS = r"""
+import sys, types
+blob_path, origin, importer_path = sys.argv[1:4]
+with open(blob_path, "rb") as f:
+    blob = f.read()
+module = types.ModuleType("_pyoxidizer_importer")
+with open(importer_path, "rb") as f:
+    exec(compile(f.read(), "_pyoxidizer_importer.py", "exec"), module.__dict__)
+sys.modules["_pyoxidizer_importer"] = module
+module.install([memoryview(blob)], origin, False)
+sys.path[:] = [origin + "/lib"]  # what the executable's module_search_paths give
+del sys.argv[:4]
+exec(sys.argv[0], {"__name__": "__main__"})
+"""
+
+_CHECKS = r"""
+import importlib.metadata, importlib.resources, inspect, json, os, pkgutil, runpy, sys, traceback
+import myapp, myapp.sub.mod
+from importlib.machinery import PathFinder
+out = {}
+out["path_finder"] = PathFinder in sys.meta_path
+out["json_file"] = json.__file__
+out["encodings_loader"] = type(sys.modules["encodings"].__loader__).__name__
+out["myapp_file"] = myapp.__file__
+out["myapp_path"] = list(myapp.__path__)
+here = os.path.dirname(myapp.__file__)
+out["get_data"] = myapp.__loader__.get_data(os.path.join(here, "data", "greeting.txt")).decode()
+out["pkgutil_get_data"] = pkgutil.get_data("myapp", "data/greeting.txt").decode()
+out["iter_modules"] = sorted(m.name for m in pkgutil.iter_modules(myapp.__path__))
+out["top_level"] = {"json", "myapp"} <= {m.name for m in pkgutil.iter_modules()}
+files = importlib.resources.files("myapp")
+out["files"] = sorted(p.name for p in files.iterdir())
+out["read_text"] = (files / "data" / "greeting.txt").read_text()
+with importlib.resources.as_file(files / "data" / "greeting.txt") as path:
+    with open(path) as f:
+        out["as_file"] = f.read()
+out["version"] = importlib.metadata.version("myapp")
+out["entry_points"] = [e.value for e in importlib.metadata.entry_points().select(group="console_scripts")
+                       if e.name == "myapp"]
+out["dist_files"] = [str(p) for p in importlib.metadata.files("myapp")]
+out["dist_file_text"] = importlib.metadata.files("myapp")[1].read_text()
+out["getsource"] = inspect.getsource(json.dumps).splitlines()[0]
+try:
+    myapp.sub.mod.fail()
+except ZeroDivisionError:
+    out["traceback"] = traceback.format_exc()
+out["runpy"] = runpy.run_module("myapp.sub.mod", run_name="not_main")["VALUE"]
+print(json.dumps(out))
+"""
+
+
+@pytest.fixture(scope="module")
+def app_pkgroot(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of ``tests/data/pkgroot`` whose ``myapp.sub.mod`` has a failing function and a value."""
+    import shutil
+
+    root = tmp_path_factory.mktemp("pkgroot")
+    shutil.copytree(DATA / "pkgroot", root, dirs_exist_ok=True)
+    mod = root / "myapp" / "sub" / "mod.py"
+    mod.write_text(mod.read_text() + "\nVALUE = 42\n\ndef fail():\n    return 1 / 0  # fails here\n")
+    return root
+
+
+@pytest.mark.parametrize("version", sorted(PYTHONS))
+def test_importer_serves_stdlib_and_app_in_plain_interpreter(version: str, tmp_path: Path, app_pkgroot: Path) -> None:
+    dist = introspect_installed(PYTHONS[version])
+    resources = _app_resources(dist, PackagingPolicy(), app_pkgroot)
+    result = write_resource_artifacts(
+        resources,
+        dist,
+        artifacts_dir=tmp_path / "art",
+        install_dir=tmp_path / "inst",
+        bytecode_cache_dir=tmp_path / "bc",
+    )
+    assert result.blob_path is not None
+    origin = tmp_path / "inst"
+    env = {"PATH": os.environ["PATH"]}
+    proc = subprocess.run(
+        [str(PYTHONS[version]), "-I", "-S", "-c", _HARNESS, str(result.blob_path), str(origin), str(IMPORTER), _CHECKS],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    lib = f"{origin}/lib"
+    assert out["path_finder"] is False
+    assert out["json_file"] == f"{lib}/json/__init__.py"
+    assert out["encodings_loader"] == "OxidizedFinder"
+    assert out["myapp_file"] == f"{lib}/myapp/__init__.py"
+    assert out["myapp_path"] == [f"{lib}/myapp"]
+    assert out["get_data"] == out["pkgutil_get_data"] == out["read_text"] == out["as_file"] == "hello from myapp\n"
+    assert out["iter_modules"] == ["__main__", "sub"]
+    assert out["top_level"] is True
+    assert out["files"] == ["__init__.py", "__main__.py", "data", "sub"]
+    assert out["version"] == "1.2.3"
+    assert out["entry_points"] == ["myapp.sub.mod:main"]
+    assert out["dist_files"] == ["myapp/__init__.py", "myapp/data/greeting.txt"]
+    assert out["dist_file_text"] == "hello from myapp\n"
+    assert out["getsource"] == "def dumps(obj, *, skipkeys=False, ensure_ascii=True, check_circular=True,"
+    assert f'File "{lib}/myapp/sub/mod.py", line' in out["traceback"]
+    assert "return 1 / 0  # fails here" in out["traceback"]
+    assert out["runpy"] == 42
