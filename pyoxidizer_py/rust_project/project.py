@@ -48,7 +48,10 @@ BUILD_MODE_FEATURES = ("build-mode-standalone", "build-mode-pyoxidizer-exe", "bu
 GLOBAL_ALLOCATOR_FEATURES = ("global-allocator-jemalloc", "global-allocator-mimalloc", "global-allocator-snmalloc")
 PYTHON_ALLOCATOR_FEATURES = ("allocator-jemalloc", "allocator-mimalloc", "allocator-snmalloc")
 
-# Optional dependencies behind the global-allocator-* features: (dependency key, table).
+# Optional dependencies behind the global-allocator-* features: (dependency key, table). Their -sys
+# crates (tikv-jemalloc-sys 0.7, libmimalloc-sys 0.1, snmalloc-sys 0.7) are the runtime crate's
+# allocator-* dependencies too: keep the majors in step so Cargo links one copy of each C library
+# (the key `jemallocator` is the name templates/project/src/main.rs uses).
 _ALLOCATOR_DEPENDENCIES: tuple[tuple[str, dict[str, object]], ...] = (
     ("jemallocator", {"package": "tikv-jemallocator", "version": "0.7", "optional": True}),
     ("mimalloc", {"version": "0.1", "optional": True, "default-features": False}),

@@ -6,7 +6,8 @@
 //! 3. `PyPreConfig` from the profile plus overrides -> `Py_PreInitialize`;
 //! 4. `PyConfig` from the profile plus every setting that is set, argv, and the
 //!    missing path configuration (home = `$ORIGIN`, program_name/executable = the
-//!    executable) -> `Py_InitializeFromConfig`;
+//!    executable) -> `Py_InitializeFromConfig`, with the packed resources' frozen
+//!    table in place, then the importer on `sys.meta_path` (`importer.rs`);
 //! 5. `sys` attributes (`frozen`, `oxidized`, `_MEIPASS`, `argvb`);
 //! 6. `run()`: `Py_RunMain()`, which runs `run_command` / `run_module` /
 //!    `run_filename` or the REPL, prints uncaught exceptions, finalizes and returns
@@ -139,6 +140,9 @@ impl<'a> MainPythonInterpreter<'a> {
         interp.check_supported()?;
         interp.set_environment();
         interp.pre_initialize()?;
+        // Allocators (allocator_backend, allocator_debug): after Py_PreInitialize,
+        // before Py_InitializeFromConfig, as CPython documents for PyMem_SetAllocator.
+        unsafe { crate::allocator::install(&interp.config)? };
         interp.initialize()?;
         interp.finalized = false;
         interp.set_sys_attributes()?;
@@ -159,13 +163,6 @@ impl<'a> MainPythonInterpreter<'a> {
     /// Settings that a later runtime version implements are refused here rather
     /// than silently ignored.
     fn check_supported(&self) -> Result<(), NewInterpreterError> {
-        if !self.config.packed_resources.is_empty() {
-            // Seam: the in-memory importer (OxidizedFinder) parses these sources
-            // and is installed on sys.meta_path after Py_InitializeFromConfig.
-            return Err(NewInterpreterError::new(
-                "packed resources (in-memory resources) are not supported by this runtime version",
-            ));
-        }
         crate::allocator::check_backend(&self.config)?;
         Ok(())
     }
@@ -270,19 +267,35 @@ impl<'a> MainPythonInterpreter<'a> {
     }
 
     fn initialize(&mut self) -> Result<(), NewInterpreterError> {
+        // Packed resources (importer.rs): their frozen table serves the modules
+        // initialisation imports; the finder goes on sys.meta_path right after.
+        let mut importer = if self.config.oxidized_importer {
+            crate::importer::PackedImporter::load(&self.config.packed_resources, &self.origin)?
+        } else {
+            None
+        };
         unsafe {
+            if let Some(importer) = importer.as_mut() {
+                importer.install_frozen_table()?;
+            }
             let mut config: ffi::PyConfig = std::mem::zeroed();
             match self.config.interpreter_config.profile {
                 PythonInterpreterProfile::Isolated => ffi::PyConfig_InitIsolatedConfig(&mut config),
                 PythonInterpreterProfile::Python => ffi::PyConfig_InitPythonConfig(&mut config),
             }
-            let result = self.fill_config(&mut config).and_then(|()| {
+            let mut result = self.fill_config(&mut config).and_then(|()| {
                 check_status(
                     ffi::Py_InitializeFromConfig(&config),
                     "error initializing Python interpreter",
                 )
             });
             ffi::PyConfig_Clear(&mut config);
+            if let Some(importer) = importer.as_mut() {
+                if result.is_ok() {
+                    result = importer.install_finder(&self.origin, self.config.filesystem_importer);
+                }
+                importer.restore_frozen_table();
+            }
             result
         }
     }
@@ -472,9 +485,9 @@ impl<'a> MainPythonInterpreter<'a> {
 
     fn set_sys_attributes(&self) -> Result<(), NewInterpreterError> {
         unsafe {
-            // Seam: the in-memory importer is installed here, before any
-            // application code runs.
+            // The in-memory importer was installed by initialize() (importer.rs).
             pystr::sys_set(c"oxidized", ffi::Py_True(), false)?;
+            crate::allocator::set_sys_attribute()?;
             if self.config.sys_frozen {
                 pystr::sys_set(c"frozen", ffi::Py_True(), false)?;
             }
