@@ -24,9 +24,10 @@ from typing import Any
 
 from pyoxidizer_py.artifacts.atomic_write import copy_if_changed, write_bytes_if_changed
 from pyoxidizer_py.artifacts.extra_files import write_extra_files_list
-from pyoxidizer_py.artifacts.filesystem import FilesystemInstall, install_filesystem_resources
+from pyoxidizer_py.artifacts.filesystem import FilesystemInstall
 from pyoxidizer_py.artifacts.pyo3_config import install_runtime_files, plan_link, write_link_artifacts
 from pyoxidizer_py.artifacts.python_config_rs import write_python_config_rs
+from pyoxidizer_py.artifacts.resource_artifacts import write_resource_artifacts
 from pyoxidizer_py.config.dialect.files import FileManifest
 from pyoxidizer_py.config.dialect.platform import PlatformOnly
 from pyoxidizer_py.config.dialect.python import PythonEmbeddedResources, PythonExecutable
@@ -184,15 +185,21 @@ class _Builder:
         artifacts.mkdir(parents=True, exist_ok=True)
         plan = plan_link(dist, exe.settings["libpython_link_mode"], artifacts_dir=artifacts)
         pyo3_file = write_link_artifacts(dist, plan, artifacts)
-        fs = install_filesystem_resources(
+        config = exe.config.record.copy()
+        resources = write_resource_artifacts(
             exe.resources,
             dist,
-            install_dir,
+            artifacts_dir=artifacts,
+            install_dir=install_dir,
+            load_mode=exe.settings["packed_resources_load_mode"],
+            config=config,
             bytecode_cache_dir=self.evaluation.context.build_path / WORK_DIR / "bytecode-cache",
         )
-        config = exe.config.record.copy()
-        search = None if config.module_search_paths is not None else list(fs.module_search_paths)
-        write_python_config_rs(artifacts, config, module_search_paths=search)
+        fs = resources.filesystem
+        search = None if config.module_search_paths is not None else list(resources.module_search_paths)
+        write_python_config_rs(
+            artifacts, config, module_search_paths=search, packed_resources=resources.packed_resources
+        )
         licenses = exe.settings["licenses_filename"]
         if licenses:
             write_bytes_if_changed(artifacts / licenses, _license_text(dist).encode("utf-8"))

@@ -368,3 +368,250 @@ def test_importer_serves_stdlib_and_app_in_plain_interpreter(version: str, tmp_p
     assert f'File "{lib}/myapp/sub/mod.py", line' in out["traceback"]
     assert "return 1 / 0  # fails here" in out["traceback"]
     assert out["runpy"] == 42
+
+
+# --- executables (cargo) ----------------------------------------------------------------------------
+
+TRIPLE_DIR = Path("build") / "x86_64-unknown-linux-gnu" / "debug"
+DEBIAN311 = Path("/usr/bin/python3.11")
+COMPAT_CONFIG = """
+def certifi_on_disk(policy, resource):
+    if VARS.get("CERTIFI_ON_DISK") and type(resource) == "PythonPackageResource" and resource.package == "certifi":
+        resource.add_location = "filesystem-relative:lib"
+
+def make_exe():
+    dist = default_python_distribution()
+    policy = dist.make_python_packaging_policy()
+    policy.register_resource_callback(certifi_on_disk)
+    config = dist.make_python_interpreter_config()
+    config.run_module = "compatapp"
+    exe = dist.to_python_executable(name = "compat", packaging_policy = policy, config = config)
+    exe.libpython_link_mode = VARS.get("LINK_MODE", "default")
+    exe.packed_resources_load_mode = VARS.get("LOAD_MODE", "embedded:packed-resources")
+    exe.add_python_resources(exe.pip_install(["certifi==2026.10.18", "rich==15.0.0", "pyflakes==3.2.0"]))
+    exe.add_python_resources(exe.read_package_root(path = "src", packages = ["compatapp"]))
+    return exe
+
+register_target("exe", make_exe, default = True)
+resolve_targets()
+"""
+
+
+@pytest.fixture(scope="session")
+def cargo_target(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One cargo target dir per test process, so crates compile once."""
+    return tmp_path_factory.mktemp("cargo-target")
+
+
+def pyoxidizer(*args: str, cargo_target: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ)
+    if cargo_target is not None:
+        env["CARGO_TARGET_DIR"] = str(cargo_target)
+    return subprocess.run([sys.executable, "-m", "pyoxidizer_py", *args], env=env, capture_output=True, text=True)
+
+
+def run(exe: Path, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(exe), *args], cwd=cwd, capture_output=True, text=True)
+
+
+def opened_python_files(exe: Path, *args: str, cwd: Path) -> list[str]:
+    """Every ``.py``/``.pyc`` file the process (and its children) opened, seen by strace."""
+    log = cwd / "strace.log"
+    subprocess.run(
+        ["strace", "-f", "-qq", "-e", "trace=open,openat,openat2", "-o", str(log), str(exe), *args],
+        cwd=cwd,
+        capture_output=True,
+        check=True,
+    )
+    return [line for line in log.read_text().splitlines() if '.py"' in line or '.pyc"' in line]
+
+
+COMPAT = [
+    ("3.10", "static", "", "embedded:packed-resources"),
+    ("3.12", "dynamic", "1", "binary-relative-memory-mapped:compat.pyres"),
+    ("3.13", "static", "1", "embedded:packed-resources"),
+]
+
+
+@pytest.mark.cargo
+@pytest.mark.parametrize("case", COMPAT, ids=[c[0] for c in COMPAT])
+def test_real_packages_work_from_memory(tmp_path: Path, cargo_target: Path, case: tuple[str, str, str, str]) -> None:
+    import shutil
+
+    version, link, certifi_on_disk, load_mode = case
+    project = tmp_path / "compat"
+    shutil.copytree(DATA / "compatapp", project / "src")
+    (project / "pyoxidizer.bzl").write_text(COMPAT_CONFIG)
+    build = pyoxidizer(
+        "build",
+        "--path",
+        str(project),
+        "--python-distribution",
+        str(PYTHONS[version]),
+        "--var",
+        "LINK_MODE",
+        link,
+        "--var",
+        "CERTIFI_ON_DISK",
+        certifi_on_disk,
+        "--var",
+        "LOAD_MODE",
+        load_mode,
+        cargo_target=cargo_target,
+    )
+    assert build.returncode == 0, build.stderr
+    install = project / TRIPLE_DIR / "exe"
+    # Run a copy elsewhere, from another directory: every path follows the executable.
+    app = tmp_path / "elsewhere" / "app"
+    shutil.copytree(install, app)
+    exe, lib = app / "compat", f"{app}/lib"
+    (app / "lib" / "dropped_beside_exe.py").write_text("X = 1\n")  # not indexed: filesystem importing is off
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    result = run(exe, cwd=cwd)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert not [k for k in report if k.startswith("error_")], report
+    assert report["version"] == version
+    assert report["executable"] == str(exe)
+    # __file__, __spec__.origin, __path__ beside the executable; data through the loader.
+    assert report["file"] == report["spec_origin"] == f"{lib}/compatapp/__init__.py"
+    assert report["path"] == [f"{lib}/compatapp"]
+    assert report["rich_path"] == [f"{lib}/rich"]
+    message = "message from a data file\n"
+    assert report["loader_get_data"] == report["pkgutil_get_data"] == message
+    assert report["files_read_text"] == report["as_file"] == message
+    assert report["read_text"] == "hello beside __init__\n"
+    assert report["files_names"] == [
+        "__init__.py",
+        "__main__.py",
+        "boom.py",
+        "check.py",
+        "data",
+        "hello.txt",
+        "tool.py",
+    ]
+    # certifi: a real file either way; on disk without extraction when its data is filesystem-relative.
+    assert report["certifi_where_is_pem"] and report["certifi_contents"]
+    if certifi_on_disk:
+        assert report["certifi_where"] == f"{lib}/certifi/cacert.pem"
+        assert report["certifi_files_type"] == "PosixPath"
+    else:
+        assert not report["certifi_where"].startswith(str(app))
+        assert report["certifi_files_type"] == "OxidizedResourcePath"
+    # importlib.metadata
+    assert report["version_rich"] == "15.0.0"
+    assert report["version_certifi"] == "2026.10.18"
+    assert report["metadata_name"] == "pyflakes"
+    assert {"pyflakes", "pygmentize", "markdown-it"} <= set(report["console_scripts"])
+    assert report["entry_point_loads"] == "pyflakes.api"
+    assert report["metadata_files"] and report["metadata_file_read"]
+    # Sources for inspect, linecache and tracebacks.
+    line = 'return value["missing"]  # <- the line a traceback must show'
+    assert report["getsource"] == report["linecache"] == line
+    assert f'File "{lib}/compatapp/boom.py", line 6, in explode' in report["traceback"]
+    assert line in report["traceback"]
+    assert report["stdlib_getsource"] == "def decode(self, s, _w=WHITESPACE.match):"
+    # pkgutil, runpy, the importer's place.
+    assert report["iter_rich"] and report["iter_top"]
+    assert report["walk_packages"] == ["compatapp.__main__", "compatapp.boom", "compatapp.check", "compatapp.tool"]
+    assert report["run_module"] == "ran compatapp.tool"
+    assert report["meta_path_0"] == "OxidizedFinder" and report["path_finder"] is False
+    assert report["encodings_loader"] == "OxidizedFinder"
+    assert report["encodings_file"] == f"{lib}/encodings/__init__.py"
+    assert report["filesystem_import"] is False
+    assert report["rich_render"] is True
+    assert report["pyflakes"] == 1
+    # An uncaught exception shows the packed source line (a sys.excepthook on 3.10-3.12).
+    failed = run(exe, "raise", cwd=cwd)
+    assert failed.returncode == 1
+    assert f'File "{lib}/compatapp/boom.py", line 6, in explode' in failed.stderr
+    assert line in failed.stderr and "KeyError: 'missing'" in failed.stderr
+    assert 'compatapp/__main__.py", line 5, in <module>\n    sys.exit(main(sys.argv[1:]))' in failed.stderr
+    # Nothing of the stdlib or the packages is read from .py/.pyc files, start-up included.
+    assert opened_python_files(exe, cwd=cwd) == []
+    if load_mode.startswith("binary-relative-memory-mapped:"):
+        assert (app / "compat.pyres").is_file()
+
+
+SINGLE_FILE_CONFIG = """
+def make_exe():
+    dist = default_python_distribution()
+    policy = dist.make_python_packaging_policy()
+    policy.extension_module_filter = "minimal"
+    config = dist.make_python_interpreter_config()
+    config.filesystem_importer = True
+    config.run_command = '''
+import importlib.resources, json, sys
+import myapp
+from myapp.sub.mod import greet
+print(json.dumps({"greet": greet(), "file": myapp.__file__, "argv": sys.argv[1:]}))
+if sys.argv[1:] == ["extra"]:
+    import extra_mod
+    print(extra_mod.VALUE)
+'''
+    exe = dist.to_python_executable(name = "onefile", packaging_policy = policy, config = config)
+    exe.libpython_link_mode = "static"
+    exe.licenses_filename = None
+    exe.add_python_resources(exe.read_package_root(path = "src", packages = ["myapp"]))
+    return exe
+
+register_target("exe", make_exe, default = True)
+resolve_targets()
+"""
+
+
+@pytest.mark.cargo
+def test_single_file_executable(tmp_path: Path, cargo_target: Path) -> None:
+    import shutil
+
+    project = tmp_path / "onefile"
+    shutil.copytree(DATA / "pkgroot", project / "src")
+    (project / "pyoxidizer.bzl").write_text(SINGLE_FILE_CONFIG)
+    build = pyoxidizer(
+        "build", "--path", str(project), "--python-distribution", str(DEBIAN311), cargo_target=cargo_target
+    )
+    assert build.returncode == 0, build.stderr
+    install = project / TRIPLE_DIR / "exe"
+    assert sorted(p.name for p in install.iterdir()) == ["onefile"]
+    # Copied alone into an empty directory, run from another working directory.
+    alone = tmp_path / "empty"
+    alone.mkdir()
+    shutil.copy2(install / "onefile", alone / "onefile")
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    result = run(alone / "onefile", "a b", cwd=cwd)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {
+        "greet": "hello from myapp",
+        "file": f"{alone}/lib/myapp/__init__.py",
+        "argv": ["a b"],
+    }
+    assert opened_python_files(alone / "onefile", cwd=cwd) == []
+    # filesystem_importer = True: a module dropped into lib/ beside it is importable.
+    (alone / "lib").mkdir()
+    (alone / "lib" / "extra_mod.py").write_text("VALUE = 'from the filesystem'\n")
+    extra = run(alone / "onefile", "extra", cwd=cwd)
+    assert extra.returncode == 0, extra.stderr
+    assert extra.stdout.splitlines()[-1] == "from the filesystem"
+
+
+def test_strict_in_memory_policy_names_the_extension_module(tmp_path: Path) -> None:
+    from cli_helpers import one_error_line
+
+    project = tmp_path / "strict"
+    project.mkdir()
+    (project / "pyoxidizer.bzl").write_text(
+        "def make_exe():\n"
+        "    dist = default_python_distribution()\n"
+        "    policy = dist.make_python_packaging_policy()\n"
+        "    policy.resources_location_fallback = None\n"
+        "    policy.extension_module_filter = 'minimal'\n"
+        "    exe = dist.to_python_executable(name = 'strict', packaging_policy = policy)\n"
+        "    exe.add_python_resources(exe.pip_install(['PyYAML==6.0.2']))\n"
+        "    return exe\n"
+        "register_target('exe', make_exe)\nresolve_targets()\n"
+    )
+    line = one_error_line(pyoxidizer("build", "--path", str(project), "--python-distribution", str(PYTHONS["3.11"])))
+    assert "extension module yaml._yaml cannot be loaded from memory" in line
+    assert "resources_location_fallback" in line

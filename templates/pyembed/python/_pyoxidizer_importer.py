@@ -156,6 +156,12 @@ class OxidizedFinder(_LoaderBasics):
 
     def _entry(self, fullname):
         found = self._find(fullname)
+        if found is None and fullname == "__main__":
+            # runpy runs a module as __main__ with our loader: linecache and inspect then
+            # ask for "__main__", whose spec names the real module.
+            spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+            if spec is not None and spec.loader is self:
+                found = self._find(spec.name)
         if found is None:
             raise ImportError("%r is not in the packed resources" % fullname, name=fullname)
         return found

@@ -109,7 +109,9 @@ pub enum TerminfoResolution {
     Static(String),
 }
 
-/// A source of packed resources for the in-memory importer.
+/// A source of packed resources for the in-memory importer. Neither is copied:
+/// embedded bytes are used in place, a file is memory-mapped for the life of the
+/// process.
 #[derive(Clone, Debug)]
 pub enum PackedResourcesSource<'a> {
     /// Bytes embedded in the executable (`include_bytes!`).
@@ -273,12 +275,15 @@ pub struct OxidizedPythonInterpreterConfig<'a> {
     /// When `home` is unset: home = `$ORIGIN`; when `program_name`/`executable`
     /// are unset: the executable, so `sys.executable` names this program.
     pub set_missing_path_configuration: bool,
-    /// Install the importer for packed resources (not available in this runtime
-    /// version: packed resources must be empty).
+    /// Install the importer for `packed_resources` (`OxidizedFinder`, first on
+    /// `sys.meta_path`). Without it packed resources are not used.
     pub oxidized_importer: bool,
-    /// Keep CPython's path-based importer. This runtime version always keeps it,
-    /// because filesystem resources are found through `sys.path`.
+    /// Keep CPython's path-based importer (`sys.path` scanning) on `sys.meta_path`
+    /// when the packed resources importer is installed. Without packed resources
+    /// CPython's importer always stays: nothing else could import.
     pub filesystem_importer: bool,
+    /// Packed resources blobs (pyoxidizer-py's format, `docs/packed-resources.md`),
+    /// earlier ones win when a name is in several.
     pub packed_resources: Vec<PackedResourcesSource<'a>>,
     /// Arguments for `sys.argv`; None = `interpreter_config.argv`, then the process's.
     pub argv: Option<Vec<OsString>>,

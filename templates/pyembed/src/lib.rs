@@ -12,13 +12,14 @@
 //!
 //! Module map: `config` (the records), `interpreter` (PyPreConfig/PyConfig and
 //! Py_RunMain), `launch` (what runs: multiprocessing children, `python`-like
-//! command lines), `start_method` (`multiprocessing_start_method`), `pystr`
-//! (string conversions), `allocator`, `terminfo`.
-//! Seam for later versions: the in-memory importer (packed resources) lives in
-//! `interpreter.rs`, marked "Seam".
+//! command lines), `start_method` (`multiprocessing_start_method`), `importer`
+//! (packed resources: the frozen table during initialisation and the Python
+//! importer in `python/_pyoxidizer_importer.py`), `pystr` (string conversions),
+//! `allocator`, `terminfo`.
 
 mod allocator;
 mod config;
+mod importer;
 mod interpreter;
 mod launch;
 mod pystr;

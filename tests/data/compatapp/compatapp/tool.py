@@ -1,0 +1,3 @@
+"""Run by ``runpy.run_module`` from the check."""
+
+RESULT = "ran " + __name__
