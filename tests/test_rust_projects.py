@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import tomlkit
 
+from pyoxidizer_py.artifacts.packed_resources import read_packed_resources
 from tests.cli_helpers import one_error_line
 
 PY311 = "/root/.pyenv/versions/3.11.7/bin/python3.11"
@@ -121,8 +122,11 @@ def test_run_build_script_follows_cargos_environment_contract(tmp_path: Path) ->
                  "extra-files.txt"):
         assert (out_dir / name).is_file(), name
     extra = [ln for ln in (out_dir / "extra-files.txt").read_text().splitlines() if not ln.startswith("#")]
-    assert "COPYING.txt" in extra and "lib/app/__init__.py" in extra and "lib/app/data.txt" in extra
+    assert "COPYING.txt" in extra
     assert all((out_dir / rel).is_file() for rel in extra)
+    # In-memory resources (the default location) are in packed-resources, embedded by include_bytes!.
+    packed = read_packed_resources((out_dir / "packed-resources").read_bytes())
+    assert "app" in packed.modules and "data.txt" in packed.package_data["app"]
 
     # Nothing changed: the evaluation is skipped and the same lines are printed.
     config_rs = out_dir / "default_python_config.rs"
@@ -136,7 +140,7 @@ def test_run_build_script_follows_cargos_environment_contract(tmp_path: Path) ->
     (project / "app" / "more.py").write_text("X = 1\n")
     third = tool("run-build-script", "build.rs", "-v", cwd=project, env=env)
     assert "up to date" not in third.stderr
-    assert (out_dir / "lib" / "app" / "more.py").is_file()
+    assert "app.more" in read_packed_resources((out_dir / "packed-resources").read_bytes()).modules
     assert config_rs.is_file()
 
     # PYOXIDIZER_ARTIFACT_DIR wins over OUT_DIR.
