@@ -245,6 +245,14 @@ def test_artifacts_load_modes(tmp_path: Path) -> None:
         write_resource_artifacts(
             resources, dist, artifacts_dir=tmp_path / "a2", install_dir=tmp_path / "i2", load_mode="none"
         )
+    with pytest.raises(BuildError, match="oxidized_importer is False"):
+        write_resource_artifacts(
+            resources,
+            dist,
+            artifacts_dir=tmp_path / "a2",
+            install_dir=tmp_path / "i2",
+            config=InterpreterConfig(oxidized_importer=False),
+        )
     with pytest.raises(BuildError, match="invalid packed_resources_load_mode"):
         write_resource_artifacts(
             resources, dist, artifacts_dir=tmp_path / "a2", install_dir=tmp_path / "i2", load_mode="elsewhere"

@@ -39,6 +39,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pyoxidizer_py.distribution.host_python import bytecode_python
 from pyoxidizer_py.distribution.model import Distribution
 from pyoxidizer_py.errors import BuildError
 from pyoxidizer_py.resources.bytecode import BytecodeRequest, compile_bytecode
@@ -249,8 +250,6 @@ class _Plan:
     def add_bytecode(self, dist: Distribution, cache_dir: Path | None) -> None:
         if not self.modules:
             return
-        if dist.python_exe is None:
-            raise BuildError(f"cannot compile bytecode: {dist.description} has no runnable python here")
         requests = []
         for module, _prefix, data in self.modules:
             levels = _levels(module.add)
@@ -261,7 +260,8 @@ class _Plan:
                 BytecodeRequest(name=module.name, source=data, filename=src_rel, optimize=lvl)
                 for lvl in levels
             ]
-        compiled = compile_bytecode(dist.python_exe, dist.bytecode_magic, requests, cache_dir=cache_dir)
+        python = bytecode_python(dist)  # the distribution's, or a same-version one for a foreign triple
+        compiled = compile_bytecode(python, dist.bytecode_magic, requests, cache_dir=cache_dir)
         for module, prefix, _data in self.modules:
             stem = _module_paths(module)[1]
             levels = _levels(module.add)
@@ -355,6 +355,7 @@ def install_filesystem_resources(
             location (all named at once), a path escaping the install dir, an unreadable
             resource, or an I/O error while writing.
         ResourceError: the bytecode compiler cannot run.
+        DistributionError: no interpreter on this machine can compile the distribution's bytecode.
     """
     install_dir = Path(install_dir)
     resources = list(resources)

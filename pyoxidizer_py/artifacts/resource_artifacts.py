@@ -46,6 +46,7 @@ from pyoxidizer_py.artifacts.packed_resources import (
     encode_packed_resources,
 )
 from pyoxidizer_py.artifacts.python_config_rs import PackedResourcesRef
+from pyoxidizer_py.distribution.host_python import bytecode_python
 from pyoxidizer_py.distribution.model import Distribution
 from pyoxidizer_py.errors import BuildError
 from pyoxidizer_py.resources.bytecode import BytecodeRequest, compile_bytecode
@@ -261,9 +262,7 @@ def _memory_modules(
         ]
     compiled: dict[tuple[str, int], bytes] = {}
     if requests:
-        if dist.python_exe is None:
-            raise BuildError(f"cannot compile bytecode: {dist.description} has no runnable python here")
-        compiled = compile_bytecode(dist.python_exe, dist.bytecode_magic, requests, cache_dir=cache_dir)
+        compiled = compile_bytecode(bytecode_python(dist), dist.bytecode_magic, requests, cache_dir=cache_dir)
     out: list[PackedMemoryModule] = []
     frozen_entries: list[FrozenEntry] = []
     for module in modules:
@@ -323,7 +322,8 @@ def write_resource_artifacts(
 
     Raises:
         BuildError: resources that cannot be placed (all named at once), in-memory resources with
-            load mode ``none``, unreadable resources, or an I/O error.
+            load mode ``none`` or without ``oxidized_importer``, unreadable resources, or an I/O error.
+        DistributionError: no interpreter on this machine can compile the distribution's bytecode.
         ResourceError: the bytecode compiler cannot run.
     """
     config = config or InterpreterConfig()
@@ -349,6 +349,11 @@ def write_resource_artifacts(
             dist_files[(resource.directory, resource.name)] = _read(resource)
     in_memory = bool(modules or data or dist_files)
 
+    if in_memory and not config.oxidized_importer:
+        raise BuildError(
+            "python_config.oxidized_importer is False, but in-memory resources need the importer",
+            hint='set python_config.oxidized_importer = True, or policy.resources_location = "filesystem-relative:lib"',
+        )
     if kind == "none":
         if in_memory:
             raise BuildError(
@@ -369,11 +374,11 @@ def write_resource_artifacts(
     importer = PythonModuleSource(name=IMPORTER_MODULE, data=importer_source(), is_stdlib=True)
     modules[IMPORTER_MODULE] = importer
     frozen_level = int(config.optimization_level or 0)
-    frozen_names: set[str] = {IMPORTER_MODULE}
-    if dist.python_exe is not None:
-        probe = startup_modules(dist.python_exe, _interpreter_options(config))
-        frozen_names |= probe.imported - probe.cpython_frozen
-        frozen_names |= {n for n in modules if n == "encodings" or n.startswith("encodings.")} - probe.cpython_frozen
+    # The modules this CPython imports while it initialises (asked of the distribution's interpreter,
+    # or a same-version one of this machine for a foreign triple), minus those it freezes itself.
+    probe = startup_modules(bytecode_python(dist), _interpreter_options(config))
+    frozen_names = {IMPORTER_MODULE} | (probe.imported - probe.cpython_frozen)
+    frozen_names |= {n for n in modules if n == "encodings" or n.startswith("encodings.")} - probe.cpython_frozen
     frozen_names &= set(modules)
     ordered = [modules[n] for n in sorted(modules)]
     memory_modules, frozen = _memory_modules(
