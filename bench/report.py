@@ -30,7 +30,7 @@ def _mib(n: int) -> str:
 
 def render_section(*, facts: Mapping[str, str], params: Mapping[str, int], evaluations: Sequence[EvalResult],
                    imports: ImportResult, builds: Sequence[BuildResult | tuple[Distribution, str]],
-                   elapsed: float, quick: bool) -> str:
+                   elapsed: float, quick: bool, extra: Sequence[str] = ()) -> str:
     """The generated Markdown section (without markers)."""
     out: list[str] = ["## Latest results", ""]
     if quick:
@@ -65,6 +65,7 @@ def render_section(*, facts: Mapping[str, str], params: Mapping[str, int], evalu
 
     if builds:
         out += _render_builds(params, builds)
+    out += list(extra)
     return "\n".join(out).rstrip() + "\n"
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from bench_build import BuildResult, Distribution, bench_distribution
 from bench_config import bench_evaluation, bench_import
+from bench_inmemory import bench_in_memory, render_in_memory
 from report import render_section, write_section
 from timing import REPO, machine_facts
 
@@ -27,12 +28,16 @@ DISTRIBUTIONS = (
     Distribution(label="Debian 3.11", python=Path("/usr/bin/python3.11"), link_mode="dynamic"),
 )
 
+IN_MEMORY_PYTHON = Path("/root/.pyenv/versions/3.11.7/bin/python3.11")
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
     parser.add_argument("--output", type=Path, default=REPO / "docs" / "performance.md")
     parser.add_argument("--skip-builds", action="store_true", help="only the configuration benchmarks")
+    parser.add_argument("--only-in-memory", action="store_true",
+                        help="only the in-memory / single-file benchmarks (issue 6)")
     args = parser.parse_args(argv)
     q = args.quick
     started = time.perf_counter()
@@ -53,7 +58,13 @@ def main(argv: list[str] | None = None) -> int:
     progress("CLI import")
     imports = bench_import(params["import_runs"], params["wall_runs"])
     builds: list[BuildResult | tuple[Distribution, str]] = []
+    extra: list[str] = []
     if not args.skip_builds:
+        progress("in-memory imports and single-file executables")
+        with tempfile.TemporaryDirectory(prefix="pyoxidizer-py-bench-") as tmp:
+            result = bench_in_memory(IN_MEMORY_PYTHON, Path(tmp), runs=params["startup_runs"])
+        extra = render_in_memory(result, params["startup_runs"])
+    if not args.skip_builds and not args.only_in_memory:
         with tempfile.TemporaryDirectory(prefix="pyoxidizer-py-bench-") as tmp:
             for i, dist in enumerate(DISTRIBUTIONS):
                 if not dist.python.exists():
@@ -69,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     elapsed = time.perf_counter() - started
     section = render_section(
         facts=machine_facts(), params=params, evaluations=evaluations, imports=imports, builds=builds,
-        elapsed=elapsed, quick=q,
+        elapsed=elapsed, quick=q, extra=extra,
     )
     write_section(args.output, section)
     progress(f"wrote {args.output}")

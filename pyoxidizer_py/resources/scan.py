@@ -154,7 +154,9 @@ def _classify(
         return SharedLibrary(name=rel, path=full)
 
     if k == len(dirs):
-        if fname.endswith(".py") and fname[:-3].isidentifier():
+        # Not only identifiers: importlib imports any file name, and the stdlib has
+        # ``_sysconfigdata__linux_x86_64-linux-gnu`` (sysconfig imports it by name).
+        if fname.endswith(".py") and fname[:-3].replace("-", "_").isidentifier():
             stem = fname[:-3]
             if stem == "__init__":
                 if not pkg_parts:
