@@ -120,6 +120,8 @@ def test_stdlib_excludes_tests_and_dev_tools_by_default(dist311: Distribution) -
     included = {r.name for r in found if isinstance(r, PythonModuleSource) and r.add.include}
     excluded = {r.name for r in found if isinstance(r, PythonModuleSource) and not r.add.include}
     assert {"os", "json", "json.decoder", "unittest", "asyncio", "encodings.utf_8"} <= included
+    # sysconfig imports its build-time data module by a name that is not an identifier.
+    assert any(n.startswith("_sysconfigdata_") for n in included)
     assert {"test.test_os", "unittest.test.test_case", "idlelib.pyshell", "ensurepip",
             "lib2to3.tests.test_parser", "ctypes.test.test_funcptr", "turtledemo.clock"} <= excluded
     assert not any(n.startswith(("site-packages", "test.")) for n in included)

@@ -154,9 +154,10 @@ def _classify(
         return SharedLibrary(name=rel, path=full)
 
     if k == len(dirs):
-        # Not only identifiers: importlib imports any file name, and the stdlib has
-        # ``_sysconfigdata__linux_x86_64-linux-gnu`` (sysconfig imports it by name).
-        if fname.endswith(".py") and fname[:-3].replace("-", "_").isidentifier():
+        # In the stdlib, not only identifiers: importlib imports any file name, and sysconfig
+        # imports ``_sysconfigdata__linux_x86_64-linux-gnu`` by name.
+        stem_ok = fname[:-3].replace("-", "_").isidentifier() if is_stdlib else fname[:-3].isidentifier()
+        if fname.endswith(".py") and stem_ok:
             stem = fname[:-3]
             if stem == "__init__":
                 if not pkg_parts:
