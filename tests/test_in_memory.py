@@ -539,7 +539,10 @@ def test_real_packages_work_from_memory(tmp_path: Path, cargo_target: Path, case
     # Nothing of the stdlib or the packages is read from .py/.pyc files, start-up included.
     assert opened_python_files(exe, cwd=cwd) == []
     if load_mode.startswith("binary-relative-memory-mapped:"):
-        assert (app / "compat.pyres").is_file()
+        (app / "compat.pyres").rename(app / "moved.pyres")
+        missing = run(exe, cwd=cwd)
+        assert missing.returncode == 1
+        assert f"cannot map packed resources {app}/compat.pyres: No such file or directory" in missing.stderr
 
 
 SINGLE_FILE_CONFIG = """
