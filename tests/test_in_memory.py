@@ -170,12 +170,17 @@ def _dist_info(name: str, version: str, files: dict[str, str]) -> list[Resource]
     ]
 
 
-def _app_resources(dist: Distribution, policy: PackagingPolicy, pkgroot: Path = DATA / "pkgroot") -> list[Resource]:
-    """The stdlib, ``myapp`` from a package root and a hand-made ``myapp-1.2.3.dist-info``."""
+def _app_resources(
+    dist: Distribution, policy: PackagingPolicy, pkgroot: Path = DATA / "pkgroot", app_location: str = "in-memory"
+) -> list[Resource]:
+    """The stdlib, ``myapp`` from a package root and a hand-made ``myapp-1.2.3.dist-info``; the app's
+    resources (package and metadata) at ``app_location``."""
+    app_policy = policy.copy()
+    app_policy.resources_location = app_location
     resources: list[Resource] = [*stdlib_resources(dist, policy)]
-    resources += read_package_root(pkgroot, ["myapp"], dist, policy)
+    resources += read_package_root(pkgroot, ["myapp"], dist, app_policy)
     resources += [
-        apply_policy(r, policy)
+        apply_policy(r, app_policy)
         for r in _dist_info(
             "myapp",
             "1.2.3",
@@ -297,6 +302,7 @@ out["json_file"] = json.__file__
 out["encodings_loader"] = type(sys.modules["encodings"].__loader__).__name__
 out["myapp_file"] = myapp.__file__
 out["myapp_path"] = list(myapp.__path__)
+out["myapp_cached"] = myapp.__cached__
 here = os.path.dirname(myapp.__file__)
 out["get_data"] = myapp.__loader__.get_data(os.path.join(here, "data", "greeting.txt")).decode()
 out["pkgutil_get_data"] = pkgutil.get_data("myapp", "data/greeting.txt").decode()
@@ -335,10 +341,19 @@ def app_pkgroot(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-@pytest.mark.parametrize("version", sorted(PYTHONS))
-def test_importer_serves_stdlib_and_app_in_plain_interpreter(version: str, tmp_path: Path, app_pkgroot: Path) -> None:
+HARNESS_CASES = [(v, "in-memory") for v in sorted(PYTHONS)] + [
+    ("3.11", "filesystem-relative:app"),
+    ("3.13", "filesystem-relative:app"),
+]
+
+
+@pytest.mark.parametrize("case", HARNESS_CASES, ids=[f"{v}-{loc.split(':')[0]}" for v, loc in HARNESS_CASES])
+def test_importer_serves_stdlib_and_app_in_plain_interpreter(
+    case: tuple[str, str], tmp_path: Path, app_pkgroot: Path
+) -> None:
+    version, app_location = case
     dist = introspect_installed(PYTHONS[version])
-    resources = _app_resources(dist, PackagingPolicy(), app_pkgroot)
+    resources = _app_resources(dist, PackagingPolicy(), app_pkgroot, app_location)
     result = write_resource_artifacts(
         resources,
         dist,
@@ -359,21 +374,28 @@ def test_importer_serves_stdlib_and_app_in_plain_interpreter(version: str, tmp_p
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     lib = f"{origin}/lib"
+    on_disk = app_location != "in-memory"
+    app = f"{origin}/app" if on_disk else lib  # files, served from the index without probing
     assert out["path_finder"] is False
     assert out["json_file"] == f"{lib}/json/__init__.py"
     assert out["encodings_loader"] == "OxidizedFinder"
-    assert out["myapp_file"] == f"{lib}/myapp/__init__.py"
-    assert out["myapp_path"] == [f"{lib}/myapp"]
+    assert out["myapp_file"] == f"{app}/myapp/__init__.py"
+    assert out["myapp_path"] == [f"{app}/myapp"]
+    tag = f"cpython-{version.replace('.', '')}"
+    # As for zip imports, CPython derives __cached__ from __file__; for in-memory modules no such file exists.
+    assert out["myapp_cached"] == f"{app}/myapp/__pycache__/__init__.{tag}.pyc"
+    assert Path(out["myapp_cached"]).is_file() == on_disk
     assert out["get_data"] == out["pkgutil_get_data"] == out["read_text"] == out["as_file"] == "hello from myapp\n"
     assert out["iter_modules"] == ["__main__", "sub"]
     assert out["top_level"] is True
-    assert out["files"] == ["__init__.py", "__main__.py", "data", "sub"]
+    expected = ["__init__.py", "__main__.py", "data", "sub"]
+    assert out["files"] == (sorted([*expected, "__pycache__"]) if on_disk else expected)
     assert out["version"] == "1.2.3"
     assert out["entry_points"] == ["myapp.sub.mod:main"]
     assert out["dist_files"] == ["myapp/__init__.py", "myapp/data/greeting.txt"]
     assert out["dist_file_text"] == "hello from myapp\n"
     assert out["getsource"] == "def dumps(obj, *, skipkeys=False, ensure_ascii=True, check_circular=True,"
-    assert f'File "{lib}/myapp/sub/mod.py", line' in out["traceback"]
+    assert f'File "{app}/myapp/sub/mod.py", line' in out["traceback"]
     assert "return 1 / 0  # fails here" in out["traceback"]
     assert out["runpy"] == 42
 

@@ -193,6 +193,7 @@ class OxidizedFinder(_LoaderBasics):
         if is_package:
             spec.submodule_search_locations = [origin.rpartition("/")[0]]
         if entry[1]:
+            # Files: the .pyc this module is loaded from. In memory, ModuleSpec derives one from origin.
             spec.cached = self._bytecode_file(origin, flags, min(sys.flags.optimize, 2))
         return spec
 
