@@ -10,7 +10,8 @@ missing), every comparison measured in one hyperfine run:
 (b) importing every importable stdlib module (the list is computed from the interpreter: its
     ``sys.stdlib_module_names`` and their submodules, minus tests, GUIs, ``__main__`` modules and
     modules that fail to import) from memory against ``python -S -I`` importing them from the
-    filesystem;
+    filesystem: the executable's ``run_command`` imports an in-memory module holding the
+    ``import`` lines, python runs them as a script;
 (c) the single-file hello against PyInstaller ``--onefile`` of the same script;
 (d) the sizes of both single files (and ours stripped).
 """
@@ -51,7 +52,7 @@ def make_exe():
     policy = dist.make_python_packaging_policy()
     config = dist.make_python_interpreter_config()
     config.site_import = False
-    config.run_module = "import_stdlib"
+    config.run_command = "import import_stdlib"
     exe = dist.to_python_executable(name = "stdlib", packaging_policy = policy, config = config)
     exe.libpython_link_mode = "static"
     exe.add_python_resources(exe.read_package_root(path = ".", packages = ["import_stdlib"]))
@@ -188,8 +189,7 @@ def bench_in_memory(python: Path, work: Path, *, runs: int) -> InMemoryResult:
     app = work / "stdlib"
     (app / "import_stdlib").mkdir(parents=True, exist_ok=True)
     script = "".join(f"import {name}\n" for name in modules)
-    (app / "import_stdlib" / "__init__.py").write_text("")
-    (app / "import_stdlib" / "__main__.py").write_text(script)
+    (app / "import_stdlib" / "__init__.py").write_text(script)
     (app / "import_stdlib.py").write_text(script)
     (app / "pyoxidizer.bzl").write_text(STDLIB_CONFIG)
     stdlib_exe = _build(app, python, target) / "stdlib"
