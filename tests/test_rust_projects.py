@@ -240,7 +240,8 @@ def test_plain_pyo3_program_against_embedding_artifacts(tmp_path: Path, flavor: 
     env = tool_env()
     dest = tmp_path / "pyembedded"
     tool("generate-python-embedding-artifacts", str(dest), "--flavor", flavor, cwd=tmp_path, env=env)
-    for name in ("pyo3-build-config-file.txt", "default_python_config.rs", "COPYING.txt", "stdlib"):
+    for name in ("pyo3-build-config-file.txt", "default_python_config.rs", "packed-resources", "COPYING.txt",
+                 "extra-files.txt", "stdlib"):
         assert (dest / name).exists(), name
     pyo3_config = (dest / "pyo3-build-config-file.txt").read_text()
     if flavor == "standalone_static":
