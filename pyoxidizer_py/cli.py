@@ -62,6 +62,18 @@ def _dist_arg(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _new_config_args(p: argparse.ArgumentParser) -> None:
+    """Options of the commands that write a new ``pyoxidizer.bzl``."""
+    p.add_argument("--python-code", metavar="CODE", help="Python code the executable runs")
+    p.add_argument(
+        "--pip-install",
+        metavar="PKG",
+        action="append",
+        default=[],
+        help="package to pip install into the executable (repeatable)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every command (also used for the ``--help`` snapshot test)."""
     common = argparse.ArgumentParser(add_help=False)
@@ -83,27 +95,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("init-config-file", parents=[common], help="write a new pyoxidizer.bzl")
     p.add_argument("path", metavar="PATH", help="directory to create the config in")
-    p.add_argument("--python-code", metavar="CODE", help="Python code the executable runs")
-    p.add_argument(
-        "--pip-install",
-        metavar="PKG",
-        action="append",
-        default=[],
-        help="package to pip install into the executable (repeatable)",
-    )
+    _new_config_args(p)
 
     p = sub.add_parser(
         "init-rust-project", parents=[common], help="create a Rust project that embeds Python and builds with cargo"
     )
     p.add_argument("path", metavar="PATH", help="directory of the new project (its name is the program's)")
-    p.add_argument("--python-code", metavar="CODE", help="Python code the executable runs")
-    p.add_argument(
-        "--pip-install",
-        metavar="PKG",
-        action="append",
-        default=[],
-        help="package to pip install into the executable (repeatable)",
-    )
+    _new_config_args(p)
 
     p = sub.add_parser(
         "run-build-script",
