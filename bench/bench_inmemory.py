@@ -123,7 +123,8 @@ def _build(project: Path, python: Path, cargo_target: Path, *extra: str) -> Path
 
 
 def _ensure_pyinstaller(python: Path) -> str:
-    probe = subprocess.run([str(python), "-m", "PyInstaller", "--version"], capture_output=True, text=True)
+    probe = subprocess.run([str(python), "-m", "PyInstaller", "--version"], capture_output=True, text=True,
+                           check=False)
     if probe.returncode != 0:
         subprocess.run([str(python), "-m", "pip", "install", "--quiet", "pyinstaller"], check=True)
         probe = subprocess.run([str(python), "-m", "PyInstaller", "--version"], capture_output=True, text=True,

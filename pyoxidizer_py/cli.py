@@ -261,13 +261,13 @@ def _dispatch(ns: argparse.Namespace) -> int:
     if ns.command == "run-build-script":
         from pyoxidizer_py.embedding import BuildScriptOptions, run_build_script
 
-        result = run_build_script(BuildScriptOptions(script=ns.script, target=ns.target))
-        if result.under_cargo:
-            for line in result.cargo_lines:
+        script = run_build_script(BuildScriptOptions(script=ns.script, target=ns.target))
+        if script.under_cargo:
+            for line in script.cargo_lines:
                 print(line)
         else:
-            state = "are up to date" if result.up_to_date else "written"
-            print(f"artifacts in {result.artifacts_dir} {state}; now run cargo build", file=sys.stderr)
+            state = "are up to date" if script.up_to_date else "written"
+            print(f"artifacts in {script.artifacts_dir} {state}; now run cargo build", file=sys.stderr)
         return EXIT_OK
     if ns.command == "generate-python-embedding-artifacts":
         from pyoxidizer_py.embedding import EmbeddingArtifactsOptions, generate_python_embedding_artifacts

@@ -199,7 +199,8 @@ def test_python_profile_is_a_python_command(tmp_path: Path, mp_cargo_target: Pat
     )
     out = run_json(exe, "-c", code, "a", "b")
     assert out == {
-        "executable": os.path.realpath(exe), "argv": ["-c", "a", "b"], "child": "['-c', 'x']\n", "isolated": 0, "site": True
+        "executable": os.path.realpath(exe), "argv": ["-c", "a", "b"], "child": "['-c', 'x']\n", "isolated": 0,
+        "site": True,
     }
     out = run_json(exe, "-I", "-S", "-c", code)
     assert (out["isolated"], out["site"], out["child"]) == (1, False, "['-c', 'x']\n")

@@ -25,13 +25,12 @@ Only built-in and bootstrap modules are imported here at import time; ``importli
 and ``importlib.metadata`` support is defined on first use, when those packages are loaded.
 """
 
+import _frozen_importlib as _bootstrap
+import _frozen_importlib_external as _external
 import _imp
 import _io
 import marshal
 import sys
-
-import _frozen_importlib as _bootstrap
-import _frozen_importlib_external as _external
 
 __all__ = ["OxidizedFinder", "install"]
 
