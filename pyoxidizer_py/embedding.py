@@ -186,6 +186,8 @@ def _replay(stamp: Path, key: Mapping[str, str], reference: Path) -> list[str] |
         return None
     if data.get("key") != dict(key) or not reference.is_file():
         return None
+    if not all((stamp.parent / name).exists() for name in data.get("outputs", [])):
+        return None  # an artifact was deleted since
     inputs = [Path(p) for p in data.get("inputs", [])]
     newest = max([_tool_mtime_ns(), *(_mtime_ns(p) for p in inputs)])
     if any(_mtime_ns(p) < 0 for p in inputs) or newest >= stamp_time:
@@ -275,7 +277,10 @@ def run_build_script(options: BuildScriptOptions) -> BuildScriptResult:
             "cargo:warning=PyO3's link configuration (pyo3-build-config-file.txt) changed during this build; "
             "if linking fails, run the build again"
         )
-    write_text_if_changed(stamp, json.dumps({"key": key, "inputs": inputs, "cargo_lines": lines}, indent=1))
+    outputs = sorted(p.name for p in dest.iterdir() if p.name != STAMP_FILENAME)
+    write_text_if_changed(
+        stamp, json.dumps({"key": key, "inputs": inputs, "outputs": outputs, "cargo_lines": lines}, indent=1)
+    )
     os.utime(stamp)  # the stamp's time is "evaluated at", even when its content did not change
     return BuildScriptResult(
         artifacts_dir=dest, cargo_lines=tuple(lines), up_to_date=False, under_cargo=under_cargo,

@@ -136,6 +136,12 @@ def test_run_build_script_follows_cargos_environment_contract(tmp_path: Path) ->
     assert "up to date" in again.stderr
     assert (out_dir / ".pyoxidizer-py-build-script.json").stat().st_mtime_ns == stamp_before
 
+    # An artifact deleted since: evaluated again.
+    (out_dir / "libpython3.a").unlink()
+    rewritten = tool("run-build-script", "build.rs", "-v", cwd=project, env=env)
+    assert "up to date" not in rewritten.stderr
+    assert (out_dir / "libpython3.a").is_file()
+
     # An input changed: evaluated again, the new file reaches the artifacts directory.
     (project / "app" / "more.py").write_text("X = 1\n")
     third = tool("run-build-script", "build.rs", "-v", cwd=project, env=env)
