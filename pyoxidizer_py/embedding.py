@@ -34,7 +34,7 @@ from pyoxidizer_py.config.discovery import find_config
 from pyoxidizer_py.config.evaluate import EvaluationOptions, evaluate_config
 from pyoxidizer_py.distribution.resolve import DISTRIBUTION_ENV
 from pyoxidizer_py.distribution.triples import host_triple
-from pyoxidizer_py.errors import BuildError, PyOxidizerError
+from pyoxidizer_py.errors import BuildError, ConfigError, PyOxidizerError
 
 __all__ = [
     "FLAVORS",
@@ -398,14 +398,18 @@ def generate_python_embedding_artifacts(options: EmbeddingArtifactsOptions) -> l
     with tempfile.TemporaryDirectory(prefix="pyoxidizer-py-embedding-") as tmp:
         config = Path(tmp, "pyoxidizer.bzl")
         config.write_text(text, encoding="utf-8")
-        evaluation = evaluate_config(
-            EvaluationOptions(
-                config_path=config,
-                target_triple=options.target_triple,
-                requested_targets=["resources"],
-                distribution_spec=options.distribution_spec,
+        try:
+            evaluation = evaluate_config(
+                EvaluationOptions(
+                    config_path=config,
+                    target_triple=options.target_triple,
+                    requested_targets=["resources"],
+                    distribution_spec=options.distribution_spec,
+                )
             )
-        )
+        except ConfigError as e:
+            # The config is ours (a temporary file): its location would only confuse.
+            raise PyOxidizerError(e.message, hint=e.hint) from e
         exe = evaluation.values["resources"].exe
         build_embedded_artifacts(
             evaluation, "resources", dest, BuildOptions(target_triple=options.target_triple, start=config)

@@ -177,6 +177,13 @@ def test_generate_embedding_artifacts_usage_errors(tmp_path: Path) -> None:
     flavor = tool("generate-python-embedding-artifacts", "d", "--flavor", "bogus", cwd=tmp_path, env=tool_env(),
                   check=False)
     assert flavor.returncode == 2
+    env = tool_env()
+    del env["PYOXIDIZER_PY_DISTRIBUTION"]
+    version = tool("generate-python-embedding-artifacts", "d", "--python-version", "3.99", cwd=tmp_path, env=env,
+                   check=False)
+    line = one_error_line(version)
+    assert "3.99 is not in the python-build-standalone catalog" in line
+    assert "pyoxidizer-py-embedding" not in version.stderr  # the internal config is not blamed
 
 
 # --- cargo ---------------------------------------------------------------------------------

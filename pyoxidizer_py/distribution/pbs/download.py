@@ -262,7 +262,7 @@ def download_file(
                     digest = _attempt_http(session, url, partial, options, progress)
             except _Retryable as exc:
                 last_reason = str(exc)
-                logger.warning("download of %s failed: %s", url, last_reason)
+                logger.info("download of %s failed: %s", url, last_reason)
                 continue
             actual = digest.hexdigest()
             if actual != sha256.lower():
