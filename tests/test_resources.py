@@ -343,3 +343,44 @@ def test_install_sourceless_app_and_run(python: Path, tmp_path: Path) -> None:
     proc = _run_isolated(python, lib, code)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines() == ["from memory 42", "hello from myapp"]
+
+
+# --- pip_install cache ----------------------------------------------------------------------------------
+
+
+def test_pip_cache_key_only_for_pinned_requirements(dist311: Distribution, tmp_path: Path) -> None:
+    from pyoxidizer_py.resources.pip_cache import install_key
+
+    (tmp_path / "locked.txt").write_text("# lock\nsix==1.16.0\nPyYAML==6.0.2 ; python_version >= '3'\n")
+    (tmp_path / "loose.txt").write_text("six>=1.0\n")
+    (tmp_path / "nested.txt").write_text("-r locked.txt\n--index-url https://pypi.org/simple\n")
+    key = install_key(dist311, ["six==1.16.0"], None, tmp_path)
+    assert key is not None
+    assert install_key(dist311, ["six==1.16.0"], None, tmp_path) == key
+    assert install_key(dist311, ["six==1.16.0"], {"X": "1"}, tmp_path) != key
+    assert install_key(dist311, ["six==1.17.0"], None, tmp_path) not in (None, key)
+    assert install_key(dist311, ["-r", "locked.txt"], None, tmp_path) is not None
+    assert install_key(dist311, ["-r", "nested.txt"], None, tmp_path) is not None
+    assert install_key(dist311, ["--no-deps", "--only-binary", ":all:", "six==1.16.0"], None, tmp_path) is not None
+    for not_cached in (["six"], ["six>=1"], ["-r", "loose.txt"], ["-r", "missing.txt"], ["-e", "."],
+                       ["."], ["./pkg"], ["--upgrade", "six==1.16.0"], ["--find-links", "wheels", "six==1.16.0"]):
+        assert install_key(dist311, not_cached, None, tmp_path) is None, not_cached
+
+
+def test_pip_install_of_pinned_requirements_is_reused(
+    dist311: Distribution, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("PYOXIDIZER_PY_CACHE_DIR", str(tmp_path / "cache"))
+    first = pip_install(dist311, ["six==1.16.0"], _policy())
+    entries = list((tmp_path / "cache" / "pip-installs").iterdir())
+    assert len(entries) == 1 and entries[0].is_dir()
+    caplog.set_level("INFO", logger="pyoxidizer_py.resources.collect")
+    second = pip_install(dist311, ["six==1.16.0"], _policy())
+    assert "reusing the cached install" in caplog.text
+    assert sorted(r.name for r in second) == sorted(r.name for r in first)
+    assert {"six"} <= {r.name for r in second if isinstance(r, PythonModuleSource)}
+
+    # A failed install leaves nothing a later run would trust.
+    with pytest.raises(ResourceError, match="no-such-package-pyoxidizer-py"):
+        pip_install(dist311, ["no-such-package-pyoxidizer-py==1.0"], _policy())
+    assert sorted(p.name for p in (tmp_path / "cache" / "pip-installs").iterdir()) == [entries[0].name]

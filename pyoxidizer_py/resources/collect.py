@@ -30,6 +30,7 @@ from pathlib import Path
 
 from pyoxidizer_py.distribution.model import Distribution
 from pyoxidizer_py.errors import ResourceError
+from pyoxidizer_py.resources import pip_cache
 from pyoxidizer_py.resources.model import (
     File,
     PythonExtensionModule,
@@ -219,6 +220,9 @@ def pip_install(
 ) -> list[Resource]:
     """Run the target Python's pip into a fresh staging directory and classify the result.
 
+    When every requirement is pinned, the installed tree is cached and reused by later calls
+    with the same interpreter and arguments (``resources/pip_cache.py``): no pip run, no network.
+
     Args:
         dist: the target distribution; needs ``python_exe``.
         args: pip install arguments (``["PyYAML==6.0.1"]``, ``["-r", "requirements.txt"]``).
@@ -238,7 +242,12 @@ def pip_install(
     """
     if dist.python_exe is None:
         raise ResourceError(f"pip_install: distribution {dist.description} has no runnable python here")
-    staging = _new_staging_dir(staging_root)
+    opts = scan_options(dist, policy, skip_top_level=frozenset({"bin"}))
+    cache_key = pip_cache.install_key(dist, args, extra_envs, Path.cwd())
+    if cache_key is not None and (cached := pip_cache.cache_entry(cache_key)) is not None:
+        _log.info("pip install %s: reusing the cached install %s", " ".join(args), cached)
+        return [apply_policy(r, policy) for r in scan_tree(cached, opts)]
+    staging = pip_cache.new_staging() if cache_key is not None else _new_staging_dir(staging_root)
     cmd = [
         *pip_command(dist.python_exe), "--disable-pip-version-check", "--no-input",
         *(["--verbose"] if verbose else []),
@@ -253,11 +262,14 @@ def pip_install(
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
     _log.debug("pip output:\n%s%s", proc.stdout, proc.stderr)
     if proc.returncode != 0:
+        if cache_key is not None:
+            shutil.rmtree(staging, ignore_errors=True)
         requested = [a for a in args if not a.startswith("-")] or list(args)
         raise ResourceError(
             f"pip install {' '.join(requested)} failed (exit status {proc.returncode}): "
             f"{_pip_failure_lines(proc.stderr + proc.stdout)}"
         )
-    opts = scan_options(dist, policy, skip_top_level=frozenset({"bin"}))
+    if cache_key is not None:
+        staging = pip_cache.publish(staging, cache_key)
     return [apply_policy(r, policy) for r in scan_tree(staging, opts)]
 
