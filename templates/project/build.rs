@@ -83,10 +83,12 @@ fn profile_output_dir() -> Option<PathBuf> {
 /// skipping files whose size and modification time already match.
 fn install_extra_files(artifacts: &Path) {
     let list = artifacts.join(EXTRA_FILES_FILENAME);
-    println!("cargo:rerun-if-changed={}", list.display());
+    // No list, no extra files (pyoxidizer-py build installs them itself). A rerun-if-changed
+    // line for a missing file would make cargo rerun this script on every build.
     let Ok(text) = std::fs::read_to_string(&list) else {
         return;
     };
+    println!("cargo:rerun-if-changed={}", list.display());
     let Some(dest_root) = profile_output_dir() else {
         return;
     };
