@@ -27,8 +27,10 @@
 //!
 //! Link arguments the final executable needs are printed here because cargo drops
 //! `rustc-link-arg` lines printed by dependencies: `--export-dynamic` (extension
-//! modules resolve `Py*` symbols from the executable) and an rpath of
-//! `$ORIGIN/lib` (a shared libpython installed beside the executable).
+//! modules resolve `Py*` symbols from the executable) and, for a shared libpython
+//! only, an rpath of `$ORIGIN/lib` (where it is installed beside the executable). A
+//! static build gets no rpath: the dynamic loader would probe `lib/` for libc and
+//! libm on every start.
 
 use std::path::{Path, PathBuf};
 
@@ -190,14 +192,19 @@ fn main() {
         panic!("at most one global-allocator-* feature may be enabled");
     }
 
+    let shared = std::env::var("DEP_PYEMBED_SHARED").as_deref() == Ok("true");
     match std::env::var("CARGO_CFG_TARGET_OS").as_deref() {
         Ok("linux") | Ok("freebsd") | Ok("netbsd") | Ok("openbsd") | Ok("dragonfly") => {
             println!("cargo:rustc-link-arg=-Wl,--export-dynamic");
-            println!("cargo:rustc-link-arg=-Wl,-rpath,$ORIGIN/lib");
+            if shared {
+                println!("cargo:rustc-link-arg=-Wl,-rpath,$ORIGIN/lib");
+            }
         }
         Ok("macos") => {
             println!("cargo:rustc-link-arg=-rdynamic");
-            println!("cargo:rustc-link-arg=-Wl,-rpath,@executable_path/lib");
+            if shared {
+                println!("cargo:rustc-link-arg=-Wl,-rpath,@executable_path/lib");
+            }
         }
         _ => {}
     }
