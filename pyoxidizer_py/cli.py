@@ -125,7 +125,12 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["standalone", "standalone_static", "standalone-static", "standalone_dynamic", "standalone-dynamic"],
         help="distribution flavor: standalone (the default link mode), standalone_static or standalone_dynamic",
     )
-    p.add_argument("--python-version", metavar="X.Y", help="CPython version (default: the newest supported)")
+    p.add_argument(
+        "--python-version",
+        metavar="X.Y",
+        help="CPython version, 3.10-3.15, or 3.14t/3.15t for a free-threaded build (default: the newest minor "
+        "released at least six months before the catalog's newest release; python-distribution-list names it)",
+    )
     p.add_argument("--target-triple", metavar="TRIPLE", help="Rust target triple (default: the host's)")
     _dist_arg(p)
 
@@ -163,7 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("python-distribution-licenses", parents=[common], help="licenses of a distribution archive")
     p.add_argument("path", metavar="PATH")
     p = sub.add_parser("python-distribution-list", parents=[common], help="list the python-build-standalone catalog")
-    p.add_argument("--python-version", metavar="X.Y")
+    p.add_argument("--python-version", metavar="X.Y", help="only this version (3.14, 3.14.2, 3.14t)")
     p.add_argument("--target-triple", metavar="TRIPLE")
     p.add_argument("--all", action="store_true", dest="all_releases", help="every patch release, not just the newest")
     p.add_argument("--json", action="store_true", help="machine-readable output")

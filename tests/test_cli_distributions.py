@@ -19,7 +19,7 @@ def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
 def test_list_info_licenses_extract(tmp_path: Path, pbs_archives: PbsArchives) -> None:  # noqa: F811
     listing = cli("python-distribution-list", "--python-version", "3.12")
     assert listing.returncode == 0, listing.stderr
-    rows = listing.stdout.splitlines()[1:]
+    rows = listing.stdout.split("\n\n")[0].splitlines()[1:]
     assert rows and all(r.startswith("3.12.") for r in rows)
     assert any("x86_64-unknown-linux-gnu" in r for r in rows) and any("x86_64-pc-windows-msvc" in r for r in rows)
 

@@ -74,9 +74,10 @@ def test_licenses(pbs_archives: PbsArchives) -> None:
 def test_list() -> None:
     text = commands.python_distribution_list(python_version="3.12", target_triple="x86_64-unknown-linux-gnu")
     lines = text.splitlines()
-    assert lines[0].split() == ["version", "target", "kind", "build", "flavor", "sha256"]
-    assert len(lines) == 3  # newest full + newest install_only_stripped
-    assert all(line.startswith("3.12.") for line in lines[1:])
+    assert lines[0].split() == ["version", "target", "kind", "build", "links", "flavor", "sha256"]
+    assert len(lines) == 5  # newest full + newest install_only_stripped, blank, the default-version line
+    assert all(line.startswith("3.12.") for line in lines[1:3])
+    assert lines[3] == "" and lines[4].startswith("default version: 3.14 ")
 
 
 def test_cache_clear(tmp_path: Path) -> None:

@@ -199,6 +199,8 @@ def test_catalog_covers_minors_and_triples() -> None:
     assert {e.major_minor for e in entries} == set(SUPPORTED_MINORS)
     for minor in SUPPORTED_MINORS:
         for triple in CATALOG_TRIPLES:
+            if (minor, triple) == ("3.10", "aarch64-pc-windows-msvc"):
+                continue  # PBS builds Windows arm64 from 3.11 on
             kinds = {e.archive_kind for e in list_catalog(python_version=minor, target_triple=triple)}
             assert "full" in kinds, (minor, triple)
             assert kinds & {"install_only", "install_only_stripped"}, (minor, triple)

@@ -5,10 +5,17 @@
    SPEC`` or ``PYOXIDIZER_PY_DISTRIBUTION``; SPEC is ``host``, a python executable,
    or a python-build-standalone archive path or URL), else the catalog (cache
    first, then download).
+
+A distribution given by the user's override must be the one the config asked for: when the
+request names a ``python_version`` (``3.12``, ``3.12.4``, ``3.14t``) or a build target and the
+distribution is another, resolution fails naming both (``DistributionMismatch``). With an
+explicit ``--python-distribution`` (the user chose it for this command) the mismatch is one
+``warning:`` line instead and the given distribution is used.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import TYPE_CHECKING
 
@@ -18,7 +25,9 @@ if TYPE_CHECKING:
     from pyoxidizer_py.config.context import DistributionRequest
     from pyoxidizer_py.distribution.model import Distribution
 
-__all__ = ["DISTRIBUTION_ENV", "resolve_request", "resolve_spec"]
+__all__ = ["DISTRIBUTION_ENV", "check_request_match", "resolve_request", "resolve_spec"]
+
+_log = logging.getLogger(__name__)
 
 DISTRIBUTION_ENV = "PYOXIDIZER_PY_DISTRIBUTION"
 _ARCHIVE_SUFFIXES = (".tar.zst", ".tar.gz", ".tgz", ".tar.xz")
@@ -55,6 +64,36 @@ def resolve_spec(spec: str, *, target_triple: str, flavor: str = "standalone") -
     return resolve_distribution_spec(spec)
 
 
+def check_request_match(dist: Distribution, *, python_version: str | None, target_triple: str) -> str | None:
+    """Say how ``dist`` differs from what was requested, or None when it matches.
+
+    Args:
+        dist: the resolved distribution.
+        python_version: the requested ``X.Y``, ``X.Y.Z`` or ``X.Yt`` (``t``: free-threaded), or
+            None when any version will do.
+        target_triple: the build's target triple.
+
+    Returns:
+        ``"is CPython 3.11.2 (x86_64-unknown-linux-gnu), but Python 3.12 was requested"``-style
+        text naming both sides, or None.
+    """
+    have_t = "t" in dist.abiflags
+    have = f"CPython {dist.version}{'t' if have_t else ''} ({dist.target_triple})"
+    wanted: list[str] = []
+    if python_version is not None:
+        text = python_version.strip()
+        want_t = text.endswith("t")
+        number = text.removesuffix("t")
+        version_ok = (dist.version == number or dist.version.startswith(number + ".")) and want_t == have_t
+        if not version_ok:
+            wanted.append(f"Python {text}")
+    if target_triple != dist.target_triple:
+        wanted.append(f"target {target_triple}")
+    if not wanted:
+        return None
+    return f"is {have}, but {' for '.join(wanted)} was requested"
+
+
 def resolve_request(
     request: DistributionRequest, *, target_triple: str, override: str | None = None
 ) -> Distribution:
@@ -69,7 +108,9 @@ def resolve_request(
         The Distribution.
 
     Raises:
-        DistributionError: it cannot be found, downloaded or used.
+        DistributionError: it cannot be found, downloaded or used, or the distribution named by
+            ``PYOXIDIZER_PY_DISTRIBUTION`` is not the requested version or target (an explicit
+            ``override`` that does not match only logs a ``warning:`` line).
     """
     triple = request.build_target or target_triple
     if request.kind == "archive":
@@ -87,7 +128,18 @@ def resolve_request(
             )
     spec = override if override is not None else os.environ.get(DISTRIBUTION_ENV)
     if spec:
-        return resolve_spec(spec, target_triple=triple, flavor=request.flavor)
+        dist = resolve_spec(spec, target_triple=triple, flavor=request.flavor)
+        source = "--python-distribution" if override is not None else DISTRIBUTION_ENV
+        problem = check_request_match(dist, python_version=request.python_version, target_triple=triple)
+        if problem is not None:
+            message = f"the Python distribution {spec} (from {source}) {problem}"
+            if override is None:
+                raise DistributionError(
+                    message,
+                    hint=f"point {DISTRIBUTION_ENV} at a matching CPython, or change the requested version",
+                )
+            _log.warning("warning: %s; using it as given", message)
+        return dist
     from pyoxidizer_py.distribution.pbs import ensure_catalog_distribution, resolve_catalog_entry
     from pyoxidizer_py.distribution.pbs.download import terminal_progress
 

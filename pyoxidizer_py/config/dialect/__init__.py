@@ -90,7 +90,7 @@ def default_python_distribution(
     check_optional_str(fn, "build_target", build_target)
     version = check_optional_str(fn, "python_version", python_version)
     if version is not None and not _is_major_minor(version):
-        raise ValueError(f"{fn}(): python_version must look like '3.12', got {version!r}")
+        raise ValueError(f"{fn}(): python_version must look like '3.12' (or '3.14t' for free-threaded), got {version!r}")
     return PythonDistribution(
         DistributionRequest(
             kind="default", flavor=flavor.replace("-", "_"), build_target=build_target, python_version=version
@@ -117,7 +117,7 @@ def PythonDistribution_(sha256: Any, local_path: Any = None, url: Any = None, fl
 
 
 def _is_major_minor(text: str) -> bool:
-    parts = text.split(".")
+    parts = text.removesuffix("t").split(".")
     return len(parts) == 2 and all(p.isdigit() for p in parts)
 
 

@@ -1,10 +1,19 @@
 """The catalog of python-build-standalone releases that ``default_python_distribution()`` picks from.
 
-The data comes from the ``pbs-installer`` package (its ``versions.json``; its download code
-is not used): for each CPython release, one full ``.tar.zst`` and one
-``install_only_stripped`` (or ``install_only``) ``.tar.gz`` per platform, each with URL and
-sha256. This module keeps CPython 3.10-3.14 final releases, not free-threaded, on the
-triples of ``CATALOG_TRIPLES``. Formats: shared/reference/pbs-and-pyo3-formats.md §1 and §5.1.
+The data is a vendored, dated snapshot, ``catalog_snapshot.json`` beside this module, made
+from the ``pbs-installer`` package's ``versions.json`` by ``catalog_refresh`` (the one command
+that changes it; pbs-installer is not needed at run time). So a given pyoxidizer-py version
+always resolves the same request to the same archive and sha256. For each CPython release
+it has one full ``.tar.zst`` and one ``install_only_stripped`` (or ``install_only``)
+``.tar.gz`` per target, for CPython 3.10-3.15 final releases and the free-threaded 3.14t/3.15t
+builds on ``CATALOG_TRIPLES``. Archive names follow python-build-standalone's release scheme
+(https://github.com/astral-sh/python-build-standalone/blob/main/docs/distributions.rst).
+
+Version requests are ``X.Y``, ``X.Y.Z`` or either with a ``t`` suffix (``3.14t``) for the
+free-threaded build (PEP 703); without ``t`` only GIL builds match. The default version is
+``default_python_version()``: the newest minor whose first release (X.Y.0) in the snapshot is
+at least ``DEFAULT_VERSION_MIN_AGE_DAYS`` older than the snapshot's newest release, so the
+default moves only when the snapshot is refreshed, never with the clock.
 
 Flavors keep PyOxidizer's meaning (pyoxidizer-facts.md §4.1): ``standalone`` is any
 distribution, ``standalone_dynamic`` one that can load prebuilt extension modules
@@ -14,6 +23,7 @@ distribution, ``standalone_dynamic`` one that can load prebuilt extension module
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import functools
 import json
@@ -31,18 +41,28 @@ from pyoxidizer_py.errors import DistributionError
 __all__ = [
     "ARCHIVE_KINDS",
     "CATALOG_TRIPLES",
-    "DEFAULT_PYTHON_VERSION",
+    "DEFAULT_VERSION_MIN_AGE_DAYS",
     "FLAVORS",
+    "FREETHREADED_MINORS",
+    "LINK_MODES",
     "MIRROR_ENV",
     "RELEASE_BASE_URL",
+    "SNAPSHOT_FORMAT",
+    "SNAPSHOT_NAME",
     "SUPPORTED_MINORS",
     "CatalogEntry",
+    "CatalogSnapshot",
+    "VersionRequest",
+    "default_python_version",
     "host_target_triple",
+    "known_versions",
     "list_catalog",
     "load_catalog",
+    "load_snapshot",
     "mirror_base",
     "normalize_flavor",
     "parse_archive_name",
+    "parse_version_request",
     "resolve_catalog_entry",
 ]
 
@@ -54,9 +74,15 @@ MIRROR_ENV = "PYOXIDIZER_PY_MIRROR"
 RELEASE_BASE_URL = "https://github.com/astral-sh/python-build-standalone/releases/download"
 """Base of release asset URLs: ``{base}/{tag}/{percent-encoded file name}``."""
 
-SUPPORTED_MINORS = ("3.10", "3.11", "3.12", "3.13", "3.14")
-DEFAULT_PYTHON_VERSION = "3.13"
-"""``python_version`` used when a caller gives none."""
+SUPPORTED_MINORS = ("3.10", "3.11", "3.12", "3.13", "3.14", "3.15")
+"""CPython minors a build can embed (GIL builds)."""
+FREETHREADED_MINORS = ("3.14", "3.15")
+"""Minors whose free-threaded build (``3.14t``) can be embedded: PyO3 0.29 needs 3.14+ for it."""
+DEFAULT_VERSION_MIN_AGE_DAYS = 182
+"""The default version is the newest minor final for at least this long (about six months)."""
+
+SNAPSHOT_NAME = "catalog_snapshot.json"
+SNAPSHOT_FORMAT = 1
 
 CATALOG_TRIPLES = (
     "x86_64-unknown-linux-gnu",
@@ -64,10 +90,14 @@ CATALOG_TRIPLES = (
     "x86_64-apple-darwin",
     "aarch64-apple-darwin",
     "x86_64-pc-windows-msvc",
+    "i686-pc-windows-msvc",
+    "aarch64-pc-windows-msvc",
 )
 FLAVORS = ("standalone", "standalone_dynamic", "standalone_static")
 ARCHIVE_KINDS = ("full", "install_only")
 """``install_only`` matches both ``install_only`` and ``install_only_stripped`` assets."""
+LINK_MODES = ("default", "static", "dynamic")
+"""libpython link modes an archive is chosen for (``exe.libpython_link_mode``)."""
 
 _ARCHIVE_RE = re.compile(
     r"^cpython-(?P<version>\d+\.\d+\.\d+(?:(?:a|b|rc)\d+)?)\+(?P<tag>\d{8})-"
@@ -75,6 +105,33 @@ _ARCHIVE_RE = re.compile(
     r"(?:(?P<build>[a-z+]+)-)?(?P<kind>full|install_only_stripped|install_only)"
     r"\.(?P<ext>tar\.zst|tar\.gz)$"
 )
+_VERSION_RE = re.compile(r"^(?P<major>3)\.(?P<minor>\d+)(?:\.(?P<micro>\d+))?(?P<t>t)?$")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class VersionRequest:
+    """A parsed ``python_version`` request.
+
+    Attributes:
+        major_minor: ``"3.14"``.
+        micro: the patch release asked for, or None for the newest.
+        freethreaded: the free-threaded (``t``) build was asked for.
+    """
+
+    major_minor: str
+    micro: int | None
+    freethreaded: bool
+
+    @property
+    def label(self) -> str:
+        """The request as written canonically: ``3.14``, ``3.14.2``, ``3.15t``."""
+        micro = f".{self.micro}" if self.micro is not None else ""
+        return f"{self.major_minor}{micro}{'t' if self.freethreaded else ''}"
+
+    @property
+    def minor_label(self) -> str:
+        """``3.14`` or ``3.14t``: the catalog's version key."""
+        return f"{self.major_minor}{'t' if self.freethreaded else ''}"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -86,7 +143,8 @@ class CatalogEntry:
         release: PBS release tag (``"20250708"``).
         target_triple: Rust target triple (``"x86_64-unknown-linux-gnu"``).
         archive_kind: ``"full"``, ``"install_only"`` or ``"install_only_stripped"``.
-        build_options: ``"pgo+lto"``, ``"pgo"``, ... for full archives; ``""`` for install_only.
+        build_options: ``"pgo+lto"``, ``"freethreaded+pgo+lto"``, ... for full archives;
+            ``""`` or ``"freethreaded"`` for install_only.
         filename: asset file name (``+`` not encoded).
         url: the upstream URL (mirror not applied; see ``effective_url``).
         sha256: lowercase hex digest.
@@ -114,6 +172,16 @@ class CatalogEntry:
         return tuple(int(p) for p in self.python_version.split(".")[:3])
 
     @property
+    def freethreaded(self) -> bool:
+        """A free-threaded (``Py_GIL_DISABLED``, ABI flag ``t``) build."""
+        return "freethreaded" in self.build_options.split("+")
+
+    @property
+    def version_label(self) -> str:
+        """``"3.14.9"`` or ``"3.14.9t"`` for the free-threaded build."""
+        return self.python_version + ("t" if self.freethreaded else "")
+
+    @property
     def flavor(self) -> str:
         """``standalone_dynamic`` or ``standalone_static`` (PyOxidizer's meaning)."""
         return "standalone_dynamic" if self.supports_prebuilt_extension_modules else "standalone_static"
@@ -121,8 +189,18 @@ class CatalogEntry:
     @property
     def is_llvm_bitcode(self) -> bool:
         """True when the full archive's objects are LLVM bitcode (LTO builds): unusable for a static
-        link with this toolchain (shared/reference/pbs-and-pyo3-formats.md §3.1)."""
+        link with the system toolchain (python-build-standalone's docs/quirks.rst, issue #470)."""
         return self.archive_kind == "full" and "lto" in self.build_options.split("+")
+
+    @property
+    def link_modes(self) -> tuple[str, ...]:
+        """How an executable can link this archive's libpython: ``("static", "dynamic")`` for a
+        full archive with machine-code objects on a non-Windows target, else ``("dynamic",)``
+        (install_only archives have no objects; LTO objects are bitcode; PyO3 cannot embed a
+        static libpython on Windows)."""
+        if self.archive_kind == "full" and not self.is_llvm_bitcode and "-windows-" not in self.target_triple:
+            return ("static", "dynamic")
+        return ("dynamic",)
 
     def effective_url(self, mirror: str | None = None) -> str:
         """The URL to fetch: ``{mirror}/{release}/{quoted filename}`` when a mirror is given or
@@ -136,6 +214,7 @@ class CatalogEntry:
         """Plain dict (for JSON output)."""
         return {
             "python_version": self.python_version,
+            "freethreaded": self.freethreaded,
             "release": self.release,
             "target_triple": self.target_triple,
             "archive_kind": self.archive_kind,
@@ -144,7 +223,25 @@ class CatalogEntry:
             "url": self.url,
             "sha256": self.sha256,
             "flavor": self.flavor,
+            "link_modes": list(self.link_modes),
         }
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CatalogSnapshot:
+    """The vendored catalog data.
+
+    Attributes:
+        source: where it came from (``"pbs-installer 2026.10.25 (versions.json)"``).
+        refreshed: ISO date the snapshot was made.
+        as_of: ISO date of the newest release in it (the default-version rule's "today").
+        entries: every archive, newest Python first.
+    """
+
+    source: str
+    refreshed: str
+    as_of: str
+    entries: tuple[CatalogEntry, ...]
 
 
 def mirror_base() -> str | None:
@@ -190,67 +287,122 @@ def _supports_prebuilt(triple: str, build: str) -> bool:
     return not triple.endswith("-musl")
 
 
-def _read_pbs_installer_data() -> list[dict[str, Any]]:
-    """File records (``filename``, ``url``, ``sha256``, ...) from pbs-installer, either layout."""
-    try:
-        text = resources.files("pbs_installer").joinpath("versions.json").read_text(encoding="utf-8")
-    except (FileNotFoundError, ModuleNotFoundError, OSError):
-        text = None
-    records: list[dict[str, Any]] = []
-    if text is not None:
-        for payload in json.loads(text):
-            version = payload["python_version"]
-            if version.get("implementation") != "cpython" or version.get("freethreaded"):
-                continue
-            records.extend(payload["files"])
-        return records
-    try:  # older pbs-installer: the data is a dict literal in _versions.py
-        from pbs_installer._versions import PYTHON_VERSIONS
-    except ImportError as exc:  # pragma: no cover - depends on the installed package
-        raise DistributionError(f"cannot read the python-build-standalone catalog from pbs-installer: {exc}") from exc
-    for py_ver, files in PYTHON_VERSIONS.items():
-        if py_ver.implementation != "cpython" or getattr(py_ver, "freethreaded", False):
-            continue
-        for _key, (url, sha256) in files.items():
-            records.append({"url": url, "sha256": sha256, "filename": url.rsplit("/", 1)[-1]})
-    return records
-
-
 @functools.lru_cache(maxsize=1)
-def load_catalog() -> tuple[CatalogEntry, ...]:
-    """Every catalog entry, newest Python first.
+def load_snapshot() -> CatalogSnapshot:
+    """Read the vendored ``catalog_snapshot.json`` (once per process).
 
     Returns:
-        Entries for CPython ``SUPPORTED_MINORS`` final releases on ``CATALOG_TRIPLES``, with a sha256.
-        The result is computed once per process (the data is static).
+        The CatalogSnapshot, entries newest Python first (then newest release).
 
     Raises:
-        DistributionError: pbs-installer's data cannot be read.
+        DistributionError: the file is missing or not a snapshot of ``SNAPSHOT_FORMAT`` (a broken
+            installation).
     """
-    entries: dict[str, CatalogEntry] = {}
-    for record in _read_pbs_installer_data():
-        sha256 = record.get("sha256")
-        parts = parse_archive_name(record.get("filename") or "")
-        if not sha256 or parts is None:
+    try:
+        text = resources.files(__package__ or "pyoxidizer_py.distribution.pbs").joinpath(SNAPSHOT_NAME).read_text(
+            encoding="utf-8")
+        doc = json.loads(text)
+    except (OSError, ValueError) as exc:
+        raise DistributionError(f"cannot read the python-build-standalone catalog {SNAPSHOT_NAME}: {exc}") from exc
+    if not isinstance(doc, dict) or doc.get("format") != SNAPSHOT_FORMAT:
+        raise DistributionError(f"{SNAPSHOT_NAME}: not a catalog snapshot of format {SNAPSHOT_FORMAT}")
+    entries = []
+    for name, sha256 in doc["archives"]:
+        parts = parse_archive_name(name)
+        if parts is None:
             continue
-        major_minor = ".".join(parts["version"].split(".")[:2])
-        if major_minor not in SUPPORTED_MINORS or not parts["version"].replace(".", "").isdigit():
-            continue
-        if parts["triple"] not in CATALOG_TRIPLES or "freethreaded" in parts["build"]:
-            continue
-        entry = CatalogEntry(
+        entries.append(CatalogEntry(
             python_version=parts["version"],
             release=parts["tag"],
             target_triple=parts["triple"],
             archive_kind=parts["kind"],
             build_options=parts["build"],
-            filename=record["filename"].replace("%2B", "+"),
-            url=record["url"],
-            sha256=sha256.lower(),
+            filename=name,
+            url=f"{RELEASE_BASE_URL}/{parts['tag']}/{quote(name, safe='')}",
+            sha256=sha256,
             supports_prebuilt_extension_modules=_supports_prebuilt(parts["triple"], parts["build"]),
-        )
-        entries.setdefault(entry.filename, entry)
-    return tuple(sorted(entries.values(), key=lambda e: (e.version_key, e.release), reverse=True))
+        ))
+    entries.sort(key=lambda e: e.filename)  # stable: by name within one release
+    entries.sort(key=lambda e: (e.version_key, e.release), reverse=True)
+    return CatalogSnapshot(source=str(doc.get("source", "")), refreshed=str(doc.get("refreshed", "")),
+                           as_of=str(doc.get("as_of", "")), entries=tuple(entries))
+
+
+def load_catalog() -> tuple[CatalogEntry, ...]:
+    """Every catalog entry, newest Python first (``load_snapshot().entries``).
+
+    Raises:
+        DistributionError: the snapshot cannot be read.
+    """
+    return load_snapshot().entries
+
+
+def known_versions() -> tuple[str, ...]:
+    """The minors the catalog has, GIL builds first: ``("3.10", ..., "3.15", "3.14t", "3.15t")``."""
+    gil = {e.major_minor for e in load_catalog() if not e.freethreaded}
+    ft = {e.major_minor for e in load_catalog() if e.freethreaded}
+
+    def key(v: str) -> tuple[int, ...]:
+        return tuple(int(p) for p in v.split("."))
+
+    return (*sorted(gil, key=key), *(f"{v}t" for v in sorted(ft, key=key)))
+
+
+@functools.lru_cache(maxsize=1)
+def default_python_version() -> str:
+    """The version used when a config or command names none.
+
+    Rule: the newest CPython minor whose first release (X.Y.0) in the snapshot is at least
+    ``DEFAULT_VERSION_MIN_AGE_DAYS`` days older than the snapshot's newest release (its
+    ``as_of`` date): a new minor becomes the default about six months after its release, when
+    the packages an application needs have had time to publish wheels for it. The rule is
+    evaluated against the snapshot, not the clock, so it changes only with a refresh.
+
+    Returns:
+        ``"3.14"`` for the snapshot shipped now.
+    """
+    snapshot = load_snapshot()
+    as_of = datetime.date.fromisoformat(snapshot.as_of) if snapshot.as_of else datetime.date.today()
+    first: dict[str, datetime.date] = {}
+    for entry in snapshot.entries:
+        date = datetime.datetime.strptime(entry.release, "%Y%m%d").date()
+        if entry.major_minor not in first or date < first[entry.major_minor]:
+            first[entry.major_minor] = date
+    old_enough = [v for v, d in first.items() if (as_of - d).days >= DEFAULT_VERSION_MIN_AGE_DAYS]
+    pool = old_enough or list(first)
+    return max(pool, key=lambda v: tuple(int(p) for p in v.split(".")))
+
+
+def _unknown_version(text: str) -> DistributionError:
+    return DistributionError(
+        f"Python {text} is not in the python-build-standalone catalog; known versions: {', '.join(known_versions())}",
+        hint="free-threaded builds are written with a t suffix (3.14t)",
+    )
+
+
+def parse_version_request(text: str) -> VersionRequest:
+    """Parse a ``python_version`` value: ``3.14``, ``3.14.2``, ``3.14t``, ``3.14.2t``.
+
+    Args:
+        text: the request.
+
+    Returns:
+        The VersionRequest (not yet checked against the catalog).
+
+    Raises:
+        DistributionError: it is not of that shape, or names a minor that is not supported (the
+            message lists the known versions).
+    """
+    m = _VERSION_RE.match(text.strip())
+    if m is None:
+        raise _unknown_version(repr(text))
+    major_minor = f"{m['major']}.{int(m['minor'])}"
+    request = VersionRequest(major_minor=major_minor, micro=int(m["micro"]) if m["micro"] else None,
+                             freethreaded=bool(m["t"]))
+    minors = FREETHREADED_MINORS if request.freethreaded else SUPPORTED_MINORS
+    if major_minor not in minors:
+        raise _unknown_version(text)
+    return request
 
 
 def normalize_flavor(flavor: str) -> str:
@@ -272,6 +424,12 @@ def host_target_triple() -> str:
     return host_triple()
 
 
+def _matches(entry: CatalogEntry, request: VersionRequest) -> bool:
+    if entry.freethreaded != request.freethreaded or entry.major_minor != request.major_minor:
+        return False
+    return request.micro is None or entry.version_key[2] == request.micro
+
+
 def list_catalog(
     *,
     python_version: str | None = None,
@@ -282,34 +440,35 @@ def list_catalog(
     """Filter the catalog.
 
     Args:
-        python_version: ``"3.13"`` (a minor) or ``"3.13.5"`` (exact), or None for all.
+        python_version: ``"3.13"``, ``"3.13.5"``, ``"3.14t"``, or None for all (GIL and free-threaded).
         target_triple: keep only this triple, or None for all.
         archive_kind: ``"full"`` or ``"install_only"`` (matches ``install_only_stripped`` too), or None.
-        latest_only: keep only the newest patch release of each (minor, triple, kind).
+        latest_only: keep only the newest patch release of each (minor, build, triple, kind).
 
     Returns:
-        Matching entries, newest first.
+        Matching entries, newest first (may be empty, e.g. for a patch release not in the catalog).
+
+    Raises:
+        DistributionError: ``python_version`` is malformed or names an unsupported minor.
     """
+    request = parse_version_request(python_version) if python_version is not None else None
     out = []
-    seen: set[tuple[str, str, str]] = set()
+    seen: set[tuple[str, bool, str, str]] = set()
     for entry in load_catalog():
-        if python_version is not None and not _version_matches(entry.python_version, python_version):
+        if request is not None and not _matches(entry, request):
             continue
         if target_triple is not None and entry.target_triple != target_triple:
             continue
         if archive_kind is not None and not entry.archive_kind.startswith(archive_kind):
             continue
         if latest_only:
-            key = (entry.major_minor, entry.target_triple, entry.archive_kind.removesuffix("_stripped"))
+            key = (entry.major_minor, entry.freethreaded, entry.target_triple,
+                   entry.archive_kind.removesuffix("_stripped"))
             if key in seen:
                 continue
             seen.add(key)
         out.append(entry)
     return tuple(out)
-
-
-def _version_matches(version: str, request: str) -> bool:
-    return version == request or version.startswith(request + ".")
 
 
 def resolve_catalog_entry(
@@ -318,35 +477,36 @@ def resolve_catalog_entry(
     target_triple: str | None = None,
     flavor: str = "standalone",
     archive_kind: str = "full",
+    link_mode: str = "default",
 ) -> CatalogEntry:
     """Pick the catalog entry for a build, as PyOxidizer's ``find_distribution`` does.
 
     Args:
         python_version: ``"3.13"`` picks the newest patch release of 3.13; ``"3.13.5"`` that release;
-            None means ``DEFAULT_PYTHON_VERSION``.
+            ``"3.14t"`` the free-threaded build; None means ``default_python_version()``.
         target_triple: Rust triple; None means this machine's (``host_target_triple()``).
         flavor: ``standalone`` (any), ``standalone_dynamic`` or ``standalone_static`` (hyphens accepted).
         archive_kind: ``"full"`` (PYTHON.json, objects) or ``"install_only"`` (smaller; prefers stripped).
+        link_mode: ``"static"`` keeps only archives whose objects this toolchain can link into the
+            executable (``CatalogEntry.link_modes``); ``"default"`` and ``"dynamic"`` take any.
 
     Returns:
         The newest matching entry.
 
     Raises:
-        DistributionError: unknown flavor/kind, unsupported version or triple, or no entry matches
-            (the catalog has no statically linked distributions: ``standalone_static`` finds none).
+        DistributionError: unknown flavor/kind/link mode, unknown version (the message lists the
+            known ones) or triple, or no entry matches (``standalone_static`` finds none; a static
+            link finds none on targets whose full archives are all LTO builds, and says so).
     """
     flavor = normalize_flavor(flavor)
     if archive_kind not in ARCHIVE_KINDS:
         expected = ", ".join(ARCHIVE_KINDS)
         raise DistributionError(f"archive kind {archive_kind!r} not recognized; expected one of {expected}")
-    version = python_version or DEFAULT_PYTHON_VERSION
+    if link_mode not in LINK_MODES:
+        raise DistributionError(f"link mode {link_mode!r} not recognized; expected one of {', '.join(LINK_MODES)}")
+    version = python_version or default_python_version()
+    request = parse_version_request(version)
     triple = target_triple or host_target_triple()
-    major_minor = ".".join(version.split(".")[:2])
-    if major_minor not in SUPPORTED_MINORS:
-        raise DistributionError(
-            f"Python {version} is not in the python-build-standalone catalog; "
-            f"supported versions: {', '.join(SUPPORTED_MINORS)}"
-        )
     if triple not in CATALOG_TRIPLES:
         close = difflib.get_close_matches(triple, CATALOG_TRIPLES, n=1)
         extra = f" (did you mean {close[0]!r}?)" if close else ""
@@ -359,20 +519,40 @@ def resolve_catalog_entry(
         e for e in list_catalog(python_version=version, target_triple=triple, archive_kind=archive_kind)
         if flavor in ("standalone", e.flavor)
     ]
+    if not candidates and request.micro is not None:
+        releases = sorted({e.version_label for e in list_catalog(python_version=request.minor_label,
+                                                                 target_triple=triple)})
+        raise DistributionError(
+            f"Python {request.label} is not in the python-build-standalone catalog for {triple}; "
+            f"known {request.minor_label} releases: {', '.join(releases) or 'none'}"
+        )
     if archive_kind == "install_only":
         # Prefer install_only_stripped within the newest release.
         candidates.sort(key=lambda e: (e.version_key, e.release, e.archive_kind == "install_only_stripped"),
                         reverse=True)
+    if link_mode == "static":
+        linkable = [e for e in candidates if "static" in e.link_modes]
+        if candidates and not linkable:
+            builds = ", ".join(sorted({e.build_options for e in candidates}))
+            raise DistributionError(
+                f"the catalog has no python-build-standalone archive of Python {request.label} for {triple} "
+                f"that can be linked statically: its {archive_kind} archives are {builds} builds"
+                + (" (LLVM bitcode objects)" if any(e.is_llvm_bitcode for e in candidates) else ""),
+                hint='use libpython_link_mode = "dynamic" (or "default"), or give a non-LTO full archive '
+                "(python-build-standalone's debug or noopt builds) with PythonDistribution(sha256, url=...)",
+            )
+        candidates = linkable
     if not candidates:
         if flavor == "standalone_static":
             raise DistributionError(
-                f"the catalog has no standalone_static distribution for {triple} (Python {version}): "
+                f"the catalog has no standalone_static distribution for {triple} (Python {request.label}): "
                 "python-build-standalone's statically linked builds (musl +static) are not in the catalog; "
                 "use flavor 'standalone_dynamic' or pass an archive with PythonDistribution(...)"
             )
         raise DistributionError(
-            f"no {archive_kind} python-build-standalone distribution for Python {version} on {triple} in the catalog"
+            f"no {archive_kind} python-build-standalone distribution for Python {request.label} on {triple} "
+            "in the catalog"
         )
     chosen = candidates[0]
-    logger.debug("catalog: %s -> %s", (version, triple, flavor, archive_kind), chosen.filename)
+    logger.debug("catalog: %s -> %s", (version, triple, flavor, archive_kind, link_mode), chosen.filename)
     return chosen

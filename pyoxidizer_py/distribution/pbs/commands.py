@@ -246,28 +246,63 @@ def python_distribution_list(
     """``python-distribution-list``: the catalog.
 
     Args:
-        python_version: ``"3.13"`` or ``"3.13.5"`` filter, or None.
+        python_version: ``"3.13"``, ``"3.13.5"`` or ``"3.14t"`` filter, or None.
         target_triple: filter, or None.
         archive_kind: ``"full"``/``"install_only"`` filter, or None.
         all_releases: list every patch release (default: only the newest of each minor).
         as_json: a JSON array of entries instead of a table.
 
     Returns:
-        The text.
+        The text: a table with the columns version (``3.14.9``, ``3.14.9t`` for free-threaded),
+        target, kind, build, links (the link modes the archive supports: ``static,dynamic`` or
+        ``dynamic``), flavor and the start of the sha256; then a blank line and a line naming
+        the default version and the snapshot the catalog comes from.
+
+    Raises:
+        DistributionError: ``python_version`` is not a known version, or no entry matches (the
+            message lists the known versions or releases).
     """
+    from pyoxidizer_py.distribution.pbs.catalog import (
+        DEFAULT_VERSION_MIN_AGE_DAYS,
+        default_python_version,
+        known_versions,
+        load_snapshot,
+        parse_version_request,
+    )
+
     entries = list_catalog(
         python_version=python_version, target_triple=target_triple, archive_kind=archive_kind,
         latest_only=not all_releases,
     )
+    if not entries:
+        where = f" for {target_triple}" if target_triple else ""
+        if python_version is not None:
+            request = parse_version_request(python_version)
+            releases = sorted({e.version_label for e in list_catalog(python_version=request.minor_label,
+                                                                     target_triple=target_triple)})
+            known = f"known {request.minor_label} releases: {', '.join(releases)}" if releases else (
+                f"known versions: {', '.join(known_versions())}")
+            raise DistributionError(f"Python {python_version} is not in the python-build-standalone catalog"
+                                    f"{where}; {known}")
+        raise DistributionError(f"the python-build-standalone catalog has no distribution{where}")
     if as_json:
         return json.dumps([e.to_dict() for e in entries], indent=2)
-    rows = [("version", "target", "kind", "build", "flavor", "sha256")]
+    rows = [("version", "target", "kind", "build", "links", "flavor", "sha256")]
     rows += [
-        (e.python_version, e.target_triple, e.archive_kind, e.build_options or "-", e.flavor, e.sha256[:12])
+        (e.version_label, e.target_triple, e.archive_kind, e.build_options or "-", ",".join(e.link_modes),
+         e.flavor, e.sha256[:12])
         for e in entries
     ]
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows)
+    table = [("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()) for r in rows]
+    snapshot = load_snapshot()
+    table += [
+        "",
+        f"default version: {default_python_version()} (the newest minor released at least "
+        f"{DEFAULT_VERSION_MIN_AGE_DAYS} days before {snapshot.as_of}, the newest release in the catalog "
+        f"snapshot from {snapshot.source})",
+    ]
+    return "\n".join(table)
 
 
 def cache_clear(cache_dir: Path | None = None) -> str:
