@@ -69,7 +69,10 @@ def _build(project: Path, dist: Distribution, cargo_target: Path) -> tuple[float
     """Time one ``build`` of ``project`` (verbose, so cargo's own lines are in the output)."""
     cmd = [sys.executable, "-m", "pyoxidizer_py", "--verbose", "build", "--path", str(project),
            "--python-distribution", str(dist.python), "--var", "LINK_MODE", dist.link_mode]
-    return timed_run(cmd, env=env_with_repo({"CARGO_TARGET_DIR": str(cargo_target)}), cwd=project)
+    # The work dir (generated project, artifacts, bytecode cache) goes with the scratch dir, so a
+    # cold build starts from nothing.
+    env = {"CARGO_TARGET_DIR": str(cargo_target), "PYOXIDIZER_PY_WORK_DIR": str(project.parent / "pyoxidizer-work")}
+    return timed_run(cmd, env=env_with_repo(env), cwd=project)
 
 
 def _edit(cli: Path, marker: str) -> None:

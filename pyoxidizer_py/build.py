@@ -6,9 +6,19 @@ runs the artifact stage (libpython link plan, ``pyo3-build-config-file.txt``,
 runs cargo and installs the executable with its files into
 ``<build path>/<triple>/<debug|release>/<target>/``.
 
-The Rust project, the artifacts and cargo's target directory persist under
-``<build path>/<triple>/<profile>/.pyoxidizer-py/`` so a rebuild after changing
-only Python files reuses every compiled crate.
+The output tree holds only what the config installs. Everything else (the Rust
+project, the artifacts, cargo's target directory, the bytecode cache and the lists of
+files installed by earlier builds) persists in a work dir outside it
+(``environment.config_work_dir``: ``--work-dir``, ``PYOXIDIZER_PY_WORK_DIR`` or the
+cache root's ``work/``, one subdirectory per config), so a rebuild after changing only
+Python files reuses every compiled crate, and a build system that collects the build
+path collects no intermediates::
+
+    <work dir>/cargo-target/                      (unless CARGO_TARGET_DIR is set)
+    <work dir>/bytecode-cache/
+    <work dir>/<triple>/<profile>/<exe>/project/   the generated Rust project
+    <work dir>/<triple>/<profile>/<exe>/artifacts/
+    <work dir>/<triple>/<profile>/manifests/<output dir>.json
 """
 
 from __future__ import annotations
@@ -22,6 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import filelock
+
 from pyoxidizer_py.artifacts.atomic_write import copy_if_changed, write_bytes_if_changed
 from pyoxidizer_py.artifacts.extra_files import write_extra_files_list
 from pyoxidizer_py.artifacts.filesystem import FilesystemInstall
@@ -33,6 +45,8 @@ from pyoxidizer_py.config.dialect.platform import PlatformOnly
 from pyoxidizer_py.config.dialect.python import PythonEmbeddedResources, PythonExecutable
 from pyoxidizer_py.config.discovery import find_config
 from pyoxidizer_py.config.evaluate import Evaluation, EvaluationOptions, evaluate_config
+from pyoxidizer_py.distribution.pbs.cache import CACHEDIR_TAG
+from pyoxidizer_py.environment import config_work_dir
 from pyoxidizer_py.errors import BuildError, PyOxidizerError
 from pyoxidizer_py.rust_project.cargo import CargoBuildOptions, cargo_build
 from pyoxidizer_py.rust_project.project import render_project
@@ -42,7 +56,10 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-WORK_DIR = ".pyoxidizer-py"
+_WORK_DIR_README = (
+    "Intermediates of pyoxidizer-py builds of {config} (generated Rust project, artifacts,\n"
+    "cargo target dir, bytecode cache). Safe to delete; the next build recreates them.\n"
+)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -58,7 +75,11 @@ class BuildOptions:
         distribution_spec: ``--python-distribution`` override.
         verbose: verbosity level (cargo and pip output is streamed to the log at >= 1).
         cargo_target_dir: cargo's target dir; None = ``$CARGO_TARGET_DIR`` if set, else
-            ``<build path>/.pyoxidizer-py/cargo-target``.
+            ``<work dir>/cargo-target``.
+        work_dir: ``--work-dir``: the directory the per-config work dirs go under; None =
+            ``$PYOXIDIZER_PY_WORK_DIR`` or ``<cache root>/work``.
+        system_rust: ``--system-rust``, accepted for PyOxidizer compatibility; pyoxidizer-py
+            always uses the cargo on ``PATH``, so it changes nothing.
     """
 
     start: Path = Path()
@@ -69,6 +90,8 @@ class BuildOptions:
     distribution_spec: str | None = None
     verbose: int = 0
     cargo_target_dir: Path | None = None
+    work_dir: Path | None = None
+    system_rust: bool = False
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -151,7 +174,38 @@ class _Builder:
         self.profile = "release" if options.release else "debug"
         self.triple = ctx.build_target_triple
         self.root = ctx.build_path / self.triple / self.profile
+        self.work = config_work_dir(ctx.config_path, explicit=options.work_dir)
+        self.work_profile = self.work / self.triple / self.profile
         self.built: dict[tuple[int, Path], Path] = {}
+        try:
+            self.work_profile.mkdir(parents=True, exist_ok=True)
+            tag = self.work.parent / "CACHEDIR.TAG"  # marks the work root for backups and cache-clear
+            if not tag.exists():
+                write_bytes_if_changed(tag, CACHEDIR_TAG.encode("utf-8"))
+            readme = self.work / "README.txt"
+            if not readme.exists():
+                write_bytes_if_changed(readme, _WORK_DIR_README.format(config=ctx.config_path).encode("utf-8"))
+        except OSError as exc:
+            raise BuildError(
+                f"cannot create the work dir {self.work}: {exc.strerror or exc}",
+                hint="pass --work-dir DIR or set PYOXIDIZER_PY_WORK_DIR to a writable directory",
+            ) from exc
+        log.info("work dir: %s", self.work)
+
+    def manifest_path(self, install_dir: Path) -> Path:
+        """Where the list of files installed into ``install_dir`` is kept (in the work dir).
+
+        Keyed by the install dir's path relative to the build output root, so it is stable
+        when the whole tree moves (a build system's fresh sandbox) and never inside it.
+        """
+        try:
+            rel = install_dir.relative_to(self.root).as_posix()
+        except ValueError:
+            import hashlib
+
+            rel = "abs-" + hashlib.sha256(str(install_dir.absolute()).encode()).hexdigest()[:16]
+        name = rel.replace("/", "%") if rel not in ("", ".") else "%"
+        return self.work_profile / "manifests" / f"{name}.json"
 
     def output_dir(self, target: str) -> Path:
         return self.root / target
@@ -175,7 +229,7 @@ class _Builder:
 
     # -- executables ----------------------------------------------------------------------
     def work_dir(self, exe: PythonExecutable) -> Path:
-        return self.root / WORK_DIR / exe.name
+        return self.work_profile / exe.name
 
     def write_artifacts(
         self, exe: PythonExecutable, artifacts: Path, *, install_dir: Path
@@ -193,7 +247,8 @@ class _Builder:
             install_dir=install_dir,
             load_mode=exe.settings["packed_resources_load_mode"],
             config=config,
-            bytecode_cache_dir=self.evaluation.context.build_path / WORK_DIR / "bytecode-cache",
+            bytecode_cache_dir=self.work / "bytecode-cache",
+            manifest_path=self.manifest_path(install_dir),
         )
         fs = resources.filesystem
         search = None if config.module_search_paths is not None else list(resources.module_search_paths)
@@ -226,6 +281,15 @@ class _Builder:
             return self.built[key]
         check_allocator_settings(exe.name, exe.config.record, self.triple)
         log.warning("building executable %s for %s (%s)", exe.name, self.triple, self.profile)
+        # Two builds of one config at once (a build system running targets in parallel
+        # sandboxes that share one work dir) take turns per executable.
+        with filelock.FileLock(str(self.work_profile / f"{exe.name}.lock")):
+            dest = self._build_executable(exe, install_dir)
+        self.built[key] = dest
+        log.warning("installed %s", dest)
+        return dest
+
+    def _build_executable(self, exe: PythonExecutable, install_dir: Path) -> Path:
         work = self.work_dir(exe)
         artifacts = work / "artifacts"
         install_dir.mkdir(parents=True, exist_ok=True)
@@ -235,7 +299,7 @@ class _Builder:
         target_dir = (
             self.options.cargo_target_dir
             or (Path(os.environ["CARGO_TARGET_DIR"]) if os.environ.get("CARGO_TARGET_DIR") else None)
-            or (self.evaluation.context.build_path / WORK_DIR / "cargo-target")
+            or (self.work / "cargo-target")
         )
         built = cargo_build(
             project.path,
@@ -255,8 +319,6 @@ class _Builder:
         licenses = exe.settings["licenses_filename"]
         if licenses:
             copy_if_changed(artifacts / licenses, install_dir / licenses)
-        self.built[key] = dest
-        log.warning("installed %s", dest)
         return dest
 
     # -- manifests ------------------------------------------------------------------------
@@ -282,7 +344,8 @@ class _Builder:
                     "in the same manifest (its distribution compiles their bytecode)"
                 )
             for prefix, records in by_prefix.items():
-                install_resources(records, dist, out / prefix if prefix else out)
+                dest = out / prefix if prefix else out
+                install_resources(records, dist, dest, manifest_path=self.manifest_path(dest))
         if run_path is None:
             executables = [out / rel for rel, e in manifest.files.items() if e.executable]
             run_path = executables[0] if len(executables) == 1 else None

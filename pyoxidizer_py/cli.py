@@ -62,6 +62,16 @@ def _dist_arg(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _work_dir_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--work-dir",
+        metavar="DIR",
+        default=None,
+        help="directory for intermediates (Rust project, artifacts, cargo target dir), one subdirectory "
+        "per config (env: PYOXIDIZER_PY_WORK_DIR; default: the cache dir's work/)",
+    )
+
+
 def _new_config_args(p: argparse.ArgumentParser) -> None:
     """Options of the commands that write a new ``pyoxidizer.bzl``."""
     p.add_argument("--python-code", metavar="CODE", help="Python code the executable runs")
@@ -83,6 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="count",
         default=argparse.SUPPRESS,
         help="more output; show tracebacks on errors (repeatable)",
+    )
+    common.add_argument(
+        "--system-rust",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="accepted for PyOxidizer compatibility: pyoxidizer-py always uses the cargo on PATH",
     )
     parser = argparse.ArgumentParser(
         prog="pyoxidizer-py",
@@ -145,6 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--target-triple", metavar="TRIPLE", help="Rust target triple to build for")
     _env_args(p)
     _dist_arg(p)
+    _work_dir_arg(p)
 
     p = sub.add_parser("run", parents=[common], help="build a target and run it")
     p.add_argument("--path", default=".", help="config file or a directory under it (default: .)")
@@ -153,6 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--target-triple", metavar="TRIPLE", help="Rust target triple to build for")
     _env_args(p)
     _dist_arg(p)
+    _work_dir_arg(p)
     p.add_argument("extra", nargs=argparse.REMAINDER, metavar="-- ARGS", help="arguments passed to the program")
 
     p = sub.add_parser(
@@ -172,7 +190,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--target-triple", metavar="TRIPLE")
     p.add_argument("--all", action="store_true", dest="all_releases", help="every patch release, not just the newest")
     p.add_argument("--json", action="store_true", help="machine-readable output")
-    sub.add_parser("cache-clear", parents=[common], help="delete pyoxidizer-py's download cache")
+    p = sub.add_parser(
+        "cache-clear", parents=[common], help="delete pyoxidizer-py's cache (downloads, pip installs, work dirs)"
+    )
+    _work_dir_arg(p)
 
     return parser
 
@@ -306,6 +327,8 @@ def _dispatch(ns: argparse.Namespace) -> int:
             vars=_vars(ns),
             distribution_spec=ns.python_distribution,
             verbose=int(getattr(ns, "verbose", 0) or 0),
+            work_dir=Path(ns.work_dir) if ns.work_dir else None,
+            system_rust=bool(getattr(ns, "system_rust", False)),
         )
         if ns.command == "build":
             for result in building.build(options):
@@ -336,7 +359,7 @@ def _dispatch(ns: argparse.Namespace) -> int:
                 as_json=ns.json,
             )
         else:
-            text = dist_commands.cache_clear()
+            text = commands.cache_clear(Path(ns.work_dir) if ns.work_dir else None)
         print(text.rstrip("\n"))
         return EXIT_OK
     raise AssertionError(f"unhandled command {ns.command}")

@@ -19,7 +19,14 @@ from pyoxidizer_py.config.evaluate import EvaluationOptions, evaluate_config
 from pyoxidizer_py.errors import PyOxidizerError
 from pyoxidizer_py.templates_dir import templates_dir
 
-__all__ = ["TargetListing", "init_config_file", "init_rust_project", "list_targets", "render_config_template"]
+__all__ = [
+    "TargetListing",
+    "cache_clear",
+    "init_config_file",
+    "init_rust_project",
+    "list_targets",
+    "render_config_template",
+]
 
 
 def render_config_template(program_name: str, python_code: str | None = None, pip_install: Sequence[str] = ()) -> str:
@@ -128,3 +135,28 @@ def list_targets(start: Path, vars: Mapping[str, str | None] | None = None) -> T
         names=tuple(sorted(t.name for t in evaluation.targets)),
         default=evaluation.default_target,
     )
+
+
+def cache_clear(work_dir: Path | None = None) -> str:
+    """``cache-clear``: delete the cache root, and the work root when it lies elsewhere.
+
+    Args:
+        work_dir: ``--work-dir`` (else ``PYOXIDIZER_PY_WORK_DIR``); the default work root is
+            inside the cache root and goes with it.
+
+    Returns:
+        One line per directory (``removing <dir>`` or ``cache directory <dir> does not exist``).
+
+    Raises:
+        PyOxidizerError: a directory is not one pyoxidizer-py created (no ``CACHEDIR.TAG`` of
+            ours and not empty), there is no cache location, or removal failed.
+    """
+    from pyoxidizer_py.distribution.pbs.cache import clear_cache
+    from pyoxidizer_py.environment import cache_root, work_root
+
+    root = cache_root()
+    lines = clear_cache(root)
+    work = work_root(work_dir)
+    if not work.is_relative_to(root):
+        lines += clear_cache(work)
+    return "\n".join(lines)

@@ -14,6 +14,7 @@ from cli_helpers import one_error_line
 
 from pyoxidizer_py.artifacts.pyo3_config import plan_link
 from pyoxidizer_py.distribution.installed import introspect_installed
+from pyoxidizer_py.environment import config_work_dir
 from pyoxidizer_py.errors import BuildError
 
 pytestmark = pytest.mark.cargo
@@ -156,7 +157,41 @@ def test_rebuild_after_python_edit_does_not_recompile_pyo3(tmp_path: Path, cargo
     )
     assert second.returncode == 0, second.stderr
     assert "Compiling pyo3" not in second.stderr
-    assert run(project / TRIPLE_DIR / "install" / "greet", "Kim").stdout.startswith("Hello again, Kim!")
+    install = project / TRIPLE_DIR / "install"
+    assert run(install / "greet", "Kim").stdout.startswith("Hello again, Kim!")
+    # build/ holds only the output tree: the install dir, with what the config installs.
+    assert [p.name for p in (project / "build").iterdir()] == ["x86_64-unknown-linux-gnu"]
+    assert [p.name for p in (project / TRIPLE_DIR).iterdir()] == ["install"]
+    assert sorted(p.name for p in install.iterdir()) == ["COPYING.txt", "greet", "lib"]
+    assert not any(p.name.startswith(".") for p in install.rglob("*"))
+    # The intermediates persist in the config's work dir, outside build/.
+    work = config_work_dir(project / "pyoxidizer.bzl")
+    assert f"work dir: {work}" in second.stderr
+    exe_work = work / "x86_64-unknown-linux-gnu" / "debug" / "greet"
+    assert (exe_work / "project" / "Cargo.toml").is_file()
+    assert (exe_work / "artifacts" / "default_python_config.rs").is_file()
+    manifest = work / "x86_64-unknown-linux-gnu" / "debug" / "manifests" / "install.json"
+    assert "lib/yaml/_yaml.cpython-311-x86_64-linux-gnu.so" in manifest.read_text()
+
+
+def test_work_dir_flag_places_intermediates_and_cache_clear_removes_them(tmp_path: Path, cargo_target: Path) -> None:
+    project = copy_example("hello", tmp_path)
+    work_root = tmp_path / "work"
+    result = pyoxidizer(
+        "build", "--system-rust", "--path", str(project), "--python-distribution", PY311,
+        "--work-dir", str(work_root), cargo_target=cargo_target,
+    )
+    assert result.returncode == 0, result.stderr
+    (work,) = [p for p in work_root.iterdir() if p.is_dir()]
+    assert work.name.startswith("hello-")
+    assert (work / "x86_64-unknown-linux-gnu" / "debug" / "hello" / "project" / "Cargo.toml").is_file()
+    assert not list((project / "build").rglob("Cargo.toml"))
+    cleared = pyoxidizer(
+        "cache-clear", "--work-dir", str(work_root), env={"PYOXIDIZER_PY_CACHE_DIR": str(tmp_path / "cache")}
+    )
+    assert cleared.returncode == 0, cleared.stderr
+    assert f"removing {work_root}" in cleared.stdout
+    assert not work_root.exists()
 
 
 def test_uncaught_exception_and_system_exit(tmp_path: Path, cargo_target: Path) -> None:

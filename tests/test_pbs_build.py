@@ -23,6 +23,7 @@ from fixtures_pbs import BuiltArchive, PbsArchives, build_full_archive, pbs_arch
 from pyoxidizer_py.artifacts.libpython import plan_static_libpython, render_config_c
 from pyoxidizer_py.artifacts.pyo3_config import plan_link
 from pyoxidizer_py.distribution.pbs import load_archive
+from pyoxidizer_py.environment import config_work_dir
 from pyoxidizer_py.errors import BuildError
 
 OUT = Path("build") / "x86_64-unknown-linux-gnu" / "debug" / "exe"
@@ -118,7 +119,8 @@ def test_full_archive_static(tmp_path: Path, cargo_target: Path, pbs_archives: P
     exe = install / "pbsapp"
     assert "libpython" not in ldd(exe)
     assert not (install / "lib" / "libpython3.11.so.1.0").exists()
-    artifacts = tmp_path / "app" / "build" / "x86_64-unknown-linux-gnu" / "debug" / ".pyoxidizer-py" / "pbsapp"
+    work = config_work_dir(tmp_path / "app" / "pyoxidizer.bzl")
+    artifacts = work / "x86_64-unknown-linux-gnu" / "debug" / "pbsapp"
     config_c = (artifacts / "artifacts" / "libpython" / "config.c").read_text()
     assert '{"zlib", PyInit_zlib},' in config_c and '{"sys", NULL},' in config_c
     assert "PyInit__ssl" not in config_c  # a shared-library module stays in lib-dynload

@@ -23,10 +23,11 @@ data file and metadata file (``FilesystemInstall.modules`` ...), so the packed
 resources index can name these files and the importer never probes the filesystem.
 
 Incremental: a file is only rewritten when its bytes change (atomic replace), and a
-manifest (``.pyoxidizer-py-manifest.json`` in the install dir) lists the files this
-stage wrote, so files from a previous build that are no longer produced are deleted
-(never files this stage did not write). The manifest exists only while the stage
-manages files there, so an install holding nothing but the executable stays one file.
+manifest lists the files this stage wrote, so files from a previous build that are no
+longer produced are deleted (never files this stage did not write). ``build`` keeps the
+manifest in its work dir, outside the install dir, so the install holds only what the
+config installs; a caller that names no manifest path gets ``.pyoxidizer-py-manifest.json``
+in the install dir, present only while the stage manages files there.
 """
 
 from __future__ import annotations
@@ -333,6 +334,7 @@ def install_filesystem_resources(
     bytecode_cache_dir: Path | None = None,
     in_memory_as: str | None = "lib",
     extra_files: Mapping[str, bytes] | None = None,
+    manifest_path: Path | None = None,
 ) -> FilesystemInstall:
     """Write included resources as files under ``install_dir`` (see the module docstring).
 
@@ -346,6 +348,9 @@ def install_filesystem_resources(
             case extension modules, shared libraries and files use their location fallback.
         extra_files: more files to manage the same way (relative ``/`` path -> bytes), such as a
             memory-mapped packed resources file.
+        manifest_path: the JSON file listing what this stage wrote into ``install_dir`` (read
+            to delete files a previous build wrote that are no longer produced); None =
+            ``install_dir / MANIFEST_NAME``.
 
     Returns:
         A ``FilesystemInstall`` with the module search paths, file lists and what was installed.
@@ -368,7 +373,7 @@ def install_filesystem_resources(
     for rel, data in (extra_files or {}).items():
         plan.put(_join(".", rel), data)
     files, prefixes = plan.files, plan.prefixes
-    manifest = install_dir / MANIFEST_NAME
+    manifest = install_dir / MANIFEST_NAME if manifest_path is None else Path(manifest_path)
     previous = _read_manifest(manifest)
     written: list[str] = []
     try:

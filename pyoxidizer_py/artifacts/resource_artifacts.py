@@ -304,6 +304,7 @@ def write_resource_artifacts(
     load_mode: str = "embedded:packed-resources",
     config: InterpreterConfig | None = None,
     bytecode_cache_dir: Path | None = None,
+    manifest_path: Path | None = None,
 ) -> ResourceArtifacts:
     """Install the filesystem resources and write the packed resources of one executable.
 
@@ -316,6 +317,8 @@ def write_resource_artifacts(
         config: the interpreter configuration (options that change start-up imports,
             ``optimization_level`` for the frozen table); default settings when None.
         bytecode_cache_dir: compiled bytecode cache shared across builds.
+        manifest_path: where the list of installed files is kept between builds
+            (``install_filesystem_resources``).
 
     Returns:
         A ``ResourceArtifacts``.
@@ -331,7 +334,12 @@ def write_resource_artifacts(
     placed = resolve_locations(resources)
     kind, blob_name = parse_load_mode(load_mode)
     fs = install_filesystem_resources(
-        resources, dist, install_dir, bytecode_cache_dir=bytecode_cache_dir, in_memory_as=None
+        resources,
+        dist,
+        install_dir,
+        bytecode_cache_dir=bytecode_cache_dir,
+        in_memory_as=None,
+        manifest_path=manifest_path,
     )
     extension_names = {e.name for e in fs.extensions}
     modules: dict[str, PythonModuleSource] = {}

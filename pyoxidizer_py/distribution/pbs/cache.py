@@ -9,9 +9,10 @@ mistaken for another)::
     <cache>/python_distributions/partial/<sha256>.part             (a download in progress)
     <cache>/python_distributions/locks/<sha256>.lock               (filelock)
 
-The cache root is ``PYOXIDIZER_PY_CACHE_DIR`` (read at call time) or the platform user cache
-dir for ``pyoxidizer-py`` (``platformdirs``). Entries only appear by ``os.replace`` of a
-verified file or a fully extracted staging directory.
+The cache root is ``PYOXIDIZER_PY_CACHE_DIR`` (read at call time), else the ``pyoxidizer-py``
+subdirectory of PyOxidizer's ``PYOXIDIZER_CACHE_DIR``, else the platform user cache dir for
+``pyoxidizer-py`` (``platformdirs``); see ``pyoxidizer_py.environment``. Entries only appear
+by ``os.replace`` of a verified file or a fully extracted staging directory.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import filelock
-import platformdirs
 
 from pyoxidizer_py.errors import DistributionError
 
@@ -52,11 +52,15 @@ _LOCK_TIMEOUT = 3600.0  # seconds: a download of a large archive over a slow lin
 
 
 def default_cache_root() -> Path:
-    """``PYOXIDIZER_PY_CACHE_DIR`` if set (read now), else the platform user cache dir."""
-    value = os.environ.get(CACHE_DIR_ENV, "").strip()
-    if value:
-        return Path(value).expanduser().absolute()
-    return Path(platformdirs.user_cache_dir("pyoxidizer-py", appauthor=False))
+    """``PYOXIDIZER_PY_CACHE_DIR``, else ``$PYOXIDIZER_CACHE_DIR/pyoxidizer-py``, else the platform
+    user cache dir (read now; ``pyoxidizer_py.environment.cache_root``).
+
+    Raises:
+        PyOxidizerError: no cache location can be found (no variable, no ``HOME``).
+    """
+    from pyoxidizer_py.environment import cache_root
+
+    return cache_root()
 
 
 def _write_atomic(path: Path, text: str) -> None:
