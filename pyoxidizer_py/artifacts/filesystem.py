@@ -10,7 +10,8 @@ expects them:
   loader reads only that one file);
 * package resources at ``PREFIX/<package path>/<name>``; ``*.dist-info`` files at
   ``PREFIX/<directory>/<name>`` (so ``importlib.metadata`` finds them);
-* extension modules at ``PREFIX/<dotted path><suffix>``; shared libraries and ``File``
+* extension modules at ``PREFIX/<dotted path><suffix>`` (a package's at
+  ``PREFIX/<dotted path>/__init__<suffix>``); shared libraries and ``File``
   records at ``PREFIX/<relative path>``. Built-in extension modules have no file.
 
 Which resources are files is decided by ``resources.placement.resolve_location``:
@@ -97,11 +98,13 @@ class InstalledModule:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class InstalledExtension:
-    """An extension module file: ``prefix/relpath`` (``yaml/_yaml.cpython-311-x86_64-linux-gnu.so``)."""
+    """An extension module file: ``prefix/relpath`` (``yaml/_yaml.cpython-311-x86_64-linux-gnu.so``);
+    ``is_package`` for a package's ``__init__`` (``pkg/__init__.cpython-311-x86_64-linux-gnu.so``)."""
 
     name: str
     prefix: str
     relpath: str
+    is_package: bool = False
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -240,9 +243,11 @@ class _Plan:
             key = (res.directory, res.name)
             self.distribution_files[key] = InstalledDataFile(owner=res.directory, name=res.name, prefix=prefix)
         elif isinstance(res, PythonExtensionModule):
-            relpath = res.name.replace(".", "/") + res.file_suffix
+            relpath = res.name.replace(".", "/") + ("/__init__" if res.is_package else "") + res.file_suffix
             self.put(_join(prefix, relpath), data, True)
-            self.extensions[res.name] = InstalledExtension(name=res.name, prefix=prefix, relpath=relpath)
+            self.extensions[res.name] = InstalledExtension(
+                name=res.name, prefix=prefix, relpath=relpath, is_package=res.is_package
+            )
         elif isinstance(res, SharedLibrary):
             self.put(_join(prefix, res.name), data, True)
         elif isinstance(res, File):

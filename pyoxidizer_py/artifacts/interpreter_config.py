@@ -153,7 +153,8 @@ class InterpreterConfig:
     malloc_stats: bool | None = _ob("Print pymalloc statistics at exit.")
     module_search_paths: list[str] | None = setting(
         "list[str]", None, optional=True, group=_CFG,
-        doc="sys.path entries; $ORIGIN expands to the executable's directory at run time.",
+        doc="sys.path entries; $ORIGIN expands to the executable's directory at run time. Setting a "
+        "non-empty list also sets filesystem_importer = True, as in PyOxidizer.",
     )
     optimization_level: int | None = setting(
         "int", None, optional=True, choices=("0", "1", "2"), group=_CFG, doc="-O level (0, 1 or 2)."

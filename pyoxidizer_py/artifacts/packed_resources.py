@@ -34,7 +34,8 @@ The index tuple is ``(FORMAT_VERSION, prefixes, modules, package_data, distribut
   - files: ``(flags, loc)``; the source is ``<prefix>/<name as path>.py`` (or
     ``/__init__.py``), bytecode in ``__pycache__`` as CPython writes it, or a single
     ``<path>.pyc`` beside it when ``MODULE_SOURCELESS``;
-  - extension module files: ``(flags, loc, path relative to the prefix)``;
+  - extension module files: ``(flags, loc, path relative to the prefix)``, with
+    ``MODULE_PACKAGE`` for a package's ``__init__`` extension (``pkg/__init__<suffix>``);
   - namespace packages: ``(flags, loc, ...)`` listing every location holding part of it.
 * ``package_data``: ``{package: {relative name: (0, offset, length) | (loc,)}}``.
 * ``distributions``: ``{"name-1.0.dist-info": {relative name: (0, offset, length) | (loc,)}}``.
@@ -291,7 +292,7 @@ def encode_packed_resources(contents: PackedContents) -> bytes:
         loc = loc_of(fm.prefix)
         owners.append((name.rpartition(".")[0], loc))
         if fm.extension is not None:
-            modules[name] = (MODULE_EXTENSION, loc, fm.extension)
+            modules[name] = (MODULE_EXTENSION | (MODULE_PACKAGE if fm.is_package else 0), loc, fm.extension)
             continue
         flags = (MODULE_PACKAGE if fm.is_package else 0) | (MODULE_SOURCE if fm.source else 0)
         flags |= MODULE_SOURCELESS if fm.sourceless else 0

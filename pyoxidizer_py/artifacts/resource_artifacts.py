@@ -1,6 +1,8 @@
 """Turn an executable's resources into its resource artifacts: files beside it and ``packed-resources``.
 
-Each included resource goes where ``resources.placement.resolve_location`` says:
+Each included resource goes where ``resources.placement.resolve_location`` says, after
+``resources.file_users`` moved the in-memory data of packages whose code uses ``__file__`` to
+their filesystem fallback:
 
 * ``filesystem-relative:PREFIX`` resources (and, through their location fallback, extension
   modules, shared libraries and files whose location is ``in-memory``) are installed by
@@ -50,6 +52,7 @@ from pyoxidizer_py.distribution.host_python import bytecode_python
 from pyoxidizer_py.distribution.model import Distribution
 from pyoxidizer_py.errors import BuildError
 from pyoxidizer_py.resources.bytecode import BytecodeRequest, compile_bytecode
+from pyoxidizer_py.resources.file_users import place_data_beside_file_users
 from pyoxidizer_py.resources.model import (
     PythonModuleSource,
     PythonPackageDistributionResource,
@@ -291,7 +294,10 @@ def _file_modules(fs: FilesystemInstall) -> list[PackedFileModule]:
         )
         for m in fs.modules
     ]
-    out += [PackedFileModule(name=e.name, prefix=e.prefix, extension=e.relpath) for e in fs.extensions]
+    out += [
+        PackedFileModule(name=e.name, prefix=e.prefix, is_package=e.is_package, extension=e.relpath)
+        for e in fs.extensions
+    ]
     return out
 
 
@@ -330,7 +336,7 @@ def write_resource_artifacts(
         ResourceError: the bytecode compiler cannot run.
     """
     config = config or InterpreterConfig()
-    resources = list(resources)
+    resources, _placements = place_data_beside_file_users(list(resources))
     placed = resolve_locations(resources)
     kind, blob_name = parse_load_mode(load_mode)
     fs = install_filesystem_resources(

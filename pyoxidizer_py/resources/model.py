@@ -112,11 +112,14 @@ class PythonPackageDistributionResource(_Content):
 @dataclass(frozen=True, kw_only=True, slots=True)
 class PythonExtensionModule(_Content):
     """A compiled extension module. ``path`` is its shared library file; ``is_builtin`` when
-    it is compiled into libpython (no file); ``link_libraries`` it needs when linked statically."""
+    it is compiled into libpython (no file); ``link_libraries`` it needs when linked statically;
+    ``is_package`` when the file is a package's ``__init__`` (``pkg/__init__.cpython-311-x86_64-linux-gnu.so``,
+    as mypyc compiles ``__init__.py``)."""
 
     name: str
     is_stdlib: bool = False
     is_builtin: bool = False
+    is_package: bool = False
     file_suffix: str = ""
     link_libraries: tuple[str, ...] = ()
     add: AddAttributes = AddAttributes()

@@ -108,7 +108,10 @@ class PackagingPolicy:
         """Bulk-set the scanner, include and allow_files attributes (PyOxidizer semantics).
 
         Args:
-            mode: ``"classify"`` (typed resources only) or ``"files"`` (plain files only).
+            mode: ``"classify"`` (the scanner emits typed resources; only those are included) or
+                ``"files"`` (the scanner emits plain ``File`` records, which are included and allowed;
+                typed resources from elsewhere, such as the distribution's standard library, are still
+                included, as in PyOxidizer's ``ResourceHandlingMode::Files``).
 
         Raises:
             ValueError: for any other mode.
@@ -122,7 +125,7 @@ class PackagingPolicy:
         elif mode == "files":
             self.file_scanner_classify_files = False
             self.file_scanner_emit_files = True
-            self.include_classified_resources = False
+            self.include_classified_resources = True  # PyOxidizer keeps classified ones (the stdlib)
             self.include_file_resources = True
             self.allow_files = True
         else:

@@ -13,7 +13,10 @@ Rules (paths relative to the scanned root, ``/``-separated):
   - ``pkg/_x.cpython-311-x86_64-linux-gnu.so`` / ``_x.abi3.so`` / ``_x.so`` ->
     ``PythonExtensionModule("pkg._x")``, the suffix being one of the target's extension
     suffixes (longest match first). A bare ``.so`` whose stem starts with ``lib`` is taken to
-    be a shared library, not a module;
+    be a shared library, not a module. ``pkg/__init__<suffix>`` is the package ``pkg`` itself
+    (``is_package``; mypyc compiles ``__init__.py`` so). The stem may be any ASCII word, not only
+    an identifier: mypyc's shared module ``<hex>__mypyc<suffix>`` is imported by C code
+    (``PyImport_ImportModule``), and CPython's path-based finder finds it too;
   - any other file inside a package -> ``PythonPackageResource(package, name)``, where package is
     the deepest *regular* package (directory with ``__init__.py``) above the file and name the rest
     of the path: ``pkg/data/x.txt`` and ``pkg/data-files/x.txt`` belong to ``pkg`` when ``pkg/data``
@@ -51,6 +54,7 @@ __all__ = ["ScanOptions", "is_stdlib_test_name", "scan_tree"]
 _log = logging.getLogger(__name__)
 
 _SHLIB_RE = re.compile(r"\.so(\.\d+)*$|\.dylib$|\.dll$")
+_EXTENSION_STEM_RE = re.compile(r"[A-Za-z0-9_]+")
 _METADATA_SUFFIXES = (".dist-info", ".egg-info")
 
 # Stdlib packages that are tests, test data or development tools rather than runtime code.
@@ -120,7 +124,7 @@ def _extension_suffix(fname: str, suffixes: Iterable[str]) -> str | None:
     for suffix in sorted(suffixes, key=len, reverse=True):
         if fname.endswith(suffix) and len(fname) > len(suffix):
             stem = fname[: -len(suffix)]
-            if not stem.isidentifier():
+            if not _EXTENSION_STEM_RE.fullmatch(stem):
                 continue
             if suffix == ".so" and stem.startswith("lib"):
                 return None
@@ -174,7 +178,13 @@ def _classify(
         suffix = _extension_suffix(fname, opts.extension_suffixes)
         if suffix is not None:
             stem = fname[: -len(suffix)]
-            name = package if stem == "__init__" and package else (f"{package}.{stem}" if package else stem)
+            if stem == "__init__":
+                if not package:
+                    return None
+                return PythonExtensionModule(
+                    name=package, is_stdlib=is_stdlib, is_package=True, file_suffix=suffix, path=full
+                )
+            name = f"{package}.{stem}" if package else stem
             return PythonExtensionModule(name=name, is_stdlib=is_stdlib, file_suffix=suffix, path=full)
         if _SHLIB_RE.search(fname):
             return SharedLibrary(name=rel, path=full)
@@ -185,7 +195,7 @@ def _classify(
     # so ``pkg/data/x.txt`` is ``("pkg", "data/x.txt")`` when ``pkg/data`` is a plain directory; in
     # a namespace package tree without any __init__.py, to the deepest identifier directory.
     top = full.parents[len(dirs) - 1] if dirs else full.parent
-    regular = [i for i in range(k, 0, -1) if (top.parent.joinpath(*dirs[:i]) / "__init__.py").is_file()]
+    regular = [i for i in range(k, 0, -1) if _is_regular_package(top.parent.joinpath(*dirs[:i]), opts)]
     if regular:
         k = regular[0]
         package = ".".join(dirs[:k])
@@ -193,6 +203,13 @@ def _classify(
         package=package, name="/".join(parts[k:]), is_stdlib=is_stdlib,
         is_test=is_stdlib and is_stdlib_test_name(package), path=full,
     )
+
+
+def _is_regular_package(directory: Path, opts: ScanOptions) -> bool:
+    """A directory with ``__init__.py`` or an ``__init__`` extension module."""
+    if (directory / "__init__.py").is_file():
+        return True
+    return any((directory / f"__init__{suffix}").is_file() for suffix in opts.extension_suffixes)
 
 
 def scan_tree(root: Path, options: ScanOptions | None = None) -> list[Resource]:

@@ -86,6 +86,14 @@ class PythonInterpreterConfig(SettingsFacade):
     STARLARK_TYPE = "PythonInterpreterConfig"
     STARLARK_CALL = frozenset()
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        super().__setattr__(name, value)
+        if name == "module_search_paths" and self.record.module_search_paths:
+            # As PyOxidizer: registering search paths enables CPython's path-based importer,
+            # which is what finds the files these paths hold (PyOxidizer's
+            # python_interpreter_config.rs, "Automatically enable filesystem importer").
+            self.record.filesystem_importer = True
+
 
 class PythonDistribution:
     """``PythonDistribution``: a request for a CPython, resolved on first use.

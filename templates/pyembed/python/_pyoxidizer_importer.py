@@ -45,6 +45,7 @@ _EXTENSION = 0x40
 _SOURCELESS = 0x80
 
 _ModuleSpec = _bootstrap.ModuleSpec
+_NamespaceLoaderBase = getattr(_external, "NamespaceLoader", None) or _external._NamespaceLoader
 _LoaderBasics = getattr(_external, "_LoaderBasics", object)
 _CACHE_TAG = sys.implementation.cache_tag
 _fspath = _external._os.fspath
@@ -133,13 +134,17 @@ class OxidizedFinder(_LoaderBasics):
         self._tree = None  # directory -> {name: None (directory) | (store, offset, length) | ()}
         self._memory_dirs = None  # directories with in-memory content
         self._children = None  # package name -> [(child name, is package)]
+        self._aliases = {}  # module name -> the indexed name whose entry it is loaded from
         if len(self._stores) == 1:
             get = self._stores[0].modules.get
             store = self._stores[0]
+            init_alias = self._init_alias
 
             def find(name):
                 entry = get(name)
-                return None if entry is None else (store, entry)
+                if entry is None:
+                    return init_alias(name) if name.endswith(".__init__") else None
+                return (store, entry)
 
             self._find = find
 
@@ -151,10 +156,52 @@ class OxidizedFinder(_LoaderBasics):
             entry = store.modules.get(name)
             if entry is not None:
                 return store, entry
+        if name.endswith(".__init__"):
+            return self._init_alias(name)
         return None
 
+    def _init_alias(self, name):
+        """``pkg.__init__`` (``from .__init__ import x``): as with CPython's path-based finder, the
+        package's ``__init__`` file imported once more as a plain module of that package."""
+        package = name[: -len(".__init__")]
+        for store in self._stores:
+            entry = store.modules.get(package)
+            if entry is not None:
+                if entry[0] & (_NAMESPACE | _EXTENSION) or not entry[0] & _PACKAGE:
+                    return None
+                # With the package flag cleared, "pkg.__init__" maps to pkg/__init__.py and its
+                # bytecode, which is the package's own entry.
+                return store, (entry[0] & ~_PACKAGE,) + tuple(entry[1:])
+        return None
+
+    def _namespace_locations(self, fullname):
+        """The directories of every indexed portion of a namespace package, in index order."""
+        locations = []
+        for store in self._stores:
+            entry = store.modules.get(fullname)
+            if entry is not None and entry[0] & _NAMESPACE:
+                for loc in entry[1:]:
+                    directory = store.package_dir(loc, fullname)
+                    if directory not in locations:
+                        locations.append(directory)
+        return locations
+
+    def _namespace_path_finder(self, fullname, parent_path):
+        """``_NamespacePath``'s path finder: the indexed portions, then (with the filesystem
+        importer) portions CPython's path-based finder finds on ``parent_path``."""
+        locations = self._namespace_locations(fullname)
+        if self._filesystem_importer:
+            found = _external.PathFinder._get_spec(fullname, parent_path)
+            if found is not None and found.loader is None and found.submodule_search_locations:
+                locations += [p for p in found.submodule_search_locations if p not in locations]
+        if not locations:
+            return None
+        spec = _ModuleSpec(fullname, None)
+        spec.submodule_search_locations = locations
+        return spec
+
     def _entry(self, fullname):
-        found = self._find(fullname)
+        found = self._find(self._aliases.get(fullname, fullname))
         if found is None and fullname == "__main__":
             # runpy runs a module as __main__ with our loader: linecache and inspect then
             # ask for "__main__", whose spec names the real module.
@@ -169,24 +216,125 @@ class OxidizedFinder(_LoaderBasics):
     def find_spec(self, fullname, path=None, target=None):
         found = self._find(fullname)
         if found is None:
+            if path and not self._filesystem_importer:
+                return self._find_on_path(fullname, path, target)
             return None
+        if path is not None and not self._in_parent_path(fullname, found[0], found[1], path):
+            # The parent's __path__ does not hold the indexed module: a parent whose __path__
+            # code replaced, or an alias (setuptools' distutils shim: "distutils" is
+            # setuptools._distutils). CPython's path-based finder would search __path__.
+            spec = self._find_on_path(fullname, path, target)
+            if spec is not None:
+                return spec
         return self._spec(fullname, found[0], found[1])
+
+    @staticmethod
+    def _in_parent_path(fullname, store, entry, path):
+        parent = fullname.rpartition(".")[0]
+        if entry[0] & _NAMESPACE:
+            return any(store.package_dir(loc, parent) in path for loc in entry[1:])
+        return store.package_dir(entry[1], parent) in path
+
+    def _find_on_path(self, fullname, path, target=None):
+        """Search ``path`` (a package's ``__path__``) as CPython's path-based finder does: in
+        the index for directories of the packed resources, on the filesystem for others
+        (a ``__path__`` extended with ``append`` or ``pkgutil.extend_path``)."""
+        tail = fullname.rpartition(".")[2]
+        ours = tuple(d + "/" for store in self._stores for d in store.prefix_dirs)
+        for entry in list(path):
+            if not isinstance(entry, str):
+                continue
+            if (entry + "/").startswith(ours):
+                package = self._package_for_dir(entry)
+                if package is None:
+                    continue
+                real = package + "." + tail if package else tail
+                found = self._find(real)
+                if found is None:
+                    continue
+                if real != fullname:
+                    self._aliases[fullname] = real
+                return self._spec(fullname, found[0], found[1], real)
+            spec = _external.PathFinder.find_spec(fullname, [entry], target)
+            if spec is not None:
+                return spec
+        return None
+
+    @staticmethod
+    def _in_parent_path(fullname, store, entry, path):
+        parent = fullname.rpartition(".")[0]
+        if entry[0] & _NAMESPACE:
+            return any(store.package_dir(loc, parent) in path for loc in entry[1:])
+        return store.package_dir(entry[1], parent) in path
+
+    def _find_on_path(self, fullname, path, target=None):
+        """Search ``path`` (a package's ``__path__``) as CPython's path-based finder does: in
+        the index for directories of the packed resources, on the filesystem for others
+        (a ``__path__`` extended with ``append`` or ``pkgutil.extend_path``)."""
+        tail = fullname.rpartition(".")[2]
+        ours = tuple(d + "/" for store in self._stores for d in store.prefix_dirs)
+        for entry in list(path):
+            if not isinstance(entry, str):
+                continue
+            if (entry + "/").startswith(ours):
+                package = self._package_for_dir(entry)
+                if package is None:
+                    continue
+                real = package + "." + tail if package else tail
+                found = self._find(real)
+                if found is None:
+                    continue
+                if real != fullname:
+                    self._aliases[fullname] = real
+                return self._spec(fullname, found[0], found[1], real)
+            spec = _external.PathFinder.find_spec(fullname, [entry], target)
+            if spec is not None:
+                return spec
+        return None
+
+    def _find_on_extended_path(self, fullname, path, target):
+        """A package's ``__path__`` extended by code (``__path__.append(dir)``, pkgutil's
+        ``extend_path``) with directories outside the packed resources: searched as CPython's
+        path-based finder would, even when it is off."""
+        ours = tuple(d + "/" for store in self._stores for d in store.prefix_dirs)
+        extra = [p for p in path if isinstance(p, str) and not (p + "/").startswith(ours)]
+        if not extra:
+            return None
+        return _external.PathFinder.find_spec(fullname, extra, target)
 
     def invalidate_caches(self):
         pass
 
-    def _spec(self, fullname, store, entry):
+    def _spec(self, fullname, store, entry, real=None):
+        """The spec of ``fullname``, loaded from the index entry of ``real`` (default: the same name)."""
         flags = entry[0]
+        if real is None:
+            real = fullname
         if flags & _EXTENSION:
             path = store.prefix_dirs[entry[1]] + "/" + entry[2]
             loader = _external.ExtensionFileLoader(fullname, path)
             return _external.spec_from_file_location(fullname, path, loader=loader)
         if flags & _NAMESPACE:
-            spec = _ModuleSpec(fullname, self, is_package=True)
-            spec.submodule_search_locations = [store.package_dir(loc, fullname) for loc in entry[1:]]
+            # As CPython's PathFinder: a NamespaceLoader, origin None, and a _NamespacePath that
+            # is recomputed when the parent's path changes and can be extended.
+            parent = fullname.rpartition(".")[0]
+            locations = self._namespace_locations(real)
+            if parent and parent not in sys.modules:
+                # _NamespacePath reads the parent's __path__; without the parent imported (a bare
+                # find_spec call) the spec has no loader and a plain list, which CPython's import
+                # machinery turns into a namespace package all the same.
+                spec = _ModuleSpec(fullname, None, is_package=True)
+                spec.submodule_search_locations = locations
+                return spec
+            if self._filesystem_importer:
+                locations = self._namespace_path_finder(fullname, self._parent_path(fullname))
+                locations = locations.submodule_search_locations
+            loader = _OxidizedNamespaceLoader(self, fullname, locations)
+            spec = _ModuleSpec(fullname, loader, is_package=True)
+            spec.submodule_search_locations = loader._path
             return spec
         is_package = bool(flags & _PACKAGE)
-        origin = store.module_path(entry[1], fullname, is_package)
+        origin = store.module_path(entry[1], real, is_package)
         spec = _ModuleSpec(fullname, self, origin=origin, is_package=is_package)
         spec.has_location = True
         if is_package:
@@ -204,6 +352,11 @@ class OxidizedFinder(_LoaderBasics):
         return spec
 
     @staticmethod
+    def _parent_path(fullname):
+        parent = fullname.rpartition(".")[0]
+        return sys.path if not parent else getattr(sys.modules[parent], "__path__", ())
+
+    @staticmethod
     def _bytecode_file(source_path, flags, level):
         if flags & _SOURCELESS:
             return source_path[:-3] + ".pyc"
@@ -219,6 +372,7 @@ class OxidizedFinder(_LoaderBasics):
 
     def get_filename(self, fullname):
         store, entry = self._entry(fullname)
+        fullname = self._aliases.get(fullname, fullname)
         flags = entry[0]
         if flags & _EXTENSION:
             return store.prefix_dirs[entry[1]] + "/" + entry[2]
@@ -228,6 +382,7 @@ class OxidizedFinder(_LoaderBasics):
 
     def get_code(self, fullname):
         store, entry = self._entry(fullname)
+        fullname = self._aliases.get(fullname, fullname)
         flags = entry[0]
         if flags & (_NAMESPACE | _EXTENSION):
             return None
@@ -267,6 +422,7 @@ class OxidizedFinder(_LoaderBasics):
 
     def get_source(self, fullname):
         store, entry = self._entry(fullname)
+        fullname = self._aliases.get(fullname, fullname)
         flags = entry[0]
         if flags & (_NAMESPACE | _EXTENSION) or not flags & _SOURCE:
             return None
@@ -461,6 +617,23 @@ class OxidizedFinder(_LoaderBasics):
                 yield dist
 
 
+class _OxidizedNamespaceLoader(_NamespaceLoaderBase):
+    """CPython's namespace loader, whose ``importlib.resources`` reader also sees in-memory files."""
+
+    def __init__(self, finder, name, path):
+        super().__init__(name, path, finder._namespace_path_finder)
+        self._finder = finder
+
+    def get_resource_reader(self, module):
+        finder = self._finder
+        if finder._tree is None:
+            finder._build_tree()
+        for directory in self._path:
+            if directory in finder._memory_dirs:
+                return _resources().Reader(finder, directory)
+        return super().get_resource_reader(module)
+
+
 class _PathEntryFinder:
     """Path entry finder for one directory of the packed resources (``pkgutil`` support)."""
 
@@ -479,10 +652,18 @@ class _PathEntryFinder:
         return "<OxidizedPathEntryFinder %s>" % self.path
 
     def find_spec(self, fullname, target=None):
-        if fullname.rpartition(".")[0] == self._package:
-            spec = self._finder.find_spec(fullname)
-            if spec is not None:
-                return spec
+        parent, _, tail = fullname.rpartition(".")
+        if parent == self._package:
+            found = self._finder._find(fullname)
+            if found is not None and found[1][0] & _NAMESPACE:
+                # A portion, as FileFinder reports one: no loader, this entry's directory.
+                portion = self.path + "/" + tail
+                if portion in self._finder._namespace_locations(fullname):
+                    spec = _ModuleSpec(fullname, None)
+                    spec.submodule_search_locations = [portion]
+                    return spec
+            elif found is not None:
+                return self._finder._spec(fullname, found[0], found[1])
         if self._fallback is not None:
             return self._fallback.find_spec(fullname, target)
         return None

@@ -1,0 +1,203 @@
+"""Package data read through ``__file__``: keep it on the filesystem.
+
+Much code finds its data files with ``os.path.dirname(__file__)`` (or
+``pathlib.Path(__file__).parent``) and reads them with ``open()``, ``os.path.exists()``
+or ``os.listdir()`` rather than through ``importlib.resources`` (pytz's zone files,
+black's ``blib2to3`` grammar, botocore's service models, setuptools' launcher templates).
+The importer gives in-memory modules a ``__file__`` beside the executable
+(``<exe dir>/lib/pkg/mod.py``), but no file exists there, so such reads fail.
+
+The rule (``place_data_beside_file_users``): when any non-stdlib module of a package tree
+names ``__file__`` in its code, every data file of that tree (``PythonPackageResource``
+records of the top-most regular package and its subpackages) whose location is
+``in-memory`` moves to its ``location_fallback`` when that is ``filesystem-relative``, so
+the file exists where ``__file__`` points (the in-memory prefix and the fallback prefix
+are the same directory, ``lib`` by default). Without a filesystem fallback the data stays
+in memory and the build warns, naming the package, the module and the line to add.
+Modules and metadata are not moved: ``__file__`` is set for them either way.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from pyoxidizer_py.resources.model import (
+    PythonExtensionModule,
+    PythonModuleSource,
+    PythonPackageResource,
+    Resource,
+    read_content,
+)
+from pyoxidizer_py.resources.policy import parse_location
+
+__all__ = ["DataPlacement", "place_data_beside_file_users", "uses_file_attribute"]
+
+_log = logging.getLogger(__name__)
+
+_FILE_RE = re.compile(rb"\b__file__\b")
+FALLBACK_FIX = 'policy.resources_location_fallback = "filesystem-relative:lib"'
+
+
+def uses_file_attribute(source: bytes) -> int | None:
+    """The first line where ``source`` reads the name ``__file__``, or None.
+
+    Args:
+        source: a module's source bytes.
+
+    Returns:
+        A 1-based line number of a ``__file__`` name in load context (comments, strings and
+        attribute names such as ``module.__file__`` do not count), or None; None as well
+        for source that does not parse.
+    """
+    if not _FILE_RE.search(source):
+        return None
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return None
+    lines = [
+        node.lineno
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Name) and node.id == "__file__" and isinstance(node.ctx, ast.Load)
+    ]
+    return min(lines) if lines else None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DataPlacement:
+    """What ``place_data_beside_file_users`` did for one package tree.
+
+    Attributes:
+        package: the tree's root package (``pytz``, ``blib2to3``).
+        module: a module naming ``__file__`` and the line (``"pytz:96"``).
+        moved: data files moved to the filesystem.
+        prefix: where they went (``"lib"``), or None when they stayed in memory (no fallback).
+        in_memory: data files left in memory because there is no filesystem fallback.
+    """
+
+    package: str
+    module: str
+    moved: int
+    prefix: str | None
+    in_memory: int
+
+
+def _is_memory(location: str) -> bool:
+    try:
+        return parse_location(location)[0] == "in-memory"
+    except ValueError:
+        return False
+
+
+def _filesystem_fallback(resource: Resource) -> str | None:
+    fallback = resource.add.location_fallback
+    if fallback is None:
+        return None
+    try:
+        kind = parse_location(fallback)[0]
+    except ValueError:
+        return None
+    return fallback if kind == "filesystem-relative" else None
+
+
+def _root(package: str, regular: set[str]) -> str:
+    """The top-most regular package above (or equal to) ``package``; ``package`` itself without one."""
+    parts = package.split(".")
+    for i in range(1, len(parts) + 1):
+        candidate = ".".join(parts[:i])
+        if candidate in regular:
+            return candidate
+    return package
+
+
+def place_data_beside_file_users(resources: Sequence[Resource]) -> tuple[list[Resource], list[DataPlacement]]:
+    """Apply the module docstring's rule.
+
+    Args:
+        resources: an executable's resources with ``add`` set (policy and callbacks applied).
+
+    Returns:
+        ``(resources, placements)``: a new list in the same order, in which the in-memory data
+        files of packages whose code uses ``__file__`` have their location fallback as location;
+        and one ``DataPlacement`` per package tree that had in-memory data (sorted by package).
+        A warning is logged for each tree whose data stays in memory.
+
+    Raises:
+        OSError: a module's source cannot be read.
+    """
+    regular: set[str] = set()
+    for r in resources:
+        if isinstance(r, PythonModuleSource | PythonExtensionModule) and r.is_package and not r.is_stdlib:
+            regular.add(r.name)
+    users: dict[str, str] = {}
+    for r in resources:
+        if not isinstance(r, PythonModuleSource) or r.is_stdlib or not r.add.include:
+            continue
+        line = uses_file_attribute(read_content(r))
+        if line is None:
+            continue
+        package = r.name if r.is_package else r.name.rpartition(".")[0]
+        if not package:
+            continue  # a top-level module has no package data
+        users.setdefault(_root(package, regular), f"{r.name}:{line}")
+    if not users:
+        return list(resources), []
+
+    def tree_of(package: str) -> str | None:
+        parts = package.split(".")
+        for i in range(1, len(parts) + 1):
+            candidate = ".".join(parts[:i])
+            if candidate in users:
+                return candidate
+        return None
+
+    out: list[Resource] = []
+    moved: dict[str, int] = {}
+    kept: dict[str, int] = {}
+    prefixes: dict[str, str] = {}
+    for r in resources:
+        if isinstance(r, PythonPackageResource) and not r.is_stdlib and r.add.include and _is_memory(r.add.location):
+            tree = tree_of(r.package)
+            if tree is not None:
+                fallback = _filesystem_fallback(r)
+                if fallback is None:
+                    kept[tree] = kept.get(tree, 0) + 1
+                else:
+                    out.append(dataclasses.replace(r, add=dataclasses.replace(r.add, location=fallback)))
+                    moved[tree] = moved.get(tree, 0) + 1
+                    prefixes.setdefault(tree, parse_location(fallback)[1] or ".")
+                    continue
+        out.append(r)
+    placements = []
+    for tree in sorted(set(moved) | set(kept)):
+        placement = DataPlacement(
+            package=tree,
+            module=users[tree],
+            moved=moved.get(tree, 0),
+            prefix=prefixes.get(tree),
+            in_memory=kept.get(tree, 0),
+        )
+        placements.append(placement)
+        if placement.moved:
+            _log.info(
+                "%s: its code uses __file__ (%s); %d data files installed in %s/ so open() finds them",
+                tree,
+                placement.module,
+                placement.moved,
+                placement.prefix,
+            )
+        if placement.in_memory:
+            _log.warning(
+                "%s: its code uses __file__ (%s) but %d of its data files are in memory, where open() "
+                "cannot read them; add %s (or set add_location on them)",
+                tree,
+                placement.module,
+                placement.in_memory,
+                FALLBACK_FIX,
+            )
+    return out, placements

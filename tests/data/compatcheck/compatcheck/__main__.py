@@ -1,0 +1,5 @@
+import sys
+
+from compatcheck.check import main
+
+sys.exit(main(sys.argv[1:]))

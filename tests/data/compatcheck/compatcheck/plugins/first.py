@@ -1,0 +1,1 @@
+NAME = "first plugin (compatcheck/plugins has no __init__.py)"
