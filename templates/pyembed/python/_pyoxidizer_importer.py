@@ -260,48 +260,6 @@ class OxidizedFinder(_LoaderBasics):
                 return spec
         return None
 
-    @staticmethod
-    def _in_parent_path(fullname, store, entry, path):
-        parent = fullname.rpartition(".")[0]
-        if entry[0] & _NAMESPACE:
-            return any(store.package_dir(loc, parent) in path for loc in entry[1:])
-        return store.package_dir(entry[1], parent) in path
-
-    def _find_on_path(self, fullname, path, target=None):
-        """Search ``path`` (a package's ``__path__``) as CPython's path-based finder does: in
-        the index for directories of the packed resources, on the filesystem for others
-        (a ``__path__`` extended with ``append`` or ``pkgutil.extend_path``)."""
-        tail = fullname.rpartition(".")[2]
-        ours = tuple(d + "/" for store in self._stores for d in store.prefix_dirs)
-        for entry in list(path):
-            if not isinstance(entry, str):
-                continue
-            if (entry + "/").startswith(ours):
-                package = self._package_for_dir(entry)
-                if package is None:
-                    continue
-                real = package + "." + tail if package else tail
-                found = self._find(real)
-                if found is None:
-                    continue
-                if real != fullname:
-                    self._aliases[fullname] = real
-                return self._spec(fullname, found[0], found[1], real)
-            spec = _external.PathFinder.find_spec(fullname, [entry], target)
-            if spec is not None:
-                return spec
-        return None
-
-    def _find_on_extended_path(self, fullname, path, target):
-        """A package's ``__path__`` extended by code (``__path__.append(dir)``, pkgutil's
-        ``extend_path``) with directories outside the packed resources: searched as CPython's
-        path-based finder would, even when it is off."""
-        ours = tuple(d + "/" for store in self._stores for d in store.prefix_dirs)
-        extra = [p for p in path if isinstance(p, str) and not (p + "/").startswith(ours)]
-        if not extra:
-            return None
-        return _external.PathFinder.find_spec(fullname, extra, target)
-
     def invalidate_caches(self):
         pass
 
