@@ -42,6 +42,9 @@ class CargoBuildOptions:
         verbose: log cargo's output at INFO instead of DEBUG.
         jobs: ``--jobs`` value, or None for cargo's default.
         extra_env: more environment variables for cargo (for example ``RUSTFLAGS``).
+        remap_paths: run rustc through a wrapper that remaps the project, artifacts, target,
+            cargo-home and sysroot paths (``rust_project.reproducible``), so the executable
+            holds no absolute build paths.
     """
 
     release: bool = False
@@ -50,6 +53,7 @@ class CargoBuildOptions:
     verbose: bool = False
     jobs: int | None = None
     extra_env: Mapping[str, str] = field(default_factory=dict)
+    remap_paths: bool = True
 
 
 def find_cargo() -> str:
@@ -95,6 +99,23 @@ def build_environment(
     if extra_env:
         env.update(extra_env)
     return env
+
+
+def _use_remap_wrapper(env: dict[str, str], *, project_dir: Path, artifacts_dir: Path, target_dir: Path) -> None:
+    """Point ``RUSTC_WRAPPER`` in ``env`` at a script adding ``--remap-path-prefix`` flags."""
+    from pyoxidizer_py.rust_project.reproducible import build_path_remaps, write_rustc_wrapper
+
+    remaps = build_path_remaps(
+        project_dir=project_dir, artifacts_dir=artifacts_dir, target_dir=target_dir, environ=env
+    )
+    try:
+        wrapper = write_rustc_wrapper(
+            Path(os.path.abspath(target_dir)) / ".pyoxidizer-py", remaps,
+            chained_wrapper=env.get("RUSTC_WRAPPER") or None,
+        )
+    except OSError as e:
+        raise BuildError(f"cannot write the rustc wrapper in {target_dir}: {e}") from e
+    env["RUSTC_WRAPPER"] = str(wrapper)
 
 
 def _error_tail(lines: Sequence[str]) -> str:
@@ -161,6 +182,8 @@ def cargo_build(
     env = build_environment(
         artifacts_dir=artifacts_dir, pyo3_config_file=pyo3_config_file, extra_env=options.extra_env
     )
+    if options.remap_paths:
+        _use_remap_wrapper(env, project_dir=project_dir, artifacts_dir=artifacts_dir, target_dir=target_dir)
     level = logging.INFO if options.verbose else logging.DEBUG
     _log.info("building Rust project %s with cargo", project_dir)
     _log.debug("running %s", " ".join(cmd))

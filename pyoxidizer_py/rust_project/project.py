@@ -1,7 +1,8 @@
 """Render ``templates/`` into a Rust project directory.
 
-A project holds ``Cargo.toml`` (written here with tomlkit, edition pinned),
-``build.rs``, ``src/main.rs``, ``.cargo/config.toml`` and the runtime crate copied
+A project holds ``Cargo.toml`` (written here with tomlkit, edition pinned), the
+``Cargo.lock`` pyoxidizer-py ships (``rust_project.lockfile``), ``build.rs``,
+``src/main.rs``, ``.cargo/config.toml`` and the runtime crate copied
 into ``pyembed/`` as a path dependency. Rendering is idempotent: a file whose
 content is unchanged is not rewritten, so its mtime stays and cargo does not
 rebuild anything when only Python resources changed.
@@ -23,6 +24,7 @@ import tomlkit
 
 from pyoxidizer_py.artifacts.atomic_write import write_bytes_if_changed, write_text_if_changed
 from pyoxidizer_py.errors import BuildError
+from pyoxidizer_py.rust_project.lockfile import render_lockfile
 from pyoxidizer_py.templates_dir import templates_dir
 
 __all__ = [
@@ -197,6 +199,7 @@ def render_project(project_dir: Path, *, name: str, pyoxidizer_bzl: str | None =
 
     try:
         put(Path("Cargo.toml"), render_cargo_toml(name).encode("utf-8"))
+        put(Path("Cargo.lock"), render_lockfile(name).encode("utf-8"))
         for rel in _template_files(templates / "project"):
             put(rel, (templates / "project" / rel).read_bytes())
         runtime_src = templates / RUNTIME_CRATE_DIR
