@@ -134,7 +134,8 @@ def test_local_package_with_entry_point_and_c_extension(
 def test_run_forwards_arguments_and_exit_status(tmp_path: Path, cargo_target: Path) -> None:
     project = copy_example("local-app", tmp_path)
     result = pyoxidizer(
-        "run", "--path", str(project), "--python-distribution", PY311, "--", "Zed", cargo_target=cargo_target
+        "run", "--system-rust", "--path", str(project), "--python-distribution", PY311, "--", "Zed",
+        cargo_target=cargo_target,
     )
     assert result.returncode == 0, result.stderr
     assert "Hello, Zed!" in result.stdout
