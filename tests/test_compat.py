@@ -140,23 +140,23 @@ def test_file_users_rule(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> No
 
 _HARNESS = r"""
 import runpy, sys, types
-blob_path, origin, importer_path = sys.argv[1:4]
+blob_path, origin, importer_path, filesystem_importer = sys.argv[1:5]
 with open(blob_path, "rb") as f:
     blob = f.read()
 module = types.ModuleType("_pyoxidizer_importer")
 with open(importer_path, "rb") as f:
     exec(compile(f.read(), "_pyoxidizer_importer.py", "exec"), module.__dict__)
 sys.modules["_pyoxidizer_importer"] = module
-module.install([memoryview(blob)], origin, False)
+module.install([memoryview(blob)], origin, sys.argv[4] == "1")
 sys.path[:] = [origin + "/lib"]  # what the executable's module_search_paths give
-del sys.argv[1:4]
+del sys.argv[1:5]
 runpy.run_module("compatcheck", run_name="__main__", alter_sys=True)
 """
 
 
-def check_report(report: dict[str, object], lib: str, app: str, version: str) -> None:
-    """What every build of ``compatcheck`` must report (``lib``: where the packages are, ``app``:
-    where compatcheck is)."""
+def check_report(report: dict[str, object], lib: str, version: str) -> None:
+    """What every build of ``compatcheck`` must report (``lib``: the directory beside the executable
+    that ``__file__`` and ``__path__`` name)."""
     tag = f"cpython-{version.replace('.', '')}-x86_64-linux-gnu.so"
     errors = {k: v for k, v in report.items() if k.startswith("error_")}
     assert not errors, errors
@@ -168,8 +168,11 @@ def check_report(report: dict[str, object], lib: str, app: str, version: str) ->
     assert report["ns_loader_is_namespace_loader"] is True
     assert report["ns_functools"] == "OK"
     assert report["ns_text_lorem"] == "Lorem"  # jaraco.text reads its data through importlib.resources
+    assert {"context", "functools", "text"} <= set(report["ns_iter_modules"])  # type: ignore[arg-type]
     assert report["ns_extended"] == "a portion added to __path__ at run time"
     assert report["ns_find_spec"] is True
+    assert report["ns_data_module"] == "compatns.hello, a module of a top-level namespace package"
+    assert report["ns_data"] == "data of a namespace package\n"  # importlib.resources on a namespace
     # ... an __init__-less subdirectory of a regular package, ours and setuptools'.
     assert report["local_ns_type"] == report["setuptools_ns_type"] == "_NamespacePath"
     assert report["local_ns_plugin"] == "first plugin (compatcheck/plugins has no __init__.py)"
@@ -202,16 +205,24 @@ def _resources(version: str, location: str) -> list[object]:
     app_policy.resources_location = location
     resources = [*stdlib_resources(dist, policy)]
     resources += pip_install(dist, REQUIREMENTS, app_policy)
-    resources += read_package_root(DATA / "compatcheck", ["compatcheck"], dist, app_policy)
+    resources += read_package_root(DATA / "compatcheck", ["compatcheck", "compatns"], dist, app_policy)
     return resources
 
 
-HARNESS_CASES = [("3.10", "in-memory"), ("3.11", "filesystem-relative:lib"), ("3.13", "in-memory")]
+# (version, location of the packages, filesystem_importer)
+HARNESS_CASES = [
+    ("3.10", "in-memory", False),
+    ("3.11", "filesystem-relative:lib", False),
+    ("3.12", "in-memory", True),  # namespace portions also come through CPython's PathFinder
+    ("3.13", "in-memory", False),
+]
 
 
-@pytest.mark.parametrize("case", HARNESS_CASES, ids=[f"{v}-{loc.split(':')[0]}" for v, loc in HARNESS_CASES])
-def test_real_packages_in_plain_interpreter(case: tuple[str, str], tmp_path: Path) -> None:
-    version, location = case
+@pytest.mark.parametrize(
+    "case", HARNESS_CASES, ids=[f"{v}-{loc.split(':')[0]}{'-fsimporter' * fs}" for v, loc, fs in HARNESS_CASES]
+)
+def test_real_packages_in_plain_interpreter(case: tuple[str, str, bool], tmp_path: Path) -> None:
+    version, location, filesystem_importer = case
     dist = introspect_installed(PYTHONS[version])
     result = write_resource_artifacts(
         _resources(version, location),  # type: ignore[arg-type]
@@ -229,14 +240,18 @@ def test_real_packages_in_plain_interpreter(case: tuple[str, str], tmp_path: Pat
         assert not (origin / "lib" / "compatcheck" / "__init__.py").exists()
     assert (origin / "lib" / "pytz" / "zoneinfo" / "Europe" / "Paris").is_file()  # placed beside __file__
     proc = subprocess.run(
-        [str(PYTHONS[version]), "-I", "-S", "-c", _HARNESS, str(result.blob_path), str(origin), str(IMPORTER)],
+        [
+            str(PYTHONS[version]),
+            *("-I", "-S", "-c", _HARNESS),
+            *(str(result.blob_path), str(origin), str(IMPORTER), "1" if filesystem_importer else "0"),
+        ],
         capture_output=True,
         text=True,
         env={"PATH": os.environ["PATH"], "HOME": str(tmp_path)},
         check=False,
     )
     assert proc.returncode == 0, proc.stderr
-    check_report(json.loads(proc.stdout), f"{origin}/lib", f"{origin}/lib", version)
+    check_report(json.loads(proc.stdout), f"{origin}/lib", version)
 
 
 # --- executables (cargo) ----------------------------------------------------------------------------
@@ -251,7 +266,7 @@ def make_exe():
     config.run_module = "compatcheck"
     exe = dist.to_python_executable(name = "compatcheck", packaging_policy = policy, config = config)
     exe.add_python_resources(exe.pip_install([REQUIREMENTS]))
-    exe.add_python_resources(exe.read_package_root(path = "src", packages = ["compatcheck"]))
+    exe.add_python_resources(exe.read_package_root(path = "src", packages = ["compatcheck", "compatns"]))
     return exe
 
 register_target("exe", make_exe, default = True)
@@ -301,7 +316,7 @@ def test_real_packages_in_executable(tmp_path: Path, cargo_target: Path, locatio
         env={"PATH": os.environ["PATH"], "HOME": str(tmp_path)},
     )
     assert result.returncode == 0, result.stderr
-    check_report(json.loads(result.stdout), f"{app}/lib", f"{app}/lib", "3.11")
+    check_report(json.loads(result.stdout), f"{app}/lib", "3.11")
     in_memory = location == "in-memory"
     assert (app / "lib" / "compatcheck" / "__init__.py").exists() is not in_memory
     assert (app / "lib" / "compatcheck" / "data" / "motd.txt").is_file()  # read with open(): on disk

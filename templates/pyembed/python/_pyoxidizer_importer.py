@@ -239,26 +239,41 @@ class OxidizedFinder(_LoaderBasics):
         """Search ``path`` (a package's ``__path__``) as CPython's path-based finder does: in
         the index for directories of the packed resources, on the filesystem for others
         (a ``__path__`` extended with ``append`` or ``pkgutil.extend_path``)."""
-        tail = fullname.rpartition(".")[2]
         ours = tuple(d + "/" for store in self._stores for d in store.prefix_dirs)
         for entry in list(path):
             if not isinstance(entry, str):
                 continue
             if (entry + "/").startswith(ours):
                 package = self._package_for_dir(entry)
-                if package is None:
-                    continue
-                real = package + "." + tail if package else tail
-                found = self._find(real)
-                if found is None:
-                    continue
-                if real != fullname:
-                    self._aliases[fullname] = real
-                return self._spec(fullname, found[0], found[1], real)
-            spec = _external.PathFinder.find_spec(fullname, [entry], target)
+                spec = None if package is None else self._spec_in_package(fullname, package)
+            else:
+                spec = _external.PathFinder.find_spec(fullname, [entry], target)
             if spec is not None:
                 return spec
         return None
+
+    def _spec_in_package(self, fullname, package, portion_dir=None):
+        """The spec of ``fullname`` as found in the directory of the indexed ``package`` (``""``
+        for a prefix directory): the entry of ``<package>.<last part of fullname>``, loaded under
+        ``fullname``, as CPython's FileFinder finds a file by its name only. With ``portion_dir``
+        a namespace package is reported as a portion (no loader, that directory), as FileFinder
+        reports one to the path-based finder."""
+        tail = fullname.rpartition(".")[2]
+        real = package + "." + tail if package else tail
+        found = self._find(real)
+        if found is None:
+            return None
+        store, entry = found
+        if portion_dir is not None and entry[0] & _NAMESPACE:
+            portion = portion_dir + "/" + tail
+            if portion not in self._namespace_locations(real):
+                return None
+            spec = _ModuleSpec(fullname, None)
+            spec.submodule_search_locations = [portion]
+            return spec
+        if real != fullname:
+            self._aliases[fullname] = real
+        return self._spec(fullname, store, entry, real)
 
     def invalidate_caches(self):
         pass
@@ -610,18 +625,9 @@ class _PathEntryFinder:
         return "<OxidizedPathEntryFinder %s>" % self.path
 
     def find_spec(self, fullname, target=None):
-        parent, _, tail = fullname.rpartition(".")
-        if parent == self._package:
-            found = self._finder._find(fullname)
-            if found is not None and found[1][0] & _NAMESPACE:
-                # A portion, as FileFinder reports one: no loader, this entry's directory.
-                portion = self.path + "/" + tail
-                if portion in self._finder._namespace_locations(fullname):
-                    spec = _ModuleSpec(fullname, None)
-                    spec.submodule_search_locations = [portion]
-                    return spec
-            elif found is not None:
-                return self._finder._spec(fullname, found[0], found[1])
+        spec = self._finder._spec_in_package(fullname, self._package, self.path)
+        if spec is not None:
+            return spec
         if self._fallback is not None:
             return self._fallback.find_spec(fullname, target)
         return None

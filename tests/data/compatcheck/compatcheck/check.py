@@ -29,6 +29,9 @@ def _namespace(out):
     with jaraco.context.suppress(ZeroDivisionError):
         1 / 0
     out["ns_text_lorem"] = jaraco.text.lorem_ipsum.split()[0]
+    import pkgutil
+
+    out["ns_iter_modules"] = sorted(m.name for m in pkgutil.iter_modules(jaraco.__path__))
     # Extend the namespace with a directory outside the executable, as plugin systems do.
     extra = tempfile.mkdtemp()
     os.mkdir(os.path.join(extra, "jaraco"))
@@ -41,6 +44,15 @@ def _namespace(out):
     import importlib.util
 
     out["ns_find_spec"] = importlib.util.find_spec("jaraco").submodule_search_locations is not None
+
+
+def _namespace_data(out):
+    import importlib.resources
+
+    import compatns.hello
+
+    out["ns_data_module"] = compatns.hello.X
+    out["ns_data"] = importlib.resources.files("compatns").joinpath("greeting.txt").read_text()
 
 
 def _subdir_namespace(out):
@@ -100,6 +112,7 @@ def main(argv):
     out = {"version": "%d.%d" % sys.version_info[:2]}
     for key, fn in (
         ("namespace", _namespace),
+        ("namespace_data", _namespace_data),
         ("subdir_namespace", _subdir_namespace),
         ("mypyc", _mypyc),
         ("file_data", _file_data),

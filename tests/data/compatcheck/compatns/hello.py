@@ -1,0 +1,1 @@
+X = "compatns.hello, a module of a top-level namespace package"
