@@ -395,3 +395,49 @@ def test_files_mode_policy_keeps_classified_resources() -> None:
     assert (policy.file_scanner_classify_files, policy.file_scanner_emit_files) == (False, True)
     assert policy.include_classified_resources and policy.include_file_resources and policy.allow_files
     assert apply_policy(PythonModuleSource(name="encodings", is_package=True, is_stdlib=True), policy).add.include
+
+
+_SPLIT_HARNESS = r"""
+import sys, types
+blob_path, origin, importer_path = sys.argv[1:4]
+with open(blob_path, "rb") as f:
+    blob = f.read()
+module = types.ModuleType("_pyoxidizer_importer")
+with open(importer_path, "rb") as f:
+    exec(compile(f.read(), "_pyoxidizer_importer.py", "exec"), module.__dict__)
+module.install([memoryview(blob)], origin, False)
+import nsx.a, nsx.b, nsx.deep.c
+print(repr((list(nsx.__path__), nsx.a.WHERE, nsx.b.WHERE, nsx.b.__file__, list(nsx.deep.__path__), nsx.deep.c.WHERE)))
+"""
+
+
+def test_namespace_split_across_locations(tmp_path: Path) -> None:
+    """One namespace package with portions in memory and in a filesystem-relative prefix."""
+    dist = introspect_installed(PYTHONS["3.12"])
+    memory = PackagingPolicy()
+    files = PackagingPolicy(resources_location="filesystem-relative:site")
+    resources = [
+        apply_policy(make_python_module_source("nsx.a", "WHERE = 'memory'\n"), memory),
+        apply_policy(make_python_module_source("nsx.b", "WHERE = 'site'\n"), files),
+        apply_policy(make_python_module_source("nsx.deep.c", "WHERE = 'deep'\n"), files),
+    ]
+    result = write_resource_artifacts(resources, dist, artifacts_dir=tmp_path / "art", install_dir=tmp_path / "inst")
+    assert result.blob_path is not None
+    origin = tmp_path / "inst"
+    proc = subprocess.run(
+        [str(PYTHONS["3.12"]), "-I", "-S", "-c", _SPLIT_HARNESS, str(result.blob_path), str(origin), str(IMPORTER)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == repr(
+        (
+            [f"{origin}/lib/nsx", f"{origin}/site/nsx"],
+            "memory",
+            "site",
+            f"{origin}/site/nsx/b.py",
+            [f"{origin}/site/nsx/deep"],
+            "deep",
+        )
+    )
