@@ -441,3 +441,14 @@ def test_namespace_split_across_locations(tmp_path: Path) -> None:
             "deep",
         )
     )
+
+
+def test_missing_encodings_is_a_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    dist = introspect_installed(PYTHONS["3.11"])
+    policy = PackagingPolicy()
+    policy.include_classified_resources = False  # what "files" mode did before it kept classified resources
+    with caplog.at_level(logging.WARNING):
+        write_resource_artifacts(
+            stdlib_resources(dist, policy), dist, artifacts_dir=tmp_path / "art", install_dir=tmp_path / "inst"
+        )
+    assert "the standard library's encodings package is not among the resources" in caplog.text

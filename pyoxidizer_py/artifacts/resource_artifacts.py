@@ -362,6 +362,13 @@ def write_resource_artifacts(
         elif isinstance(resource, PythonPackageDistributionResource):
             dist_files[(resource.directory, resource.name)] = _read(resource)
     in_memory = bool(modules or data or dist_files)
+    has_encodings = "encodings" in modules or any(m.name == "encodings" for m in fs.modules)
+    if not has_encodings and not config.module_search_paths:
+        _log.warning(
+            "the standard library's encodings package is not among the resources, so the executable cannot "
+            "start (CPython imports it first); keep policy.include_classified_resources = True, which "
+            "set_resource_handling_mode(\"files\") does, or set python_config.module_search_paths"
+        )
 
     if in_memory and not config.oxidized_importer:
         raise BuildError(
