@@ -286,6 +286,12 @@ class OxidizedFinder(_LoaderBasics):
         if flags & _EXTENSION:
             path = store.prefix_dirs[entry[1]] + "/" + entry[2]
             loader = _external.ExtensionFileLoader(fullname, path)
+            if flags & _PACKAGE:
+                # pkg/__init__<suffix> (mypyc): a package whose submodules live beside it.
+                locations = [path.rpartition("/")[0]]
+                return _external.spec_from_file_location(
+                    fullname, path, loader=loader, submodule_search_locations=locations
+                )
             return _external.spec_from_file_location(fullname, path, loader=loader)
         if flags & _NAMESPACE:
             # As CPython's PathFinder: a NamespaceLoader, origin None, and a _NamespacePath that
