@@ -33,6 +33,8 @@ from pyoxidizer_py.errors import DistributionError
 __all__ = [
     "CACHEDIR_TAG",
     "CACHE_DIR_ENV",
+    "COMPLETE_MARKER",
+    "EXTRACT_FORMAT",
     "DistributionCache",
     "clear_cache",
     "default_cache_root",
@@ -48,6 +50,8 @@ CACHEDIR_TAG = (
     "# For information about cache directory tags, see https://bford.info/cachedir/\n"
 )
 COMPLETE_MARKER = ".complete"
+EXTRACT_FORMAT = "extract-checks-2"
+"""Written into the completion marker; bumped whenever extraction checks become stricter."""
 _LOCK_TIMEOUT = 3600.0  # seconds: a download of a large archive over a slow link
 
 
@@ -103,8 +107,20 @@ class DistributionCache:
         return self.base / "extracted" / sha256
 
     def is_extracted(self, sha256: str) -> bool:
-        """True when a complete extraction exists."""
-        return (self.extracted_path(sha256) / COMPLETE_MARKER).is_file()
+        """True when a complete extraction by this version's checks exists.
+
+        The marker holds the digest and ``EXTRACT_FORMAT``; a tree extracted by an older
+        pyoxidizer-py (whose member checks were weaker) is not trusted and is extracted again.
+        """
+        marker = self.extracted_path(sha256) / COMPLETE_MARKER
+        try:
+            return marker.read_text(encoding="utf-8").split() == [sha256, EXTRACT_FORMAT]
+        except (OSError, UnicodeDecodeError):
+            return False
+
+    def mark_extracted(self, sha256: str) -> None:
+        """Write the completion marker of ``extracted/<sha256>`` (atomically)."""
+        _write_atomic(self.extracted_path(sha256) / COMPLETE_MARKER, f"{sha256}\n{EXTRACT_FORMAT}\n")
 
     def partial_path(self, sha256: str) -> Path:
         """The partial download file (resumed by the next attempt)."""

@@ -18,11 +18,13 @@ from pyoxidizer_py.distribution.pbs.cache import clear_cache, open_cache
 from pyoxidizer_py.distribution.pbs.catalog import list_catalog, resolve_catalog_entry
 from pyoxidizer_py.distribution.pbs.distribution import (
     PbsInfo,
+    check_extracted_tree,
     distribution_from_tree,
     ensure_archive,
 )
-from pyoxidizer_py.distribution.pbs.download import DownloadOptions, ProgressCallback, hash_file
-from pyoxidizer_py.distribution.pbs.extract import extract_members, validate_layout
+from pyoxidizer_py.distribution.pbs.download import DownloadOptions, ProgressCallback
+from pyoxidizer_py.distribution.pbs.extract import extract_archive
+from pyoxidizer_py.distribution.pbs.integrity import verify_local_archive
 from pyoxidizer_py.errors import DistributionError
 
 __all__ = [
@@ -50,7 +52,8 @@ def python_distribution_extract(
     """``python-distribution-extract DEST (--download-default | --archive-path P)``.
 
     Args:
-        dest: directory to extract into (created; its contents become ``dest/python/...``).
+        dest: directory to extract into (must not exist or be empty; it receives ``dest/python/...``
+            by one rename of a fully extracted and checked staging directory beside it).
         download_default: fetch this host's default catalog distribution (full archive) through the cache.
         archive_path: a local archive instead.
         cache_dir, options, progress: see ``distribution.ensure_archive``.
@@ -60,7 +63,7 @@ def python_distribution_extract(
 
     Raises:
         DistributionError: neither or both sources given (PyOxidizer's messages), download or
-            extraction failure, unsafe member.
+            extraction failure, unsafe member, a digest mismatch (``integrity``), a non-empty ``dest``.
     """
     if not download_default and archive_path is None:
         raise DistributionError("must specify --download-default or --archive-path")
@@ -73,10 +76,10 @@ def python_distribution_extract(
         )
     else:
         archive = Path(archive_path)
-        if not archive.is_file():
-            raise DistributionError(f"python distribution archive {archive} does not exist")
-    dest.mkdir(parents=True, exist_ok=True)
-    extract_members(archive, dest)
+        verify_local_archive(archive)
+    # Staged beside dest and renamed into place: a failure (a corrupt archive, a full disk, a limit)
+    # leaves dest as it was.
+    extract_archive(archive, dest, check=lambda root: check_extracted_tree(root, archive))
     return f"extracting archive to {dest}"
 
 
@@ -84,21 +87,18 @@ class _Extracted:
     """A local archive extracted into a temporary directory (PyOxidizer does the same)."""
 
     def __init__(self, archive: Path) -> None:
-        if not archive.is_file():
-            raise DistributionError(f"python distribution archive {archive} does not exist")
         self.archive = archive
+        self.sha256 = verify_local_archive(archive)
         self.tmp = Path(tempfile.mkdtemp(prefix="pyoxidizer-py-dist-"))
 
     def __enter__(self) -> Distribution:
         root = self.tmp / "tree"
-        root.mkdir()
-        extract_members(self.archive, root)
-        validate_layout(root, source=str(self.archive))
+        extract_archive(self.archive, root)
         from pyoxidizer_py.distribution.pbs.catalog import parse_archive_name
 
         parts = parse_archive_name(self.archive.name)
         return distribution_from_tree(
-            root, description=str(self.archive), sha256=hash_file(self.archive),
+            root, description=str(self.archive), sha256=self.sha256,
             target_triple=parts["triple"] if parts else None,
         )
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from pyoxidizer_py.distribution.model import Distribution
-from pyoxidizer_py.distribution.pbs.cache import COMPLETE_MARKER, DistributionCache, open_cache
+from pyoxidizer_py.distribution.pbs.cache import DistributionCache, open_cache
 from pyoxidizer_py.distribution.pbs.catalog import CatalogEntry, host_target_triple, parse_archive_name
 from pyoxidizer_py.distribution.pbs.download import (
     DownloadOptions,
@@ -29,14 +29,17 @@ from pyoxidizer_py.distribution.pbs.download import (
     download_file,
     hash_file,
 )
-from pyoxidizer_py.distribution.pbs.extract import extract_archive, validate_layout
+from pyoxidizer_py.distribution.pbs.extract import extract_archive, remove_stale_staging, validate_layout
+from pyoxidizer_py.distribution.pbs.integrity import verify_local_archive
 from pyoxidizer_py.distribution.pbs.introspect import introspect_install_tree
 from pyoxidizer_py.distribution.pbs.python_json import ExtensionVariant, PythonJson, load_python_json
+from pyoxidizer_py.distribution.pbs.safepaths import check_python_json_paths, inside_or_error
 from pyoxidizer_py.errors import DistributionError
 
 __all__ = [
     "PBS_ORIGIN",
     "PbsInfo",
+    "check_extracted_tree",
     "distribution_from_tree",
     "ensure_archive",
     "ensure_catalog_distribution",
@@ -68,8 +71,13 @@ class PbsInfo:
     python_json: PythonJson | None = None
 
     def path(self, relative: str) -> Path:
-        """An absolute path for a PYTHON.json path (relative to ``python/``)."""
-        return self.root / relative
+        """An absolute path for a PYTHON.json path (relative to ``python/``), symbolic links resolved.
+
+        Raises:
+            DistributionError: the path resolves outside ``root`` (``distribution_from_tree`` has
+                already refused such documents; this guards paths built by later stages).
+        """
+        return inside_or_error(self.root, relative, what="python-build-standalone archive path")
 
     @property
     def object_file_format(self) -> str | None:
@@ -108,25 +116,42 @@ def runs_on_host(target_triple: str) -> bool:
     return target_triple == host_target_triple()
 
 
+_MAX_LICENSE_BYTES = 8 << 20  # CPython's LICENSE is ~14 KB; more is not a license text
+
+
 def _license_text(path: Path | None) -> str | None:
     if path is None or not path.is_file():
         return None
-    return path.read_text(encoding="utf-8", errors="replace")
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(_MAX_LICENSE_BYTES + 1)
+    except OSError as exc:
+        raise DistributionError(f"cannot read the license file {path}: {exc.strerror}") from exc
+    if len(data) > _MAX_LICENSE_BYTES:
+        raise DistributionError(f"{path}: license file larger than {_MAX_LICENSE_BYTES >> 20} MiB; refusing it")
+    return data.decode("utf-8", errors="replace")
 
 
 def _from_python_json(root: Path, pj: PythonJson, description: str, sha256: str | None) -> Distribution:
     python = root / "python"
-    stdlib = python / pj.python_paths["stdlib"]
-    exe = python / pj.python_exe
+    # Every path the document names must resolve inside python/ (a license_path of
+    # "../../../../etc/passwd" would otherwise be copied into the build as COPYING.txt).
+    check_python_json_paths(pj, python, source=f"{description}: python/PYTHON.json")
+
+    def inside(rel: str, key: str) -> Path:
+        return inside_or_error(python, rel, what=f"{description}: python/PYTHON.json: {key}")
+
+    stdlib = inside(pj.python_paths["stdlib"], "python_paths.stdlib")
+    exe = inside(pj.python_exe, "python_exe")
     shared_rel = pj.shared_library_path()
-    shared = python / shared_rel if shared_rel else None
-    lib_dynload = stdlib / "lib-dynload"
-    dlls = python / "install" / "DLLs"
+    shared = inside(shared_rel, "python_config_vars.INSTSONAME") if shared_rel else None
+    lib_dynload = inside(f"{pj.python_paths['stdlib']}/lib-dynload", "python_paths.stdlib")
+    dlls = inside("install/DLLs", "install/DLLs")
     system_libs = tuple(dict.fromkeys(link.name for link in pj.build_info.core.links if link.system))
     return Distribution(
         origin=PBS_ORIGIN,
         description=description,
-        python_exe=exe if exe.exists() and runs_on_host(pj.target_triple) else None,
+        python_exe=exe if exe.is_file() and runs_on_host(pj.target_triple) else None,
         version=pj.python_version,
         major_minor=pj.python_major_minor_version,
         abiflags=pj.abiflags,
@@ -134,10 +159,10 @@ def _from_python_json(root: Path, pj: PythonJson, description: str, sha256: str 
         cache_tag=pj.python_implementation_cache_tag,
         bytecode_magic=pj.bytecode_magic,
         extension_suffixes=tuple(pj.python_suffixes.get("extension", ())),
-        prefix=python / "install",
+        prefix=inside("install", "install"),
         stdlib_dir=stdlib,
         lib_dynload_dir=lib_dynload if lib_dynload.is_dir() else dlls if dlls.is_dir() else None,
-        include_dir=python / pj.python_paths["include"],
+        include_dir=inside(pj.python_paths["include"], "python_paths.include"),
         shared_library=shared if shared is not None and shared.exists() else None,
         # No ready-to-use static library: artifacts.libpython assembles libpython3.a from the
         # objects PYTHON.json lists (when they are not LLVM bitcode) at link planning time.
@@ -145,7 +170,7 @@ def _from_python_json(root: Path, pj: PythonJson, description: str, sha256: str 
         static_link_libraries=system_libs,
         builtin_extensions=pj.builtin_extension_names(),
         licenses=tuple(pj.licenses) if pj.licenses else ("Python-2.0",),
-        license_text=_license_text(python / pj.license_path if pj.license_path else None),
+        license_text=_license_text(inside(pj.license_path, "license_path") if pj.license_path else None),
         pbs=PbsInfo(root=python, archive_kind="full", sha256=sha256, python_json=pj),
     )
 
@@ -171,6 +196,13 @@ def distribution_from_tree(
         DistributionError: invalid layout, invalid PYTHON.json (``PythonJsonError``), or missing files.
     """
     description = description or str(root)
+    try:
+        return _describe_tree(root, description, sha256, target_triple)
+    except OSError as exc:  # unreadable files, link loops in the tree
+        raise DistributionError(f"{description}: cannot read the extracted archive: {exc}") from exc
+
+
+def _describe_tree(root: Path, description: str, sha256: str | None, target_triple: str | None) -> Distribution:
     kind = validate_layout(root, source=description)
     if kind == "full":
         pj = load_python_json(root / "python" / "PYTHON.json", source=f"{description}: python/PYTHON.json")
@@ -202,6 +234,21 @@ def distribution_from_tree(
         license_text=_license_text(license_file),
         pbs=PbsInfo(root=info.prefix, archive_kind="install_only", sha256=sha256),
     )
+
+
+def _archive_triple(filename: str) -> str | None:
+    parts = parse_archive_name(filename)
+    return parts["triple"] if parts else None
+
+
+def check_extracted_tree(root: Path, archive: Path) -> None:
+    """Describe a freshly extracted tree once, raising what ``distribution_from_tree`` raises.
+
+    Used as ``extract_archive(check=...)`` so that a tree whose ``PYTHON.json`` is invalid or names
+    paths outside it is never renamed into the cache or a user's destination. An install_only tree
+    whose triple the file name does not tell is accepted here (the triple matters only for a build).
+    """
+    distribution_from_tree(root, description=str(archive), target_triple=_archive_triple(archive.name) or "unknown")
 
 
 def _url_filename(url: str) -> str:
@@ -267,12 +314,18 @@ def ensure_extracted(archive: Path, sha256: str, *, cache: DistributionCache, _l
     dest = cache.extracted_path(sha256)
     if cache.is_extracted(sha256):
         return dest
-    if dest.exists():  # an extraction interrupted after the rename: redo it
+    remove_stale_staging(cache.staging_dir())  # left by killed runs (their locks are gone)
+    if dest.exists():  # interrupted after the rename, or extracted by an older version: redo it
         import shutil
 
-        shutil.rmtree(dest)
-    extract_archive(archive, dest, source=str(archive))
-    (dest / COMPLETE_MARKER).write_text(sha256 + "\n", encoding="utf-8")
+        try:
+            shutil.rmtree(dest)
+        except OSError as exc:
+            raise DistributionError(f"cannot remove the incomplete cache entry {dest}: {exc.strerror}") from exc
+    # The tree is described once before it enters the cache, so an archive whose PYTHON.json is
+    # invalid or names paths outside it is never cached as complete.
+    extract_archive(archive, dest, source=str(archive), check=lambda root: check_extracted_tree(root, archive))
+    cache.mark_extracted(sha256)
     return dest
 
 
@@ -320,10 +373,8 @@ def ensure_distribution(
         if not path.is_file():
             raise DistributionError(f"python distribution archive {path} does not exist")
         if sha256 is None or not cache.is_extracted(sha256.lower()):
-            actual = hash_file(path)
-            if sha256 is not None and actual != sha256.lower():
-                raise DistributionError(f"sha256 mismatch for {path}: expected {sha256.lower()}, got {actual}")
-            sha256 = actual
+            # Without a given sha256, a .sha256 file, SHA256SUMS or the catalog may record one.
+            sha256 = verify_local_archive(path, sha256)
         digest = sha256.lower()
         with cache.lock(digest):
             root = ensure_extracted(path, digest, cache=cache, _locked=True)

@@ -20,11 +20,13 @@ from __future__ import annotations
 
 import ast
 import logging
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pyoxidizer_py.distribution.pbs.safepaths import within
 from pyoxidizer_py.errors import DistributionError
 
 __all__ = [
@@ -40,6 +42,7 @@ logger = logging.getLogger(__name__)
 _PY_VERSION_RE = re.compile(r'#define\s+PY_VERSION\s+"([^"]+)"')
 _MAGIC_PY_RE = re.compile(r"MAGIC_NUMBER\s*=\s*\((\d+)\)\.to_bytes\(2,\s*'little'\)\s*\+\s*b'\\r\\n'")
 _MAGIC_H_RE = re.compile(r"#define\s+PYC_MAGIC_NUMBER\s+(\d+)")
+_MAX_SYSCONFIGDATA_BYTES = 16 << 20  # real ones are ~50 KB
 _INITTAB_RE = re.compile(r'\{\s*"([A-Za-z0-9_.]+)"\s*,\s*([A-Za-z0-9_]+)\s*\}')
 
 
@@ -83,9 +86,11 @@ def read_sysconfigdata(path: Path) -> dict[str, Any]:
         DistributionError: the file is unreadable or has no literal ``build_time_vars`` dict.
     """
     try:
+        if path.stat().st_size > _MAX_SYSCONFIGDATA_BYTES:
+            raise DistributionError(f"{path}: larger than {_MAX_SYSCONFIGDATA_BYTES >> 20} MiB; not a sysconfig file")
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise DistributionError(f"cannot read {path}: {exc}") from exc
+    except (OSError, SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        raise DistributionError(f"cannot read {path}: {type(exc).__name__}: {exc}") from exc
     for node in tree.body:
         if (
             isinstance(node, ast.Assign)
@@ -93,7 +98,7 @@ def read_sysconfigdata(path: Path) -> dict[str, Any]:
         ):
             try:
                 value = ast.literal_eval(node.value)
-            except ValueError as exc:
+            except (ValueError, TypeError, SyntaxError, RecursionError, MemoryError) as exc:
                 raise DistributionError(f"{path}: build_time_vars is not a literal: {exc}") from exc
             if isinstance(value, dict):
                 return value
@@ -225,6 +230,15 @@ def introspect_install_tree(prefix: Path) -> InstallTreeInfo:
         builtins = tuple(sorted(set(str(config_vars["MODBUILT_NAMES"]).split()) - shared_names))
     libs = tuple(tok[2:] for tok in str(config_vars.get("LIBS", "")).split() if tok.startswith("-l"))
     lib_dynload = stdlib / "lib-dynload"
+    # Paths built from config variables (VERSION, ABIFLAGS, INSTSONAME, LDVERSION) or found through
+    # links must stay inside the tree: later stages copy, compile against and run them.
+    for what, path in (
+        ("the stdlib directory", stdlib), ("build_time_vars VERSION/ABIFLAGS (include directory)", include),
+        ("build_time_vars INSTSONAME", shared), ("build_time_vars LDVERSION (python executable)", exe),
+        ("lib-dynload", lib_dynload), ("_sysconfigdata", sysconfig_file),
+    ):
+        if path is not None and not within(os.path.realpath(path), os.path.realpath(prefix)):
+            raise DistributionError(f"{sysconfig_file}: {what} resolves outside {prefix}; refusing the archive")
     return InstallTreeInfo(
         prefix=prefix,
         version=version,

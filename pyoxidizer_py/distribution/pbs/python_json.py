@@ -23,6 +23,7 @@ from typing import Any, TypedDict, TypeVar
 from pyoxidizer_py.errors import DistributionError
 
 __all__ = [
+    "MAX_PYTHON_JSON_BYTES",
     "SUPPORTED_VERSIONS",
     "BuildInfo",
     "BuildInfoDict",
@@ -42,6 +43,9 @@ logger = logging.getLogger(__name__)
 
 SUPPORTED_VERSIONS = ("7", "8")
 """``PYTHON.json`` format versions this model reads."""
+
+MAX_PYTHON_JSON_BYTES = 64 << 20
+"""Largest ``PYTHON.json`` read (real ones are 100-300 KB)."""
 
 _LINK_MODES = ("shared", "static")
 _SYMBOL_VISIBILITIES = ("global-default", "dllexport")
@@ -784,6 +788,10 @@ def load_python_json(path: Path, *, source: str | None = None) -> PythonJson:
     """
     name = source or str(path)
     try:
+        if path.stat().st_size > MAX_PYTHON_JSON_BYTES:
+            raise DistributionError(
+                f"{name}: PYTHON.json is larger than {MAX_PYTHON_JSON_BYTES >> 20} MiB; refusing to parse it"
+            )
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise DistributionError(
@@ -791,8 +799,15 @@ def load_python_json(path: Path, *, source: str | None = None) -> PythonJson:
         ) from None
     except OSError as exc:
         raise DistributionError(f"{name}: cannot read PYTHON.json: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise DistributionError(f"{name}: PYTHON.json is not UTF-8 (byte offset {exc.start})") from exc
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise DistributionError(f"{name}:{exc.lineno}:{exc.colno}: PYTHON.json is not valid JSON: {exc.msg}") from exc
+    except ValueError as exc:  # e.g. an integer longer than sys.get_int_max_str_digits()
+        raise DistributionError(f"{name}: PYTHON.json is not valid JSON: {exc}") from exc
+    except RecursionError:
+        # The C scanner recurses once per nested [ or {; real documents nest 5 levels deep.
+        raise DistributionError(f"{name}: PYTHON.json nests arrays/objects too deeply to be a PYTHON.json") from None
     return PythonJson.from_dict(data, source=name)
