@@ -51,6 +51,8 @@ __all__ = [
     "full_python_json",
     "pbs_archives",
     "pbs_server",
+    "tar_entry",
+    "write_raw_tar",
     "write_tar_gz",
     "write_tar_zst",
 ]
@@ -131,15 +133,54 @@ def _add(tf: tarfile.TarFile, name: str, source: Path | bytes | None, link: str 
             tf.addfile(info, fh)
 
 
-def write_tar_zst(path: Path, members: list[Member], *, level: int = 3) -> None:
-    """Write a zstandard-compressed tar with the members in order."""
+def write_tar_zst(path: Path, members: list[Member], *, level: int = 3, checksum: bool = False) -> None:
+    """Write a zstandard-compressed tar with the members in order.
+
+    ``checksum`` adds the frame's content checksum; python-build-standalone's own archives are
+    written without one (``ZstdCompressor(compression_params=...)`` in its ``pythonbuild/utils.py``).
+    """
     with (
         path.open("wb") as raw,
-        zstandard.ZstdCompressor(level=level).stream_writer(raw, closefd=False) as zw,
+        zstandard.ZstdCompressor(level=level, write_checksum=checksum).stream_writer(raw, closefd=False) as zw,
         tarfile.open(fileobj=zw, mode="w|", format=tarfile.PAX_FORMAT) as tf,
     ):
         for name, source, link in members:
             _add(tf, name, source, link)
+
+
+def write_raw_tar(path: Path, entries: list[tuple[tarfile.TarInfo, bytes | None]], *, compression: str = "zst",
+                  checksum: bool = False) -> None:
+    """Write ``(TarInfo, data)`` entries as given (hard links, odd types and names included).
+
+    Args:
+        compression: ``"zst"`` or ``"gz"``.
+        checksum: zstandard frame checksum.
+    """
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w|", format=tarfile.PAX_FORMAT) as tf:
+        for info, data in entries:
+            tf.addfile(info, io.BytesIO(data) if data is not None else None)
+    raw = buf.getvalue()
+    if compression == "zst":
+        path.write_bytes(zstandard.ZstdCompressor(level=1, write_checksum=checksum).compress(raw))
+    else:
+        path.write_bytes(gzip.compress(raw, compresslevel=1, mtime=0))
+
+
+def tar_entry(name: str, *, data: bytes | None = None, kind: str = "file", link: str = "",
+              size: int | None = None, mode: int = 0o644) -> tuple[tarfile.TarInfo, bytes | None]:
+    """One entry for ``write_raw_tar``: ``kind`` is file, dir, symlink, hardlink, fifo, chr or blk."""
+    info = tarfile.TarInfo(name)
+    info.mtime = 315532800
+    info.mode = mode
+    info.type = {"file": tarfile.REGTYPE, "dir": tarfile.DIRTYPE, "symlink": tarfile.SYMTYPE,
+                 "hardlink": tarfile.LNKTYPE, "fifo": tarfile.FIFOTYPE, "chr": tarfile.CHRTYPE,
+                 "blk": tarfile.BLKTYPE}[kind]
+    info.linkname = link
+    if kind == "file":
+        data = data or b""
+        info.size = len(data) if size is None else size
+    return info, data if kind == "file" else None
 
 
 def write_tar_gz(path: Path, members: list[Member]) -> None:
@@ -367,6 +408,9 @@ def build_full_archive(
     stdlib: str = "minimal",
     mutate: Callable[[dict[str, Any]], None] | None = None,
     workdir: Path | None = None,
+    extra_members: list[Member] | None = None,
+    checksum: bool = False,
+    filename: str | None = None,
 ) -> BuiltArchive:
     """Make ``cpython-3.11.X+RELEASE-x86_64-unknown-linux-gnu-noopt-full.tar.zst`` in ``dest_dir``.
 
@@ -375,6 +419,9 @@ def build_full_archive(
         stdlib: ``"minimal"`` or ``"full"``.
         mutate: edits the PYTHON.json dict before writing (to make invalid documents).
         workdir: scratch directory for ``ar x`` (default: ``dest_dir/.work-objs``).
+        extra_members: appended after the regular members (links, odd files).
+        checksum: write a zstandard frame checksum (python-build-standalone does not).
+        filename: the archive's file name (default: PBS's name for it).
     """
     from pyoxidizer_py.distribution.pbs.python_json import PythonJson
 
@@ -441,9 +488,10 @@ def build_full_archive(
     members.append(("python/licenses/LICENSE.cpython.txt", DEBIAN_STDLIB / "LICENSE.txt", None))
     for name in ("_ssl", "_decimal"):
         members.append((f"python/licenses/LICENSE.{name}.txt", f"license text of {name}\n".encode(), None))
+    members += extra_members or []
     dest_dir.mkdir(parents=True, exist_ok=True)
-    path = dest_dir / f"cpython-{facts['version']}+{RELEASE}-{TRIPLE}-noopt-full.tar.zst"
-    write_tar_zst(path, members)
+    path = dest_dir / (filename or f"cpython-{facts['version']}+{RELEASE}-{TRIPLE}-noopt-full.tar.zst")
+    write_tar_zst(path, members, checksum=checksum)
     return BuiltArchive(path=path, sha256=_sha256(path), kind="full", json_version=json_version,
                         python_version=facts["version"])
 

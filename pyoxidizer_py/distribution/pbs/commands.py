@@ -8,9 +8,11 @@ user can fix.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from pyoxidizer_py.distribution.model import Distribution
@@ -83,27 +85,23 @@ def python_distribution_extract(
     return f"extracting archive to {dest}"
 
 
-class _Extracted:
-    """A local archive extracted into a temporary directory (PyOxidizer does the same)."""
-
-    def __init__(self, archive: Path) -> None:
-        self.archive = archive
-        self.sha256 = verify_local_archive(archive)
-        self.tmp = Path(tempfile.mkdtemp(prefix="pyoxidizer-py-dist-"))
-
-    def __enter__(self) -> Distribution:
-        root = self.tmp / "tree"
-        extract_archive(self.archive, root)
+@contextlib.contextmanager
+def _extracted(archive: Path) -> Iterator[Distribution]:
+    """A local archive verified, extracted into a temporary directory and described (PyOxidizer
+    also works from a temporary extraction); the directory is removed on the way out, whatever happens."""
+    sha256 = verify_local_archive(archive)
+    tmp = Path(tempfile.mkdtemp(prefix="pyoxidizer-py-dist-"))
+    try:
+        root = tmp / "tree"
+        extract_archive(archive, root)
         from pyoxidizer_py.distribution.pbs.catalog import parse_archive_name
 
-        parts = parse_archive_name(self.archive.name)
-        return distribution_from_tree(
-            root, description=str(self.archive), sha256=self.sha256,
-            target_triple=parts["triple"] if parts else None,
+        parts = parse_archive_name(archive.name)
+        yield distribution_from_tree(
+            root, description=str(archive), sha256=sha256, target_triple=parts["triple"] if parts else None,
         )
-
-    def __exit__(self, *exc: object) -> None:
-        shutil.rmtree(self.tmp, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _stdlib_scan(dist: Distribution) -> tuple[list[str], list[str]]:
@@ -153,7 +151,7 @@ def python_distribution_info(path: Path) -> str:
     Raises:
         DistributionError: missing or invalid archive.
     """
-    with _Extracted(Path(path)) as dist:
+    with _extracted(Path(path)) as dist:
         info = dist.pbs
         assert isinstance(info, PbsInfo)
         pj = info.python_json
@@ -206,7 +204,7 @@ def python_distribution_licenses(path: Path) -> str:
     Raises:
         DistributionError: missing or invalid archive.
     """
-    with _Extracted(Path(path)) as dist:
+    with _extracted(Path(path)) as dist:
         info = dist.pbs
         assert isinstance(info, PbsInfo)
         pj = info.python_json
