@@ -32,6 +32,7 @@ from pyoxidizer_py.artifacts.libpython import (
     can_assemble_static_libpython,
     plan_static_libpython,
 )
+from pyoxidizer_py.artifacts.static_check import check_static_libpython
 from pyoxidizer_py.distribution.model import Distribution
 from pyoxidizer_py.distribution.triples import host_triple
 from pyoxidizer_py.errors import BuildError
@@ -155,7 +156,10 @@ def plan_link(dist: Distribution, requested: str = "default", *, artifacts_dir: 
     Raises:
         BuildError: an unknown mode, or a mode the distribution cannot provide
             (the message says why and the hint suggests the other mode; for LLVM-bitcode
-            objects it names the LTO build and the alternatives).
+            objects it names the LTO build and the alternatives). A static libpython that
+            fails ``static_check.check_static_libpython`` (bitcode, symbols left undefined,
+            a missing system library) is an error for ``"static"``; ``"default"`` then links
+            dynamically and logs one ``note:`` line saying why.
     """
     if requested not in LINK_MODES:
         raise BuildError(
@@ -208,7 +212,29 @@ def plan_link(dist: Distribution, requested: str = "default", *, artifacts_dir: 
             if assembly is None
             else "static libpython assembled from the distribution's object files"
         )
-        return _plan_static(dist, static_lib, requested, artifacts_dir, reason, assembly)
+        plan = _plan_static(dist, static_lib, requested, artifacts_dir, reason, assembly)
+        if assembly is not None:
+            return plan
+        why = check_static_libpython(
+            Path(static_lib), plan.link_lines[len(_LIBPYTHON_LINES):], target_triple=dist.target_triple,
+            cache_dir=artifacts_dir,
+        )
+        if why is None:
+            return plan
+        if requested == "static" or shared_lib is None:
+            raise BuildError(
+                f"static linking of libpython was requested, but the static libpython {static_lib} of "
+                f"{dist.description} cannot be linked into an executable: {why}"
+                if requested == "static" else
+                f"the Python distribution {dist.description} has no shared libpython, and its static "
+                f"libpython {static_lib} cannot be linked into an executable: {why}",
+                hint='request dynamic linking (libpython_link_mode = "dynamic"; the shared libpython goes in '
+                "lib/ beside the executable), or use a python-build-standalone distribution"
+                if shared_lib is not None else "use a CPython built with --enable-shared",
+            )
+        _log.warning("note: linking libpython dynamically: the static libpython %s cannot be linked into an "
+                     "executable: %s", static_lib, why)
+        return _plan_dynamic(dist, shared_lib, requested, f"static libpython unusable: {why}")
     assert shared_lib is not None
     if requested == "dynamic":
         reason = "dynamic linking requested"
@@ -216,6 +242,10 @@ def plan_link(dist: Distribution, requested: str = "default", *, artifacts_dir: 
         why = bitcode_reason(dist)
         reason = f"no static libpython available ({why})" if why else "no static libpython available"
     return _plan_dynamic(dist, shared_lib, requested, reason)
+
+
+_LIBPYTHON_LINES = ("search", "libpython")
+"""The first link lines of a static plan, libpython's own (the static check links the library itself)."""
 
 
 def _plan_static(  # noqa: PLR0917 - private helper of plan_link
@@ -229,6 +259,7 @@ def _plan_static(  # noqa: PLR0917 - private helper of plan_link
         # +whole-archive with the default +bundle is rejected there.
         "cargo:rustc-link-lib=static:+whole-archive,-bundle=python3",
     ]
+    assert len(lines) == len(_LIBPYTHON_LINES)
     if assembly is not None:
         lines += assembly.link_lines
     else:
