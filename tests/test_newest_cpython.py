@@ -206,6 +206,7 @@ def test_init_rust_project_builds_with_cargo(tmp_path: Path, version: str, cargo
                     CARGO_TARGET_DIR=str(cargo_target))
     ok(tool("init-rust-project", "rusty", "--python-code",
             "import sys, json; print(json.dumps(['rusty', '%d.%d.%d' % sys.version_info[:3]]))", cwd=tmp_path, env=env))
+    ok(tool("run-build-script", "build.rs", cwd=tmp_path / "rusty", env=env))  # once: writes artifacts/
     ok(run(["cargo", "build"], cwd=tmp_path / "rusty", env=env))
     result = ok(run([str(cargo_target / "debug" / "rusty")], cwd=tmp_path))
     assert json.loads(result.stdout) == ["rusty", version]

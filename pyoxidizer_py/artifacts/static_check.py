@@ -118,7 +118,8 @@ def _explain(output: str, library: Path) -> str:
         if all(s.startswith("_Py_LibHacl_") for s in undefined):
             why = ("; the archive holds the hashlib modules but not the HACL* objects they call, a known gap "
                    "of Debian's static libpython for 3.12+ (python/cpython#131298)")
-        return f"it leaves {len(undefined)} symbols undefined that no library on its link line provides ({shown}){why}"
+        count = f"{len(undefined)} symbol{'s' if len(undefined) > 1 else ''}"
+        return f"it leaves {count} undefined that no library on its link line provides ({shown}){why}"
     first = next((ln.strip() for ln in output.splitlines() if "error" in ln.lower() or ln.strip()), "")
     return f"the linker rejects it: {first[:300]}"
 
