@@ -139,3 +139,12 @@ def test_installed_cpython_must_match_the_requested_version(
     warnings = [r.getMessage() for r in caplog.records]
     assert warnings == [f"warning: the Python distribution {DEBIAN_311} (from --python-distribution) is CPython "
                         f"{version} ({TRIPLE}), but Python 3.12 was requested; using it as given"]
+
+
+def test_free_threaded_pyo3_config(tmp_path: Path) -> None:
+    from pyoxidizer_py.artifacts.pyo3_config import render_pyo3_config
+
+    dist = dataclasses.replace(installed_distribution(DEBIAN_311), major_minor="3.14", version="3.14.9", abiflags="t")
+    text = render_pyo3_config(dist, plan_link(dist, "dynamic", artifacts_dir=tmp_path))
+    assert "version=3.14\n" in text and "lib_name=python3.14t\n" in text
+    assert "build_flags=Py_GIL_DISABLED\n" in text and "shared=true\n" in text
