@@ -20,6 +20,8 @@ randomised). Examples found by earlier runs are pinned with ``@example`` as regr
 from __future__ import annotations
 
 import copy
+import gzip
+import io
 import json
 import os
 import subprocess
@@ -194,6 +196,37 @@ def test_members_never_escape_or_crash(tmp_path_factory: pytest.TempPathFactory,
     sandbox = Sandbox(tmp_path_factory.mktemp("fz"))
     archive = sandbox.root / "in" / f"a.tar.{compression}"
     _write(archive, entries, compression, checksum)
+    _run_in_process(sandbox, archive, monkeypatch)
+
+
+@_settings(80)
+@given(entries=archive_members(), flips=st.lists(st.tuples(st.integers(0, 1 << 20), st.integers(1, 255)), max_size=6),
+       cut=st.one_of(st.none(), st.integers(0, 1 << 20)), compression=st.sampled_from(["zst", "gz"]))
+def test_corrupt_tar_headers_never_escape_or_crash(tmp_path_factory: pytest.TempPathFactory,
+                                                   monkeypatch: pytest.MonkeyPatch,
+                                                   entries: list[tuple[tarfile.TarInfo, bytes | None]],
+                                                   flips: list[tuple[int, int]], cut: int | None,
+                                                   compression: str) -> None:
+    """Bytes of the uncompressed tar stream changed or cut off, then compressed validly: the tar
+    parser itself sees garbage headers, sizes and pax records."""
+    sandbox = Sandbox(tmp_path_factory.mktemp("fx"))
+    buf = io.BytesIO()
+    try:
+        with tarfile.open(fileobj=buf, mode="w|", format=tarfile.PAX_FORMAT) as tf:
+            for info, data in entries:
+                tf.addfile(info, io.BytesIO(data) if data is not None else None)
+    except (ValueError, UnicodeEncodeError, tarfile.HeaderError):
+        assume(False)
+    raw = bytearray(buf.getvalue())
+    for offset, xor in flips:
+        raw[offset % len(raw)] ^= xor
+    if cut is not None:
+        raw = raw[:cut % (len(raw) + 1)]
+    archive = sandbox.root / "in" / f"a.tar.{compression}"
+    if compression == "zst":
+        archive.write_bytes(zstandard.ZstdCompressor(level=1).compress(bytes(raw)))
+    else:
+        archive.write_bytes(gzip.compress(bytes(raw), compresslevel=1, mtime=0))
     _run_in_process(sandbox, archive, monkeypatch)
 
 
