@@ -40,6 +40,7 @@ from pyoxidizer_py.artifacts.filesystem import FilesystemInstall
 from pyoxidizer_py.artifacts.pyo3_config import install_runtime_files, plan_link, write_link_artifacts
 from pyoxidizer_py.artifacts.python_config_rs import write_python_config_rs
 from pyoxidizer_py.artifacts.resource_artifacts import write_resource_artifacts
+from pyoxidizer_py.artifacts.sbom import EMBEDDED_SBOM_FILE
 from pyoxidizer_py.config.dialect.files import FileManifest
 from pyoxidizer_py.config.dialect.platform import PlatformOnly
 from pyoxidizer_py.config.dialect.python import PythonEmbeddedResources, PythonExecutable
@@ -253,12 +254,58 @@ class _Builder:
         fs = resources.filesystem
         search = None if config.module_search_paths is not None else list(resources.module_search_paths)
         write_python_config_rs(
-            artifacts, config, module_search_paths=search, packed_resources=resources.packed_resources
+            artifacts, config, module_search_paths=search, packed_resources=resources.packed_resources,
+            embedded_sbom=EMBEDDED_SBOM_FILE if exe.settings["sbom_embed"] else None,
         )
-        licenses = exe.settings["licenses_filename"]
-        if licenses:
-            write_bytes_if_changed(artifacts / licenses, _license_text(dist).encode("utf-8"))
         return plan, pyo3_file, fs
+
+    def write_notices(
+        self, exe: PythonExecutable, artifacts: Path, *, project_manifest: Path | None
+    ) -> tuple[str, ...]:
+        """The license report and SBOM (``artifacts.notices``); returns the files to install beside the exe.
+
+        The Rust crates are those of ``project_manifest`` (the generated project, for the build's
+        features and target) and of the config's ``add_cargo_manifest_licensing()`` manifests.
+        """
+        from pyoxidizer_py.artifacts.licensing import cpython_components, python_distribution_components
+        from pyoxidizer_py.artifacts.notices import NoticeOptions, write_notices
+        from pyoxidizer_py.rust_project.cargo import cargo_features
+        from pyoxidizer_py.rust_project.crates import CrateQuery, crate_components
+        from pyoxidizer_py.rust_project.reproducible import source_date_epoch
+
+        settings = exe.settings
+        if not (settings["licenses_filename"] or settings["sbom_filename"] or settings["sbom_embed"]):
+            return ()
+        try:
+            timestamp = source_date_epoch()
+        except ValueError as e:
+            raise BuildError(str(e)) from e
+        dist = exe.distribution.resolve()
+        components = [*cpython_components(dist, exe.resources), *python_distribution_components(exe.resources)]
+        queries = []
+        if project_manifest is not None:
+            allocators = allocator_features(exe.config.record.allocator_backend)
+            features = cargo_features(CargoBuildOptions(features=allocators))
+            queries.append(CrateQuery(
+                manifest_path=project_manifest, target_triple=self.triple, features=tuple(features),
+                no_default_features=True, include_root=False,
+            ))
+        for path, all_features, extra_features in exe.cargo_licensing:
+            manifest = Path(path) / "Cargo.toml" if Path(path).is_dir() else Path(path)
+            queries.append(CrateQuery(
+                manifest_path=manifest, target_triple=self.triple, features=tuple(extra_features or ()),
+                all_features=bool(all_features),
+            ))
+        if queries:
+            components += crate_components(queries)
+        return write_notices(components, artifacts, NoticeOptions(
+            exe_name=exe.name,
+            licenses_filename=settings["licenses_filename"],
+            sbom_filename=settings["sbom_filename"],
+            sbom_embed=settings["sbom_embed"],
+            unknown_license_policy=settings["unknown_license_policy"],
+            timestamp=timestamp,
+        ))
 
     def write_embedded_artifacts(self, exe: PythonExecutable, dest: Path) -> None:
         """Write everything a cargo build of the executable needs into ``dest``.
@@ -270,9 +317,7 @@ class _Builder:
         plan, _pyo3_file, fs = self.write_artifacts(exe, dest, install_dir=dest)
         extra = [*fs.files]
         extra += [Path(p).relative_to(dest).as_posix() for p in install_runtime_files(plan, dest)]
-        licenses = exe.settings["licenses_filename"]
-        if licenses:
-            extra.append(licenses)
+        extra += self.write_notices(exe, dest, project_manifest=None)
         write_extra_files_list(dest, extra)
 
     def build_executable(self, exe: PythonExecutable, install_dir: Path) -> Path:
@@ -295,6 +340,7 @@ class _Builder:
         install_dir.mkdir(parents=True, exist_ok=True)
         plan, pyo3_file, _fs = self.write_artifacts(exe, artifacts, install_dir=install_dir)
         project = render_project(work / "project", name=exe.name)
+        notices = self.write_notices(exe, artifacts, project_manifest=project.manifest_path)
         features = allocator_features(exe.config.record.allocator_backend)
         target_dir = (
             self.options.cargo_target_dir
@@ -316,9 +362,8 @@ class _Builder:
         dest = install_dir / built.name
         copy_if_changed(built, dest)
         install_runtime_files(plan, install_dir)
-        licenses = exe.settings["licenses_filename"]
-        if licenses:
-            copy_if_changed(artifacts / licenses, install_dir / licenses)
+        for name in notices:
+            copy_if_changed(artifacts / name, install_dir / name)
         return dest
 
     # -- manifests ------------------------------------------------------------------------
@@ -360,11 +405,6 @@ def _copy_tree(src: Path, dest: Path, replace: bool) -> None:
     if dest.exists() and replace:
         shutil.rmtree(dest)
     shutil.copytree(src, dest, dirs_exist_ok=True, symlinks=True)
-
-
-def _license_text(dist: Any) -> str:
-    header = f"This executable embeds CPython {dist.version} (licenses: {' OR '.join(dist.licenses)}).\n"
-    return header + ("\n" + dist.license_text if dist.license_text else "")
 
 
 def _evaluate(options: BuildOptions, targets: Sequence[str] | None) -> Evaluation:

@@ -190,6 +190,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--target-triple", metavar="TRIPLE")
     p.add_argument("--all", action="store_true", dest="all_releases", help="every patch release, not just the newest")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p = sub.add_parser("sbom", parents=[common], help="print the SBOM embedded in a built executable")
+    p.add_argument("executable", metavar="EXECUTABLE")
+    p.add_argument("--validate", action="store_true", help="check it against the CycloneDX 1.6 schema")
     p = sub.add_parser(
         "cache-clear", parents=[common], help="delete pyoxidizer-py's cache (downloads, pip installs, work dirs)"
     )
@@ -338,6 +341,9 @@ def _dispatch(ns: argparse.Namespace) -> int:
         if extra and extra[0] == "--":
             extra = extra[1:]
         return building.run(options, extra)
+    if ns.command == "sbom":
+        print(commands.read_sbom(Path(ns.executable), validate=ns.validate).rstrip("\n"))
+        return EXIT_OK
     if ns.command.startswith("python-distribution-") or ns.command == "cache-clear":
         from pyoxidizer_py.distribution.pbs import commands as dist_commands
 

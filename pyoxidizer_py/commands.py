@@ -25,6 +25,7 @@ __all__ = [
     "init_config_file",
     "init_rust_project",
     "list_targets",
+    "read_sbom",
     "render_config_template",
 ]
 
@@ -160,3 +161,39 @@ def cache_clear(work_dir: Path | None = None) -> str:
     if not work.is_relative_to(root):
         lines += clear_cache(work)
     return "\n".join(lines)
+
+
+def read_sbom(executable: Path, *, validate: bool = False) -> str:
+    """``sbom EXECUTABLE``: the CycloneDX SBOM embedded in a built executable (``exe.sbom_embed = True``).
+
+    Args:
+        executable: an executable built by pyoxidizer-py.
+        validate: also check the document against the CycloneDX 1.6 JSON schema.
+
+    Returns:
+        The SBOM's JSON text.
+
+    Raises:
+        PyOxidizerError: the file is missing or not an ELF executable, has no embedded SBOM,
+            or (with ``validate``) the SBOM is not valid CycloneDX 1.6.
+    """
+    from pyoxidizer_py.artifacts.sbom import read_embedded_sbom, validate_sbom
+
+    try:
+        text = read_embedded_sbom(executable)
+    except OSError as e:
+        raise PyOxidizerError(f"cannot read {executable}: {e.strerror or e}") from e
+    except ValueError as e:
+        raise PyOxidizerError(str(e)) from e
+    if text is None:
+        raise PyOxidizerError(
+            f"{executable} has no embedded SBOM",
+            hint="set exe.sbom_embed = True in its config and rebuild; the SBOM file beside the executable "
+            "(exe.sbom_filename) is written either way",
+        )
+    if validate:
+        try:
+            validate_sbom(text)
+        except ValueError as e:
+            raise PyOxidizerError(f"{executable}: the embedded SBOM is {e}") from e
+    return text

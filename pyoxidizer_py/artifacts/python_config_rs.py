@@ -260,6 +260,7 @@ def render_python_config_rs(
     module_search_paths: Sequence[str] | None = None,
     tcl_library: str | None = None,
     packed_resources: Sequence[PackedResourcesRef] = (),
+    embedded_sbom: str | None = None,
 ) -> str:
     """Render ``default_python_config.rs``.
 
@@ -269,6 +270,8 @@ def render_python_config_rs(
             strings), used when ``config.module_search_paths`` is None.
         tcl_library: value for ``TCL_LIBRARY`` (``$ORIGIN/tcl/tcl8.6``), or None.
         packed_resources: the packed resources blobs, in lookup order.
+        embedded_sbom: a file (relative to the artifacts directory) to embed in the ELF section
+            ``.pyoxidizer_sbom`` (``artifacts.sbom``), or None for no such section.
 
     Returns:
         The Rust source text.
@@ -287,13 +290,27 @@ def render_python_config_rs(
         values["module_search_paths"] = list(module_search_paths)
 
     ind1, ind2 = " " * 8, " " * 12
-    out = [
-        _HEADER,
+    out = [_HEADER]
+    if embedded_sbom is not None:
+        include = f'include_bytes!(r#"{embedded_sbom}"#)'
+        out += [
+            "/// The CycloneDX SBOM of this executable (`exe.sbom_embed = True`); `pyoxidizer-py sbom` reads it.\n",
+            "#[used]\n",
+            '#[link_section = ".pyoxidizer_sbom"]\n',
+            f"static PYOXIDIZER_EMBEDDED_SBOM: [u8; {include}.len()] = *{include};\n",
+            "\n",
+        ]
+    out += [
         "/// Obtain the default Python configuration of this executable.\n",
         "///\n",
         "/// The crate's `main()` passes it to `pyembed::MainPythonInterpreter::new()`.\n",
         "#[allow(clippy::all)]\n",
         "pub fn default_python_config<'a>() -> pyembed::OxidizedPythonInterpreterConfig<'a> {\n",
+    ]
+    if embedded_sbom is not None:
+        # A section nothing refers to may be dropped by the linker's --gc-sections.
+        out.append("    core::hint::black_box(PYOXIDIZER_EMBEDDED_SBOM.as_ptr());\n")
+    out += [
         "    pyembed::OxidizedPythonInterpreterConfig {\n",
         f"{ind1}exe: None,\n",
         f"{ind1}origin: None,\n",
@@ -325,12 +342,14 @@ def write_python_config_rs(
     module_search_paths: Sequence[str] | None = None,
     tcl_library: str | None = None,
     packed_resources: Sequence[PackedResourcesRef] = (),
+    embedded_sbom: str | None = None,
 ) -> Path:
     """Write ``<artifacts_dir>/default_python_config.rs`` atomically, only when its content changed.
 
     Args:
         artifacts_dir: the artifacts directory (created if missing).
-        config, module_search_paths, tcl_library, packed_resources: as for ``render_python_config_rs``.
+        config, module_search_paths, tcl_library, packed_resources, embedded_sbom: as for
+            ``render_python_config_rs``.
 
     Returns:
         The absolute path of the file.
@@ -339,7 +358,8 @@ def write_python_config_rs(
         BuildError: an unrepresentable setting, or the file cannot be written.
     """
     text = render_python_config_rs(
-        config, module_search_paths=module_search_paths, tcl_library=tcl_library, packed_resources=packed_resources
+        config, module_search_paths=module_search_paths, tcl_library=tcl_library, packed_resources=packed_resources,
+        embedded_sbom=embedded_sbom,
     )
     path = Path(os.path.abspath(artifacts_dir)) / DEFAULT_PYTHON_CONFIG_FILENAME
     try:

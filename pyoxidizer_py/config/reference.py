@@ -59,6 +59,10 @@ _FOOTER = """
   `"jemalloc"`, so a first build compiles no C allocator.
 - `PythonExecutable.libpython_link_mode` (`"default"`, `"static"`, `"dynamic"`) is new: PyOxidizer
   always linked statically when it could.
+- `PythonExecutable.sbom_filename` (CycloneDX SBOM beside the executable, `None` for none),
+  `sbom_embed` (also put it inside the executable) and `unknown_license_policy` (`"warn"`,
+  `"error"` fails the build when a component's license is unknown, `"ignore"`) are new; the
+  `licenses_filename` report covers the Python distributions and Rust crates too (docs/trust.md).
 - Targets run after the file has been evaluated and frozen, so a target cannot append to a
   module-level list. Target functions must be top-level `def`s of the main file.
 - `FileManifest.add_python_resource(".", exe)` records the executable; it is compiled when the target

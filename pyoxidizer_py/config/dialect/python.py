@@ -184,6 +184,7 @@ _EXE_CHOICES = {
     "packed_resources_load_mode": (("none",), ("embedded:", "binary-relative-memory-mapped:")),
     "windows_runtime_dlls_mode": (("never", "when-present", "always"), ()),
     "libpython_link_mode": (("default", "static", "dynamic"), ()),
+    "unknown_license_policy": (("warn", "error", "ignore"), ()),
 }
 
 
@@ -198,6 +199,9 @@ class PythonExecutable:
         "windows_runtime_dlls_mode": "when-present",
         "windows_subsystem": "console",
         "libpython_link_mode": "default",
+        "sbom_filename": "sbom.cdx.json",
+        "sbom_embed": False,
+        "unknown_license_policy": "warn",
     }
     STARLARK_GET: ClassVar[frozenset[str]] = frozenset({*_ATTRS, "name"})
     STARLARK_SET: ClassVar[frozenset[str]] = frozenset(_ATTRS)
@@ -248,9 +252,12 @@ class PythonExecutable:
         label = f"PythonExecutable.{name}"
         if name not in self._ATTRS:
             raise AttributeError(f"{label} cannot be assigned")
-        if name in ("licenses_filename", "tcl_files_path"):
+        if name in ("licenses_filename", "tcl_files_path", "sbom_filename"):
             if value is not None and not isinstance(value, str):
                 raise TypeError(f"{label} must be a string or None, got {type_name(value)}")
+        elif name == "sbom_embed":
+            if not isinstance(value, bool):
+                raise TypeError(f"{label} must be a bool, got {type_name(value)}")
         elif not isinstance(value, str):
             raise TypeError(f"{label} must be a string, got {type_name(value)}")
         elif name in _EXE_CHOICES:
