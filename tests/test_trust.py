@@ -22,15 +22,19 @@ from pathlib import Path
 
 import pytest
 from cli_helpers import one_error_line
+from fixtures_pbs import PbsArchives, pbs_archives  # noqa: F401 - fixture
 
 from pyoxidizer_py.artifacts.licensing import (
     Component,
     check_unknown_licenses,
+    cpython_components,
     python_distribution_components,
 )
 from pyoxidizer_py.artifacts.sbom import read_embedded_sbom, validate_sbom
+from pyoxidizer_py.distribution.pbs.distribution import distribution_from_tree
+from pyoxidizer_py.distribution.pbs.extract import extract_members
 from pyoxidizer_py.errors import BuildError
-from pyoxidizer_py.resources.model import PythonPackageDistributionResource
+from pyoxidizer_py.resources.model import PythonExtensionModule, PythonPackageDistributionResource
 from pyoxidizer_py.rust_project.lockfile import LOCK_PLACEHOLDER_NAME, lock_template_path, render_lockfile
 from pyoxidizer_py.rust_project.project import render_project
 from pyoxidizer_py.rust_project.reproducible import (
@@ -303,3 +307,26 @@ def test_distribution_license_sources() -> None:
         check_unknown_licenses(list(comps.values()), "error", exe_name="app")
     assert check_unknown_licenses(list(comps.values()), "ignore", exe_name="app") == [comps["bare"]]
     assert isinstance(demo, Component)
+
+
+def test_python_build_standalone_licenses(tmp_path: Path, pbs_archives: PbsArchives) -> None:  # noqa: F811
+    archive = pbs_archives.full_v8
+    root = tmp_path / "tree"
+    extract_members(archive.path, root)
+    dist = distribution_from_tree(root, description=str(archive.path), sha256=archive.sha256)
+    ssl = PythonExtensionModule(name="_ssl", is_stdlib=True, file_suffix=".so", path=root / "x.so")
+    comps = cpython_components(dist, [ssl])
+    core = comps[0]
+    assert (core.name, core.version, core.license_expression) == ("CPython", archive.python_version,
+                                                                  "Python-2.0 OR CNRI-Python")
+    assert core.purl == f"pkg:generic/cpython@{archive.python_version}"
+    assert core.hashes == (("SHA-256", archive.sha256),)
+    assert [t.name for t in core.texts] == ["licenses/LICENSE.cpython.txt"]
+    libs = {c.name: c for c in comps[1:]}
+    # _ssl ships as a lib-dynload module that this executable includes; _decimal's module is not included.
+    assert libs["_ssl"].license_expression == "Apache-2.0" and libs["_ssl"].used_by == ("_ssl",)
+    assert [t.text for t in libs["_ssl"].texts] == ["license text of _ssl\n"]
+    assert "_decimal" not in libs
+    # pyexpat is compiled into libpython, so its license is reported whether or not resources name it.
+    expat = next(c for c in comps[1:] if "pyexpat" in c.used_by)
+    assert expat.license_expression == "MIT" and expat.kind == "library"
