@@ -34,7 +34,7 @@ from pyoxidizer_py.artifacts.sbom import read_embedded_sbom, validate_sbom
 from pyoxidizer_py.distribution.pbs.distribution import distribution_from_tree
 from pyoxidizer_py.distribution.pbs.extract import extract_members
 from pyoxidizer_py.errors import BuildError
-from pyoxidizer_py.resources.model import PythonExtensionModule, PythonPackageDistributionResource
+from pyoxidizer_py.resources.model import File, PythonExtensionModule, PythonPackageDistributionResource
 from pyoxidizer_py.rust_project.lockfile import LOCK_PLACEHOLDER_NAME, lock_template_path, render_lockfile
 from pyoxidizer_py.rust_project.project import render_project
 from pyoxidizer_py.rust_project.reproducible import (
@@ -294,7 +294,16 @@ def test_distribution_license_sources() -> None:
         "COPYING": b"copying text\n",
     })
     bare = _dist_records("bare-0.1.dist-info", {"METADATA": b"Metadata-Version: 2.1\nName: bare\nVersion: 0.1\n\n"})
-    comps = {c.name: c for c in python_distribution_components([*pep639, *legacy, *bare])}
+    # "files" resource handling mode: metadata arrives as plain File resources.
+    as_files = [
+        File(path_in_install="plain-3.1.dist-info/METADATA",
+             data=b"Metadata-Version: 2.1\nName: plain\nVersion: 3.1\n"
+                  b"Classifier: License :: OSI Approved :: MIT License\n\n"),
+        File(path_in_install="plain-3.1.dist-info/LICENSE.txt", data=b"plain license\n"),
+        File(path_in_install="plain/__init__.py", data=b""),
+    ]
+    comps = {c.name: c for c in python_distribution_components([*pep639, *legacy, *bare, *as_files])}
+    assert comps["plain"].license_expression == "MIT" and [t.name for t in comps["plain"].texts] == ["LICENSE.txt"]
     demo = comps["Demo_Pkg"]
     assert demo.license_expression == "MIT OR Apache-2.0"
     assert [t.name for t in demo.texts] == ["licenses/LICENSE", "licenses/NOTICE"]
