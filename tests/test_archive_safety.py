@@ -361,3 +361,35 @@ def test_tree_extracted_by_an_older_version_is_extracted_again(pbs_archives: Pbs
     assert not (entry / "python" / "escape").exists()
     assert dist.stdlib_dir.is_relative_to(entry)
     assert json.dumps(sorted(p.name for p in entry.iterdir())) == json.dumps([".complete", "python"])
+
+
+def _install_only(tmp_path: Path, build_time_vars: dict[str, str]) -> Path:
+    py = "python/lib/python3.11"
+    archive = tmp_path / "cpython-3.11.7+20250101-x86_64-unknown-linux-gnu-install_only.tar.gz"
+    magic = b"MAGIC_NUMBER = (3495).to_bytes(2, 'little') + b'\\r\\n'\n"
+    write_raw_tar(archive, [
+        tar_entry("python", kind="dir"), tar_entry("python/lib", kind="dir"), tar_entry(py, kind="dir"),
+        tar_entry(f"{py}/os.py", data=b""), tar_entry(f"{py}/importlib", kind="dir"),
+        tar_entry(f"{py}/importlib/_bootstrap_external.py", data=magic),
+        tar_entry(f"{py}/_sysconfigdata__linux_x86_64-linux-gnu.py",
+                  data=f"build_time_vars = {build_time_vars!r}\n".encode()),
+        tar_entry("python/include", kind="dir"), tar_entry("python/include/python3.11", kind="dir"),
+        tar_entry("python/include/python3.11/patchlevel.h", data=b'#define PY_VERSION "3.11.7"\n'),
+    ], compression="gz")
+    return archive
+
+
+UP = "/.." * 20  # past the file system root, wherever the extraction is
+
+
+@pytest.mark.parametrize(("key", "value"), [("INSTSONAME", "/usr/lib/x86_64-linux-gnu/libc.so.6"),
+                                            ("VERSION", f"3.11{UP}/usr/include/python3.11"),
+                                            ("ABIFLAGS", f"{UP}/usr/include/python3.11")])
+def test_install_only_sysconfig_paths_outside_are_refused(key: str, value: str, tmp_path: Path) -> None:
+    good = {"VERSION": "3.11", "ABIFLAGS": "", "MULTIARCH": "x86_64-linux-gnu", "EXT_SUFFIX": ".so"}
+    ok = _install_only(tmp_path, good)
+    assert cli("python-distribution-info", str(ok)).returncode == 0
+    ok.unlink()
+    bad = _install_only(tmp_path, {**good, key: value})
+    line = one_error_line(cli("python-distribution-info", str(bad)))
+    assert "resolves outside" in line and key in line

@@ -71,7 +71,7 @@ def python_json_paths(pj: PythonJson) -> Iterator[tuple[str, str]]:
         if value is not None:
             yield key, value
     for i, name in enumerate(pj.tcl_library_paths or ()):
-        yield f"tcl_library_paths[{i}]", f"{pj.tcl_library_path or ''}/{name}"
+        yield f"tcl_library_paths[{i}]", f"{pj.tcl_library_path}/{name}" if pj.tcl_library_path else name
     yield "run_tests", pj.run_tests
     cv = pj.python_config_vars
     if pj.python_stdlib_platform_config and cv.get("LIBRARY"):
