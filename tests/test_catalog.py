@@ -11,8 +11,8 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
-
 from cli_helpers import one_error_line
+
 from pyoxidizer_py.distribution.pbs import catalog_refresh
 from pyoxidizer_py.distribution.pbs.catalog import (
     CATALOG_TRIPLES,
@@ -55,7 +55,7 @@ def test_free_threaded_is_a_distinct_choice() -> None:
     assert ft.freethreaded and ft.build_options == "freethreaded+pgo+lto" and ft.version_label.endswith("t")
     assert ft.python_version == gil.python_version
     assert parse_version_request("3.15.1t").label == "3.15.1t"
-    with pytest.raises(DistributionError, match="3.13t is not in the python-build-standalone catalog"):
+    with pytest.raises(DistributionError, match=r"3\.13t is not in the python-build-standalone catalog"):
         resolve_catalog_entry(python_version="3.13t", target_triple=LINUX)  # PyO3 embeds free-threaded 3.14+
 
 

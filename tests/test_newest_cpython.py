@@ -21,7 +21,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from cli_helpers import one_error_line
 
 TRIPLE = "x86_64-unknown-linux-gnu"

@@ -10,8 +10,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from fixtures_runtime import DEBIAN_311, DEBIAN_311_PIC, installed_distribution
+
 from pyoxidizer_py.artifacts.pyo3_config import plan_link
 from pyoxidizer_py.artifacts.static_check import (
     CHECK_FILENAME,
@@ -148,3 +148,23 @@ def test_free_threaded_pyo3_config(tmp_path: Path) -> None:
     text = render_pyo3_config(dist, plan_link(dist, "dynamic", artifacts_dir=tmp_path))
     assert "version=3.14\n" in text and "lib_name=python3.14t\n" in text
     assert "build_flags=Py_GIL_DISABLED\n" in text and "shared=true\n" in text
+
+
+def test_config_asking_for_314t_with_an_installed_311_is_one_error(tmp_path: Path) -> None:
+    import os
+    import sys
+
+    from cli_helpers import one_error_line
+
+    (tmp_path / "pyoxidizer.bzl").write_text(
+        "def make_exe():\n"
+        "    dist = default_python_distribution(python_version = '3.14t')\n"
+        "    return dist.to_python_executable(name = 'ft')\n"
+        "register_target('exe', make_exe, default = True)\nresolve_targets()\n"
+    )
+    env = {**os.environ, "PYOXIDIZER_PY_DISTRIBUTION": str(DEBIAN_311)}
+    result = subprocess.run([sys.executable, "-m", "pyoxidizer_py", "build", "--path", str(tmp_path)], env=env,
+                            capture_output=True, text=True)
+    line = one_error_line(result)
+    version = installed_distribution(DEBIAN_311).version
+    assert f"(from PYOXIDIZER_PY_DISTRIBUTION) is CPython {version} ({TRIPLE}), but Python 3.14t was requested" in line

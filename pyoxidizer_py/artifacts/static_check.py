@@ -166,7 +166,8 @@ def check_static_libpython(
         try:
             doc = json.loads(cache.read_text(encoding="utf-8"))
             if doc.get("key") == key:
-                return doc.get("reason")
+                cached = doc.get("reason")
+                return cached if isinstance(cached, str) else None
         except (OSError, ValueError):
             pass
     with tempfile.TemporaryDirectory(prefix="pyoxidizer-py-link-check-") as tmp:

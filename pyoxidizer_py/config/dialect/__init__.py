@@ -90,7 +90,9 @@ def default_python_distribution(
     check_optional_str(fn, "build_target", build_target)
     version = check_optional_str(fn, "python_version", python_version)
     if version is not None and not _is_major_minor(version):
-        raise ValueError(f"{fn}(): python_version must look like '3.12' (or '3.14t' for free-threaded), got {version!r}")
+        raise ValueError(
+            f"{fn}(): python_version must look like '3.12' (or '3.14t' for free-threaded), got {version!r}"
+        )
     return PythonDistribution(
         DistributionRequest(
             kind="default", flavor=flavor.replace("-", "_"), build_target=build_target, python_version=version
