@@ -137,7 +137,7 @@ def config_identity(config_path: Path, root: Path) -> str:
 
 
 def config_work_dir(config_path: Path, *, explicit: Path | None = None, environ: Mapping[str, str] | None = None) -> Path:
-    """The work dir of one config: ``<work root>/<config dir name>-<16 hex digits>``.
+    """The work dir of one config: ``<real work root>/<config dir name>-<16 hex digits>``.
 
     The digits are the start of the sha256 of ``config_identity``; the readable prefix only
     helps a human find it. Triple, profile and executable name are subdirectories below it
@@ -162,4 +162,7 @@ def config_work_dir(config_path: Path, *, explicit: Path | None = None, environ:
         stem = "sandbox"
     else:
         stem = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(os.path.abspath(config_path)).parent.name)[:40] or "config"
-    return root / f"{stem}-{digest}"
+    # Through symbolic links to where it really is: cargo keys its fingerprints (and PyO3 its
+    # rebuilds) on absolute paths, and a sandbox reaches a persistent cache through a link whose
+    # own path changes every run.
+    return Path(os.path.realpath(root)) / f"{stem}-{digest}"

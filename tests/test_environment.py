@@ -75,16 +75,17 @@ def test_work_dir_key_is_stable_across_sandboxes(tmp_path: Path) -> None:
         (sandbox / "pyoxidizer.bzl").write_text("")
         env = {"PYOXIDIZER_CACHE_DIR": str(sandbox / ".cache" / "pyoxidizer")}
         dirs.append(config_work_dir(sandbox / "pyoxidizer.bzl", environ=env))
-    # The same directory of the named cache, reached through each sandbox's link.
-    assert dirs[0].name == dirs[1].name and dirs[0].name.startswith("sandbox-")
-    assert dirs[1].parent == tmp_path / "sandbox-b" / ".cache" / "pyoxidizer" / "pyoxidizer-py" / "work"
+    # The same directory of the named cache, by its real path (cargo keys its fingerprints on
+    # absolute paths), not through either sandbox's link.
+    assert dirs[0] == dirs[1] and dirs[0].name.startswith("sandbox-")
+    assert dirs[0].parent == named_cache.resolve() / "pyoxidizer-py" / "work"
     # Elsewhere, two configs never share a work dir.
     (tmp_path / "p1").mkdir()
     (tmp_path / "p2").mkdir()
     env = {"PYOXIDIZER_PY_CACHE_DIR": str(tmp_path / "cache")}
     one = config_work_dir(tmp_path / "p1" / "pyoxidizer.bzl", environ=env)
     two = config_work_dir(tmp_path / "p2" / "pyoxidizer.bzl", environ=env)
-    assert one != two and one.name.startswith("p1-") and one.parent == tmp_path / "cache" / "work"
+    assert one != two and one.name.startswith("p1-") and one.parent == (tmp_path / "cache" / "work").resolve()
 
 
 def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

@@ -1,0 +1,1 @@
+"""A small program packaged by Pants' pyoxidizer_binary with pyoxidizer-py."""
