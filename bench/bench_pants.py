@@ -115,10 +115,11 @@ def _edit(cli: Path, i: int) -> None:
 
 
 def _kept_sandbox(log: str) -> Path:
-    m = re.search(r"preserving local process execution dir (\S+) for \"?" + re.escape(PROCESS), log)
-    if not m:
-        raise RuntimeError("Pants kept no sandbox for the tool's process")
-    return Path(m.group(1))
+    for line in log.splitlines():
+        m = re.search(r"[Pp]reserving local process execution dir [`'\"]?([^`'\"\s]+)", line)
+        if m and PROCESS in line:
+            return Path(m.group(1))
+    raise RuntimeError("Pants kept no sandbox for the tool's process:\n" + log[-3000:])
 
 
 def bench_pants(base: Path, *, runs: int) -> PantsResult:
