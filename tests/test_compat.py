@@ -5,9 +5,12 @@ The packages come from PyPI through the target Python's pip: ``jaraco.functools`
 ``jaraco.context`` and ``jaraco.text`` (three distributions sharing the PEP 420 namespace
 ``jaraco``), ``setuptools`` (``setuptools/_distutils/compilers/C`` has no ``__init__.py``, and
 its ``distutils`` shim aliases a package), ``black`` (mypyc: ``black/__init__.cpython-3XX-*.so``
-and a top-level ``<hex>__mypyc`` module; ``blib2to3`` reads its grammar beside ``__file__``) and
-``pytz`` (``os.path.exists`` + ``open`` on ``dirname(__file__)/zoneinfo``). ``tests/data/compatcheck``
-adds an ``__init__``-less subdirectory, ``from .__init__ import`` and a data file read with ``open()``.
+and a top-level ``<hex>__mypyc`` module; ``blib2to3`` reads its grammar beside ``__file__``),
+``pytz`` (``os.path.exists`` + ``open`` on ``dirname(__file__)/zoneinfo``), and ``zope.interface`` with
+``zope.event`` (the namespace ``zope`` holding C extension modules; zope.interface declares it with a
+``*-nspkg.pth`` file, which the executable does not run, and it is served as PEP 420).
+``tests/data/compatcheck`` adds an ``__init__``-less subdirectory, ``from .__init__ import``, a
+top-level namespace package with data, and a data file read with ``open()``.
 
 The first part runs the importer in plain interpreters over real packed resources; the second part
 (marker ``cargo``) builds executables, sharing one cargo target directory.
@@ -59,6 +62,8 @@ REQUIREMENTS = [
     "setuptools==84.2.1",
     "black==26.10.1",
     "pytz==2026.6",
+    "zope.interface==7.2",  # ships zope.interface-7.2-py3.X-nspkg.pth, no zope/__init__.py
+    "zope.event==6.2",
 ]
 SUFFIX = ".cpython-311-x86_64-linux-gnu.so"
 
@@ -171,6 +176,10 @@ def check_report(report: dict[str, object], lib: str, version: str) -> None:
     assert {"context", "functools", "text"} <= set(report["ns_iter_modules"])  # type: ignore[arg-type]
     assert report["ns_extended"] == "a portion added to __path__ at run time"
     assert report["ns_find_spec"] is True
+    # ... and a namespace (zope: zope.interface and zope.event) holding extension modules.
+    assert report["zope_path_type"] == "_NamespacePath" and report["zope_path"] == [f"{lib}/zope"]
+    assert report["zope_provides"] is True and report["zope_c_optimizations"] is True
+    assert report["zope_event"] == ["ping"]
     assert report["ns_data_module"] == "compatns.hello, a module of a top-level namespace package"
     assert report["ns_data"] == "data of a namespace package\n"  # importlib.resources on a namespace
     # ... an __init__-less subdirectory of a regular package, ours and setuptools'.

@@ -46,6 +46,27 @@ def _namespace(out):
     out["ns_find_spec"] = importlib.util.find_spec("jaraco").submodule_search_locations is not None
 
 
+def _namespace_with_extensions(out):
+    import zope.event
+    import zope.interface
+
+    class IThing(zope.interface.Interface):
+        pass
+
+    @zope.interface.implementer(IThing)
+    class Thing:
+        pass
+
+    out["zope_path_type"] = type(zope.__path__).__name__
+    out["zope_path"] = list(zope.__path__)
+    out["zope_provides"] = IThing.providedBy(Thing())
+    out["zope_c_optimizations"] = "zope.interface._zope_interface_coptimizations" in sys.modules
+    events = []
+    zope.event.subscribers.append(events.append)
+    zope.event.notify("ping")
+    out["zope_event"] = events
+
+
 def _namespace_data(out):
     import importlib.resources
 
@@ -113,6 +134,7 @@ def main(argv):
     for key, fn in (
         ("namespace", _namespace),
         ("namespace_data", _namespace_data),
+        ("namespace_with_extensions", _namespace_with_extensions),
         ("subdir_namespace", _subdir_namespace),
         ("mypyc", _mypyc),
         ("file_data", _file_data),
