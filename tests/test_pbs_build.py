@@ -138,6 +138,13 @@ def test_full_archive_static(tmp_path: Path, cargo_target: Path, pbs_archives: P
     import binascii
 
     assert info["crc"] == binascii.crc32(b"pbs")
+    # The license report and the SBOM cover the archive's CPython and its bundled libraries (issue 16).
+    from pyoxidizer_py.artifacts.sbom import validate_sbom
+
+    copying = (install / "COPYING.txt").read_text()
+    assert f"CPython {archive.python_version}  Python-2.0 OR CNRI-Python" in copying
+    assert "Libraries bundled with CPython" in copying and "license text of _ssl" in copying
+    validate_sbom((install / "sbom.cdx.json").read_text())
 
 
 @pytest.mark.cargo

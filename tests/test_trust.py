@@ -50,7 +50,9 @@ PY311 = "/root/.pyenv/versions/3.11.7/bin/python3.11"
 TRIPLE = "x86_64-unknown-linux-gnu"
 
 
-def build_app(root: Path, *, release: bool, cwd: Path, mtime: float | None = None) -> Path:
+def build_app(
+    root: Path, *, release: bool, cwd: Path, mtime: float | None = None, source_date_epoch: int | None = None
+) -> Path:
     """Copy the test app to ``root/app`` and build it; returns the install directory."""
     project = root / "app"
     shutil.copytree(APP, project, ignore=shutil.ignore_patterns("build", "__pycache__"))
@@ -58,6 +60,8 @@ def build_app(root: Path, *, release: bool, cwd: Path, mtime: float | None = Non
         for path in project.rglob("*"):
             os.utime(path, (mtime, mtime))
     env = {k: v for k, v in os.environ.items() if k not in ("CARGO_TARGET_DIR", "SOURCE_DATE_EPOCH")}
+    if source_date_epoch is not None:
+        env["SOURCE_DATE_EPOCH"] = str(source_date_epoch)
     args = [sys.executable, "-m", "pyoxidizer_py", "build", "--path", str(project),
             "--python-distribution", PY311, "--var", "LINK_MODE", "static"]
     if release:
@@ -74,11 +78,16 @@ def tree_digests(root: Path) -> dict[str, str]:
     }
 
 
+SOURCE_DATE_EPOCH = 1_700_000_000
+
+
 def build_twice(tmp: Path, *, release: bool) -> tuple[Path, Path]:
-    first = build_app(tmp / "one", release=release, cwd=tmp)
+    """Two builds; the release pair also sets SOURCE_DATE_EPOCH (the same value for both)."""
+    epoch = SOURCE_DATE_EPOCH if release else None
+    first = build_app(tmp / "one", release=release, cwd=tmp, source_date_epoch=epoch)
     elsewhere = tmp / "a-much-longer-directory-name" / "nested"
     elsewhere.mkdir(parents=True)
-    second = build_app(elsewhere, release=release, cwd=Path("/"), mtime=1_000_000_000)
+    second = build_app(elsewhere, release=release, cwd=Path("/"), mtime=1_000_000_000, source_date_epoch=epoch)
     return first, second
 
 
@@ -107,6 +116,8 @@ def _assert_identical(first: Path, second: Path) -> None:
         project_root = root.parent.parent.parent.parent  # <tmp>/.../app
         assert str(project_root).encode() not in data
     assert str(Path.home() / ".cargo").encode() not in data
+    # The SBOM beside the executable is the one inside it.
+    assert read_embedded_sbom(exe_b) == (second / "sbom.cdx.json").read_text()
     result = subprocess.run([str(exe_b)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ["version: 1.2.3", "libyaml: True"]
@@ -120,6 +131,8 @@ def test_debug_builds_are_byte_identical(debug_builds: tuple[Path, Path]) -> Non
 @pytest.mark.cargo
 def test_release_builds_are_byte_identical(release_builds: tuple[Path, Path]) -> None:
     _assert_identical(*release_builds)
+    bom = json.loads((release_builds[0] / "sbom.cdx.json").read_text())
+    assert bom["metadata"]["timestamp"] == "2023-11-14T22:13:20+00:00"  # SOURCE_DATE_EPOCH
 
 
 def test_remaps_longest_prefix_last(tmp_path: Path) -> None:
@@ -271,7 +284,7 @@ def test_unknown_license_fails_the_build_by_policy(tmp_path: Path) -> None:
     base = [sys.executable, "-m", "pyoxidizer_py", "build", "--path", str(project), "--python-distribution", PY311]
     result = subprocess.run([*base, "--var", "POLICY", "error"], capture_output=True, text=True)
     line = one_error_line(result)
-    assert "unknown license for nolicense 1.0 (python-distribution)" in line
+    assert "unknown license for nolicense 1.0 (python-distribution), unlicensed-crate 0.1.0 (rust-crate)" in line
     assert not list(project.rglob("install"))
 
 

@@ -1,0 +1,1 @@
+//! Nothing: only its (missing) license matters.
