@@ -8,6 +8,7 @@ archive's real one), and feeds them to the real extraction and description code:
   ``python_distribution_info`` must either succeed or raise ``DistributionError``; afterwards nothing
   outside the sandbox's output and temporary directories may have changed, every link left in a
   successful extraction must resolve inside it, and a described distribution's paths must too;
+  each example must finish within 60 s (``SIGALRM``);
 - through the real command line, fewer examples: exit status 0 or 1, exactly one ``error:`` line and
   no traceback on failure, no signal, no hang (a timeout).
 
@@ -19,15 +20,18 @@ randomised). Examples found by earlier runs are pinned with ``@example`` as regr
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import gzip
 import io
 import json
 import os
+import signal
 import subprocess
 import sys
 import tarfile
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -139,7 +143,31 @@ def _assert_links_inside(dest: Path) -> None:
                 assert resolved == real or resolved.startswith(real + os.sep), (path, os.readlink(path))
 
 
+class Hang(Exception):
+    """An example ran past its time bound."""
+
+
+@contextlib.contextmanager
+def _time_bound(seconds: float) -> Iterator[None]:
+    """Turn a hang in this process into a test failure (SIGALRM; the tests run in the main thread)."""
+    def expired(signum: int, frame: object) -> None:
+        raise Hang(f"no answer within {seconds}s")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def _run_in_process(sandbox: Sandbox, archive: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with _time_bound(60):
+        _run_bounded(sandbox, archive, monkeypatch)
+
+
+def _run_bounded(sandbox: Sandbox, archive: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     dest = sandbox.root / "out" / "dest"
     monkeypatch.setattr(tempfile, "tempdir", str(sandbox.root / "tmp"))
     try:
