@@ -71,6 +71,7 @@ member_name = st.one_of(
     st.builds(lambda parts: "python/" + "/".join(parts), st.lists(component, min_size=0, max_size=5)),
     path_text,
     st.text(min_size=1, max_size=40),
+    st.integers(1, 300).map(lambda n: "python/" + "d/" * n + "f"),  # deep: os.makedirs recursion
 )
 link_target = st.one_of(path_text, st.sampled_from(["../..", "b/../..", "../../../../canary", "../../../canary",
                                                      "/etc", ".", "a", "b/c"]))
@@ -95,6 +96,10 @@ def archive_members(draw: st.DrawFn) -> list[tuple[tarfile.TarInfo, bytes | None
         # a chain of links among python/build/{a,b,c}, in an order that may make it escape only once complete
         for name in draw(st.permutations(["a", "b", "c"])):
             entries.append(tar_entry(f"python/build/{name}", kind="symlink", link=draw(link_target)))
+    if draw(st.integers(0, 3)) == 0:  # a long chain of links (os.path.realpath recursed once per link)
+        length = draw(st.integers(2, 120))
+        entries += [tar_entry(f"python/l{i}", kind="symlink", link=f"l{(i + 1) % length}" if draw(st.booleans())
+                              else f"l{i + 1}") for i in range(length)]
     names = [e[0].name for e in entries]
     for _ in range(draw(st.integers(0, 8))):
         entry = draw(member(names))

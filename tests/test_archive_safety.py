@@ -187,6 +187,32 @@ def test_hard_link_to_earlier_file_is_extracted(tmp_path: Path, pbs_archives: Pb
     assert (licenses / "COPY").stat().st_ino == (licenses / "LICENSE.cpython.txt").stat().st_ino
 
 
+def test_deeply_nested_directories_are_one_error_line(tmp_path: Path) -> None:
+    archive = tmp_path / "deep-dirs.tar.zst"  # found by probing: os.makedirs recursed into a RecursionError
+    write_raw_tar(archive, [tar_entry("python", kind="dir"), tar_entry("python/" + "d/" * 3000 + "f", data=b"x")])
+    for args in (["python-distribution-info", str(archive)],
+                 ["python-distribution-extract", str(tmp_path / "dest"), "--archive-path", str(archive)]):
+        assert "nested more than 64 directories deep" in one_error_line(cli(*args))
+    assert sorted(p.name for p in tmp_path.iterdir()) == [archive.name]
+
+
+@pytest.mark.parametrize("order", ["forward", "backward", "loop"])
+def test_long_link_chains_and_loops_are_one_error_line(order: str, tmp_path: Path) -> None:
+    # found by probing: os.path.realpath recursed once per link into a RecursionError
+    if order == "loop":
+        links = [("a", "b"), ("b", "a"), ("c", "a/x")]
+    else:
+        links = [(f"l{i}", f"l{i + 1}" if order == "forward" else (f"l{i - 1}" if i else "x")) for i in range(3000)]
+    archive = tmp_path / f"{order}.tar.zst"
+    write_raw_tar(archive, [tar_entry("python", kind="dir"),
+                            *[tar_entry(f"python/{name}", kind="symlink", link=target) for name, target in links]])
+    for args in (["python-distribution-info", str(archive)],
+                 ["python-distribution-extract", str(tmp_path / "dest"), "--archive-path", str(archive)]):
+        line = one_error_line(cli(*args))
+        assert "more than 40 symbolic links (a loop or a chain)" in line and ": member 'python/" in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == [archive.name]
+
+
 def test_deeply_nested_python_json_is_one_error_line(tmp_path: Path) -> None:
     archive = tmp_path / "deep.tar.zst"
     doc = b"[" * 100_000 + b"]" * 100_000

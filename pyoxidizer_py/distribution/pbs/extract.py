@@ -42,6 +42,7 @@ from typing import IO
 
 import zstandard
 
+from pyoxidizer_py.distribution.pbs.safepaths import LinkLoop, real_path
 from pyoxidizer_py.distribution.pbs.safepaths import within as _within
 from pyoxidizer_py.errors import DistributionError
 
@@ -53,6 +54,7 @@ except ImportError:  # pragma: no cover - Windows: staging dirs are aged out ins
 __all__ = [
     "FULL_ENTRIES",
     "MAX_BYTES_ENV",
+    "MAX_DEPTH",
     "STAGING_PREFIX",
     "ExtractLimits",
     "archive_format",
@@ -71,6 +73,9 @@ FULL_ENTRIES = frozenset({"build", "install", "lib", "licenses", "LICENSE.rst", 
 
 MAX_BYTES_ENV = "PYOXIDIZER_PY_MAX_EXTRACT_BYTES"
 """Environment variable overriding ``ExtractLimits.max_bytes`` (bytes, or with a K/M/G/T suffix)."""
+
+MAX_DEPTH = 64
+"""Most path components in a member name or link target (python-build-standalone's deepest is ~12)."""
 
 STAGING_PREFIX = ".staging-"
 _STALE_UNLOCKABLE_AGE = 24 * 3600.0  # seconds; where flock is unavailable, a day-old staging dir is stale
@@ -247,10 +252,13 @@ def _check_member(member: tarfile.TarInfo, dest: Path, archive: Path, state: _St
         raise DistributionError(f"{where} is a device or special file; refusing to extract")
     if not parts and not member.isdir():
         raise DistributionError(f"{where} has an empty name; refusing to extract")
-    real_dest = os.path.realpath(dest)
-    target = os.path.realpath(os.path.join(dest, *parts)) if parts else real_dest
+    if len(parts) > MAX_DEPTH or len(member.linkname.split("/")) > MAX_DEPTH:
+        # os.makedirs and shutil.rmtree recurse once per directory level
+        raise DistributionError(f"{where} is nested more than {MAX_DEPTH} directories deep; refusing to extract")
+    real_dest = real_path(dest)
+    target = real_path(os.path.join(dest, *parts)) if parts else real_dest
     # A parent that is an (earlier, in-bounds) symlink must not lead outside either.
-    parent = os.path.realpath(os.path.join(dest, *parts[:-1])) if parts else real_dest
+    parent = real_path(os.path.join(dest, *parts[:-1])) if parts else real_dest
     if not _within(parent, real_dest) or (not member.issym() and not _within(target, real_dest)):
         raise DistributionError(f"{where} is written through a link leading outside the destination")
     if member.issym():
@@ -258,7 +266,7 @@ def _check_member(member: tarfile.TarInfo, dest: Path, archive: Path, state: _St
         lexical = posixpath.normpath(posixpath.join(*parts[:-1], link)) if parts[:-1] else posixpath.normpath(link)
         if not link or link.startswith("/") or lexical == ".." or lexical.startswith("../"):
             raise DistributionError(f"{where} is a symlink to {link!r} outside the destination")
-        resolved = os.path.realpath(os.path.join(parent, link))
+        resolved = real_path(os.path.join(parent, link))
         if not _within(resolved, real_dest):
             raise DistributionError(f"{where} is a symlink to {link!r} outside the destination")
     if member.islnk():
@@ -269,18 +277,25 @@ def _check_member(member: tarfile.TarInfo, dest: Path, archive: Path, state: _St
             raise DistributionError(
                 f"{where} is a hard link to {member.linkname!r}, which is not a regular file earlier in the archive"
             )
-        if not _within(os.path.realpath(os.path.join(dest, *link_parts)), real_dest):
+        if not _within(real_path(os.path.join(dest, *link_parts)), real_dest):
             raise DistributionError(f"{where} is a hard link to {member.linkname!r} outside the destination")
 
 
 def _check_links_after(dest: Path, archive: Path, state: _State) -> None:
     """Resolve every symbolic link again now that all of them exist (catches chains)."""
-    real_dest = os.path.realpath(dest)
+    real_dest = real_path(dest)
     for name, parts in state.symlinks:
         path = os.path.join(dest, *parts)
         if not os.path.islink(path):
             continue  # replaced by a later member
-        if not _within(os.path.realpath(path), real_dest):
+        try:
+            resolved = real_path(path)
+        except LinkLoop:
+            raise DistributionError(
+                f"{archive}: member {name!r} is a symlink that leads through more than 40 symbolic links "
+                "(a loop or a chain); refusing to extract"
+            ) from None
+        if not _within(resolved, real_dest):
             raise DistributionError(
                 f"{archive}: member {name!r} is a symlink to {os.readlink(path)!r}, which resolves outside the "
                 "destination once the archive's other links exist"
@@ -328,7 +343,13 @@ def extract_members(
                     raise DistributionError(
                         f"cannot extract {archive}: more than {limits.max_members} members; refusing it"
                     )
-                _check_member(member, dest, archive, state)
+                try:
+                    _check_member(member, dest, archive, state)
+                except LinkLoop:
+                    raise DistributionError(
+                        f"{archive}: member {member.name!r} leads through more than 40 symbolic links (a loop or "
+                        "a chain); refusing to extract"
+                    ) from None
                 if member.isfile():
                     state.written += member.size
                     if state.written > limits.max_bytes:
@@ -353,6 +374,11 @@ def extract_members(
         _check_links_after(dest, archive, state)
     except DistributionError:
         raise
+    except LinkLoop as exc:
+        raise DistributionError(
+            f"cannot extract {archive}: resolving {exc.args[0]} follows more than 40 symbolic links (a loop or a "
+            "chain); refusing it"
+        ) from None
     except _Limited:
         raise DistributionError(
             f"cannot extract {archive}: it expands to more than {_size(limits.max_bytes)} (the limit; set "

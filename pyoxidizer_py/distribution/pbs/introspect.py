@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pyoxidizer_py.distribution.pbs.safepaths import within
+from pyoxidizer_py.distribution.pbs.safepaths import LinkLoop, real_path, within
 from pyoxidizer_py.errors import DistributionError
 
 __all__ = [
@@ -127,6 +127,13 @@ def triple_from_host_type(host_type: str) -> str:
     if "mingw" in host_type or "windows" in host_type:
         return f"{arch}-pc-windows-msvc"
     return ""
+
+
+def _resolves_inside(path: Path, root: Path) -> bool:
+    try:
+        return within(real_path(path), real_path(root))
+    except LinkLoop:
+        return False
 
 
 def _single(paths: list[Path], what: str, root: Path) -> Path:
@@ -237,7 +244,7 @@ def introspect_install_tree(prefix: Path) -> InstallTreeInfo:
         ("build_time_vars INSTSONAME", shared), ("build_time_vars LDVERSION (python executable)", exe),
         ("lib-dynload", lib_dynload), ("_sysconfigdata", sysconfig_file),
     ):
-        if path is not None and not within(os.path.realpath(path), os.path.realpath(prefix)):
+        if path is not None and not _resolves_inside(path, prefix):
             raise DistributionError(f"{sysconfig_file}: {what} resolves outside {prefix}; refusing the archive")
     return InstallTreeInfo(
         prefix=prefix,

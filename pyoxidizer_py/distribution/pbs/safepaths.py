@@ -7,12 +7,14 @@ relative to the archive's ``python/`` directory (python-build-standalone's ``doc
 "PYTHON.json File"); this module resolves each one with ``os.path.realpath`` (so symbolic links
 inside the tree are followed) and refuses any that ends up outside ``python/``.
 
-The same containment test (``within``) is used by ``extract`` for archive members and links.
+The same resolution (``real_path``) and containment test (``within``) are used by ``extract`` for
+archive members and links.
 """
 
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,12 +22,62 @@ from pyoxidizer_py.distribution.pbs.python_json import PythonJson, PythonJsonErr
 from pyoxidizer_py.errors import DistributionError
 
 __all__ = [
+    "MAX_SYMLINKS",
+    "LinkLoop",
     "check_python_json_paths",
     "inside_or_error",
     "python_json_paths",
+    "real_path",
     "resolve_inside",
     "within",
 ]
+
+
+MAX_SYMLINKS = 40
+"""Most symbolic links followed while resolving one path (Linux's ``MAXSYMLINKS``, path_resolution(7))."""
+
+
+class LinkLoop(Exception):
+    """Resolving a path followed more than ``MAX_SYMLINKS`` symbolic links (a loop or a long chain)."""
+
+
+def real_path(path: str | os.PathLike[str]) -> str:
+    """``os.path.realpath(path)`` (non-strict: missing components are kept as written), computed
+    without recursion and following at most ``MAX_SYMLINKS`` links, as the kernel does.
+
+    ``os.path.realpath`` recurses once per link in a chain, so an archive holding a chain of a few
+    thousand links would end it in a ``RecursionError``.
+
+    Raises:
+        LinkLoop: more than ``MAX_SYMLINKS`` links on the way.
+    """
+    pending = os.path.abspath(os.fspath(path)).split(os.sep)[::-1]
+    resolved = os.sep
+    hops = 0
+    while pending:
+        part = pending.pop()
+        if part in ("", "."):
+            continue
+        if part == "..":
+            resolved = os.path.dirname(resolved)
+            continue
+        candidate = os.path.join(resolved, part)
+        try:
+            st = os.lstat(candidate)
+        except OSError:  # missing, or a parent that is not a directory: keep it as written
+            resolved = candidate
+            continue
+        if not stat.S_ISLNK(st.st_mode):
+            resolved = candidate
+            continue
+        hops += 1
+        if hops > MAX_SYMLINKS:
+            raise LinkLoop(path)
+        target = os.readlink(candidate)
+        if target.startswith(os.sep):
+            resolved = os.sep
+        pending.extend(target.split(os.sep)[::-1])
+    return resolved
 
 
 def within(path: str, root: str) -> bool:
@@ -47,12 +99,16 @@ def resolve_inside(root: Path, relative: str) -> Path | None:
 
     Returns:
         The resolved absolute path (which need not exist), or None when ``relative`` is absolute,
-        contains a NUL byte or a Windows drive, or resolves outside ``root``.
+        contains a NUL byte or a Windows drive, resolves outside ``root``, or passes more than
+        ``MAX_SYMLINKS`` links.
     """
     if "\0" in relative or relative.startswith(("/", "\\")) or (len(relative) > 1 and relative[1] == ":"):
         return None
-    real_root = os.path.realpath(root)
-    resolved = os.path.realpath(os.path.join(real_root, relative))
+    try:
+        real_root = real_path(root)
+        resolved = real_path(os.path.join(real_root, relative))
+    except LinkLoop:
+        return None
     return Path(resolved) if within(resolved, real_root) else None
 
 
