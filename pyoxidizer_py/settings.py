@@ -32,6 +32,7 @@ class Setting:
         doc: one-sentence description for the configuration reference.
         group: section of the reference the setting belongs to (for example ``"PyConfig"``).
         read_only: True when Starlark may read but not assign it.
+        int_range: inclusive (lowest, highest) for ``int`` settings, or None.
     """
 
     name: str
@@ -43,6 +44,7 @@ class Setting:
     doc: str = ""
     group: str = ""
     read_only: bool = False
+    int_range: tuple[int, int] | None = None
 
 
 _KINDS: dict[str, type | tuple[type, ...]] = {
@@ -64,6 +66,7 @@ def setting(
     optional: bool = False,
     group: str = "",
     read_only: bool = False,
+    int_range: tuple[int, int] | None = None,
 ) -> Any:
     """Declare a dataclass field that is a validated setting.
 
@@ -76,6 +79,7 @@ def setting(
         optional: accept None.
         group: reference section.
         read_only: not assignable from Starlark.
+        int_range: inclusive bounds of an ``int`` setting (the C type it ends up in).
 
     Returns:
         A ``dataclasses.field`` carrying the setting in its metadata.
@@ -93,6 +97,7 @@ def setting(
         doc=doc,
         group=group,
         read_only=read_only,
+        int_range=int_range,
     )
     if isinstance(default, (list, dict)):
         def factory(d: Any = default) -> Any:
@@ -158,6 +163,10 @@ def validate_setting(record_type: type, name: str, value: Any, *, type_label: st
     # bool is a subclass of int: keep them apart.
     if (kind == "int" and isinstance(value, bool)) or not isinstance(value, expected):
         raise TypeError(f"{label} must be {meta.type_name}, got {_type_name(value)}")
+    if kind == "int" and meta.int_range is not None:
+        low, high = meta.int_range
+        if not low <= value <= high:
+            raise ValueError(f"{label} must be between {low} and {high}; got {value}")
     if kind == "list[str]":
         value = list(value)
         for item in value:

@@ -143,7 +143,14 @@ class InterpreterConfig:
     fault_handler: bool | None = _ob("Enable faulthandler (-X faulthandler).")
     filesystem_encoding: str | None = _os("Filesystem encoding.")
     filesystem_errors: str | None = _os("Filesystem encoding error handler.")
-    hash_seed: int | None = setting("int", None, optional=True, group=_CFG, doc="Fixed hash seed (PYTHONHASHSEED).")
+    hash_seed: int | None = setting(
+        "int",
+        None,
+        optional=True,
+        group=_CFG,
+        int_range=(0, 4294967295),
+        doc="Fixed hash seed (PYTHONHASHSEED; 0 to 4294967295).",
+    )
     home: str | None = _os("Python home; $ORIGIN is the executable's directory.")
     import_time: bool | None = _ob("Print import times (-X importtime).")
     inspect: bool | None = _ob("Enter interactive mode after running code (-i).")

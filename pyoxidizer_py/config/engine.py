@@ -19,15 +19,30 @@ probing the engine (shared/reference/starlark-engines.md §7-8):
 * ``load()`` resolves paths relative to the loading file; loaded modules are
   frozen; ``print`` goes to a handler the caller provides.
 
+* Source text is checked and instrumented before the engine sees it
+  (``config.source``): nesting depth is bounded (deep nesting overflows the
+  engine's native stack), loops and size-building operators go through the
+  evaluation budget (``config.limits``), and global names the file uses but
+  nobody defines become ``_pyoxidizer_undefined("NAME")``, which fails only
+  when that code runs (PyOxidizer's engine resolved names at run time; xingque
+  resolves them when a file is compiled).
+* A Rust panic in the engine (a value grown past its size limits) is caught and
+  reported as one error; the engine's own panic message, which Rust writes
+  straight to file descriptor 2, is kept off the terminal.
+
 Errors come back from xingque as rendered diagnostics in ``RuntimeError`` /
 ``ValueError`` strings; ``_config_error`` turns them into ``ConfigError`` with
-the file, line, column and snippet of the innermost Starlark location.
+the file, line, column and snippet of the innermost Starlark location, mapped
+back to what the user wrote.
 """
 
 from __future__ import annotations
 
 import contextvars
+import difflib
+import os
 import re
+import tempfile
 import weakref
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -36,6 +51,15 @@ from typing import Any
 
 import xingque as xq
 
+from pyoxidizer_py.config import limits as limits_mod
+from pyoxidizer_py.config.source import (
+    HELPER_PREFIX,
+    Instrumented,
+    SourceMap,
+    check_nesting,
+    decode_source,
+    instrument,
+)
 from pyoxidizer_py.errors import ConfigError, PyOxidizerError
 
 __all__ = [
@@ -50,6 +74,7 @@ __all__ = [
     "function_identity",
     "host_object",
     "is_starlark_function",
+    "set_missing_attribute_hook",
     "to_starlark",
 ]
 
@@ -144,6 +169,109 @@ def _remember(exc: BaseException) -> None:
         _LAST_HOST_EXC.set(exc)
 
 
+# --- Rust's stderr ---------------------------------------------------------------------------
+class _StderrGuard:
+    """Points file descriptor 2 at a temporary file while engine (Rust) code runs.
+
+    Rust's panic hook writes its message (and, with RUST_BACKTRACE, a backtrace)
+    straight to fd 2. While the engine runs, fd 2 goes to a temporary file; host
+    functions called back from Starlark get the real stderr for their duration.
+    After the outermost engine call, what was captured is discarded when the
+    engine panicked and copied to the real stderr otherwise.
+    """
+
+    def __init__(self) -> None:
+        self.saved: int | None = None
+        self.capture: Any = None
+        self.depth = 0
+        self.panicked = False
+
+    def enter(self) -> None:
+        self.depth += 1
+        if self.depth > 1:
+            return
+        try:
+            import sys
+
+            sys.stderr.flush()
+            self.capture = tempfile.TemporaryFile()
+            self.saved = os.dup(2)
+            os.dup2(self.capture.fileno(), 2)
+        except (OSError, ValueError, AttributeError):
+            self.saved = None
+        self.panicked = False
+
+    def leave(self) -> None:
+        self.depth -= 1
+        if self.depth > 0 or self.saved is None:
+            return
+        os.dup2(self.saved, 2)
+        os.close(self.saved)
+        self.saved = None
+        capture, self.capture = self.capture, None
+        capture.seek(0)
+        data = capture.read()
+        capture.close()
+        if data and not self.panicked:
+            os.write(2, data)
+
+    def host(self) -> Any:
+        return _HostStderr(self)
+
+
+class _HostStderr:
+    __slots__ = ("_g", "_active")
+
+    def __init__(self, guard: _StderrGuard) -> None:
+        self._g = guard
+        self._active = False
+
+    def __enter__(self) -> None:
+        g = self._g
+        if g.saved is not None and g.capture is not None:
+            self._active = True
+            os.dup2(g.saved, 2)
+
+    def __exit__(self, *exc: object) -> None:
+        g = self._g
+        if self._active and g.capture is not None:
+            import sys
+
+            sys.stderr.flush()
+            os.dup2(g.capture.fileno(), 2)
+
+
+_STDERR = _StderrGuard()
+
+
+def _host_stderr() -> Any:
+    return _STDERR.host()
+
+
+def _is_panic(exc: BaseException) -> bool:
+    return type(exc).__name__ == "PanicException"
+
+
+def _engine_call(f: Callable[..., Any], *args: Any) -> Any:
+    """Run engine code with Rust's stderr captured; a panic becomes ``ConfigError``."""
+    _STDERR.enter()
+    try:
+        return f(*args)
+    except BaseException as exc:
+        if _is_panic(exc):
+            _STDERR.panicked = True
+            detail = (str(exc).strip().splitlines() or ["panic"])[0]
+            raise _EnginePanic(detail) from None
+        raise
+    finally:
+        _STDERR.leave()
+
+
+class _EnginePanic(Exception):
+    """The engine panicked (a Rust-side limit such as a string length overflow)."""
+
+
+
 class Method:
     """A host callable as Starlark sees it: callable, with no attributes at all."""
 
@@ -156,11 +284,20 @@ class Method:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         f = object.__getattribute__(self, "_f")
         allow = object.__getattribute__(self, "_allow")
+        budget = limits_mod.current_budget()
         try:
-            result = f(
-                *[from_starlark(a, allow) for a in args],
-                **{k: from_starlark(v, allow) for k, v in kwargs.items()},
-            )
+            if budget is not None:
+                budget.step()  # raises before entering: nothing to leave
+                budget.enter_host()
+            try:
+                with _host_stderr():
+                    result = f(
+                        *[from_starlark(a, allow) for a in args],
+                        **{k: from_starlark(v, allow) for k, v in kwargs.items()},
+                    )
+            finally:
+                if budget is not None:
+                    budget.leave_host()
             return to_starlark(result)
         except Exception as exc:
             _remember(exc)
@@ -202,6 +339,10 @@ class Proxy:
                 # reported message is ours rather than "has no attribute".
                 _remember(exc)
                 raise AttributeError(name) from exc
+        hook = _MISSING_ATTRIBUTE_HOOK[0]
+        message = hook(_type_name(t), name) if hook is not None else None
+        if message:
+            _remember(AttributeError(message))
         raise AttributeError(name)
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -231,6 +372,14 @@ class Proxy:
 
     def __hash__(self) -> int:
         return id(object.__getattribute__(self, "_t"))
+
+
+_MISSING_ATTRIBUTE_HOOK: list[Callable[[str, str], str | None] | None] = [None]
+
+
+def set_missing_attribute_hook(hook: Callable[[str, str], str | None]) -> None:
+    """Install ``hook(type_name, attribute)`` giving the message for a missing attribute (or None)."""
+    _MISSING_ATTRIBUTE_HOOK[0] = hook
 
 
 def _type_name(obj: object) -> str:
@@ -312,6 +461,104 @@ class _PrintHandler:
         self._sink(text)
 
 
+
+# --- helpers the instrumented text calls (see config.source) -------------------------------------
+PRELUDE_FILE = "<pyoxidizer-py instrumentation>"
+# Starlark helpers: they do the operation natively and charge what it built. Names without
+# a leading underscore (the engine does not export private names); they are bound in every
+# module as ``_pyoxidizer_<name>``.
+_PRELUDE = """
+def add(a, b):
+    r = a + b
+    t = type(r)
+    if t == "string" or t == "list" or t == "tuple":
+        alloc(len(r), t)
+    return r
+
+def mul(a, b):
+    ta = type(a)
+    tb = type(b)
+    if ta == "int" and (tb == "string" or tb == "list" or tb == "tuple"):
+        alloc(len(b) * a, tb)
+    elif tb == "int" and (ta == "string" or ta == "list" or ta == "tuple"):
+        alloc(len(a) * b, ta)
+    return a * b
+
+def mod(a, b):
+    r = a % b
+    if type(r) == "string":
+        alloc(len(r), "string")
+    return r
+
+def range_(*args):
+    r = range(*args)
+    alloc(len(r), "range")
+    return r
+"""
+_PRELUDE_HELPERS = {"add": "add", "mul": "mul", "mod": "mod", "range": "range_"}
+# prelude line number -> helper name (to locate an error raised inside a helper)
+_PRELUDE_LINES: dict[int, str] = {}
+
+
+def _prelude_index() -> None:
+    current = ""
+    for number, text in enumerate(_PRELUDE.split("\n"), start=1):
+        m = re.match(r"def (\w+)\(", text)
+        if m:
+            current = m.group(1)
+        _PRELUDE_LINES[number] = current
+
+
+_prelude_index()
+
+
+def _alloc(count: int, kind: str) -> None:
+    budget = limits_mod.current_budget()
+    if budget is not None:
+        size = count if kind == "string" else count * limits_mod.ELEMENT_BYTES
+        budget.allocate(size)
+
+
+def _tick() -> bool:
+    budget = limits_mod.current_budget()
+    if budget is not None:
+        budget.step()
+    return True
+
+
+_FROZEN_PRELUDE: list[xq.FrozenModule] = []
+
+
+def _prelude() -> xq.FrozenModule:
+    """The helper module, evaluated once per process with the standard globals."""
+    if not _FROZEN_PRELUDE:
+        gb = xq.GlobalsBuilder.standard()
+        gb.set("alloc", Method(_alloc))
+        module = xq.Module()
+        ev = _fresh_evaluator(module)
+        _engine_call(ev.eval_module, xq.AstModule.parse(PRELUDE_FILE, _PRELUDE, _DIALECT), gb.build())
+        del ev
+        _FROZEN_PRELUDE.append(module.freeze())
+    return _FROZEN_PRELUDE[0]
+
+
+UndefinedHandler = Callable[[str], BaseException]
+
+
+def _default_undefined(name: str) -> BaseException:
+    return NameError(f"name {name!r} is not defined")
+
+
+class _Undefined:
+    """``_pyoxidizer_undefined("NAME")``: evaluating an unknown name raises the handler's error."""
+
+    def __init__(self, handler: UndefinedHandler) -> None:
+        self.handler = handler
+
+    def __call__(self, name: str) -> Any:
+        raise self.handler(name)
+
+
 def _fresh_evaluator(module: xq.Module | None = None) -> xq.Evaluator:
     ev = xq.Evaluator(module if module is not None else xq.Module())
     ev.disable_gc()
@@ -332,17 +579,23 @@ def call_function(fn: Any, *args: Any, print_sink: Callable[[str], None] | None 
 
     Raises:
         RuntimeError: the Starlark code failed (a rendered diagnostic).
+        _EnginePanic: the engine panicked.
     """
     ev = _fresh_evaluator()
     try:
         if print_sink is not None:
             ev.set_print_handler(_PrintHandler(print_sink))
-        result = ev.eval_function(fn, *[to_starlark(a) for a in args])
+        result = _engine_call(ev.eval_function, fn, *[to_starlark(a) for a in args])
         return from_starlark(result, allow_functions=True)
     finally:
         # xingque's evaluator must be dropped on the thread that made it; a traceback that
         # keeps this frame alive would otherwise let the GC drop it elsewhere.
         del ev
+
+
+_NOT_FOUND = re.compile(r"^error: Variable `(?P<name>[A-Za-z_][A-Za-z0-9_]*)` not found", re.M)
+# How many unknown names one file may use (each costs one more compile of the file).
+MAX_UNDEFINED_NAMES = 200
 
 
 class StarlarkSession:
@@ -353,6 +606,9 @@ class StarlarkSession:
         module_vars: per-run variables set in every module before evaluation
             (``CWD``, ``VARS``, ``BUILD_TARGET_TRIPLE``, ...).
         print_sink: receives each ``print()`` line.
+        limits: evaluation limits (default: ``EvaluationLimits.from_env()``).
+        undefined: builds the error raised when code evaluates a name nobody defines
+            (it receives the name).
     """
 
     def __init__(
@@ -360,6 +616,9 @@ class StarlarkSession:
         globals_: xq.Globals,
         module_vars: Mapping[str, Any],
         print_sink: Callable[[str], None],
+        *,
+        limits: limits_mod.EvaluationLimits | None = None,
+        undefined: UndefinedHandler | None = None,
     ) -> None:
         self._globals = globals_
         self._vars = dict(module_vars)
@@ -368,8 +627,13 @@ class StarlarkSession:
         self._loaded: dict[str, xq.FrozenModule] = {}
         self._loading: list[str] = []
         self._paths: dict[str, Path] = {}  # engine file name -> real path
+        self._maps: dict[str, SourceMap] = {}  # engine file name -> source map
+        self._undefined = Method(_Undefined(undefined or _default_undefined))
+        self._tick = Method(_tick)
+        self.budget = limits_mod.Budget(limits=limits or limits_mod.EvaluationLimits.from_env())
         self.frozen: xq.FrozenModule | None = None
         self.main_file: str = ""
+        self.main_text: str = ""
 
     @property
     def source_files(self) -> tuple[Path, ...]:
@@ -386,32 +650,102 @@ class StarlarkSession:
         if key in self._loaded:
             return self._loaded[key]
         if key in self._loading:
-            raise ConfigError(f"load() cycle: {' -> '.join([*self._loading, key])}")
+            chain = " -> ".join(str(self._paths.get(k, k)) for k in [*self._loading[1:], key])
+            err = ConfigError(f"load() cycle: {self._loading[0]} -> {chain}")
+            _remember(err)
+            raise err
         try:
-            text = target.read_text(encoding="utf-8")
+            data = target.read_bytes()
         except OSError as exc:
             err = ConfigError(f"cannot load {path!r}: {exc.strerror or exc} ({target})")
             _remember(err)
             raise err from exc
-        frozen = self._evaluate(key, target, text)
+        try:
+            frozen = self._evaluate(key, target, data)
+        except ConfigError as err:
+            if not self._inside_project(target) and err.file == key:
+                # Do not echo lines of a file outside the project (load("/etc/passwd")).
+                err = ConfigError(
+                    f"cannot load {path!r}: {target} is not a valid Starlark file "
+                    f"({'syntax error' if err.message.startswith('Parse error') else 'error'} "
+                    f"at line {err.line}, column {err.col})"
+                )
+            # This error is final and located: it replaces whatever the nested run remembered.
+            _LAST_HOST_EXC.set(err)
+            raise err from None
         self._loaded[key] = frozen
         return frozen
 
-    def _evaluate(self, name: str, path: Path, text: str) -> xq.FrozenModule:
+    def _inside_project(self, target: Path) -> bool:
+        main = self._paths.get(self.main_file)
+        if main is None:
+            return False
+        return target.is_relative_to(main.parent.resolve())
+
+    def _evaluate(self, name: str, path: Path, data: bytes) -> xq.FrozenModule:
+        """Check, instrument, compile and run one file; returns its frozen module.
+
+        Raises:
+            ConfigError: any failure, located in the user's text.
+        """
         self._paths[name] = path
+        text = decode_source(data, name)
+        check_nesting(text, name)
+        self._maps[name] = SourceMap.build(text, [])
+        try:
+            xq.AstModule.parse(name, text, _DIALECT)
+        except ValueError as exc:
+            raise _config_error(exc, self._maps) from None
+        inst: Instrumented = instrument(text, name)
+        self._maps[name] = inst.map
+        self._loading.append(name)
+        try:
+            for _ in range(MAX_UNDEFINED_NAMES + 1):
+                steps_before = self.budget.steps
+                try:
+                    return self._run_module(name, inst.text)
+                except RuntimeError as exc:
+                    retry = self._undefined_retry(exc, inst, steps_before)
+                    if retry is None:
+                        raise _config_error(exc, self._maps) from _LAST_HOST_EXC.get()
+                    inst = retry
+                    self._maps[name] = inst.map
+            raise ConfigError(f"{name}: more than {MAX_UNDEFINED_NAMES} undefined names")
+        except _EnginePanic as exc:
+            raise _panic_error(exc, name) from None
+        finally:
+            self._loading.pop()
+
+    def _undefined_retry(self, exc: RuntimeError, inst: Instrumented, steps_before: int) -> Instrumented | None:
+        """When compiling failed on an unknown name, the instrumented text that defers it."""
+        text = str(exc)
+        m = _NOT_FOUND.search(text)
+        if not m or self.budget.steps != steps_before:
+            return None  # not a compile-time name error, or code already ran
+        loc = _LOC.search(text, m.end())
+        if not loc:
+            return None
+        return inst.with_undefined(int(loc.group(2)), int(loc.group(3)), m.group("name"))
+
+    def _run_module(self, name: str, text: str) -> xq.FrozenModule:
         module = xq.Module()
         for k, v in self._vars.items():
             module.set(k, to_starlark(v))
+        prelude = _prelude()
+        for helper, exported in _PRELUDE_HELPERS.items():
+            module.set(f"{HELPER_PREFIX}{helper}", prelude.get(exported))
+        module.set("range", prelude.get("range_"))
+        module.set(f"{HELPER_PREFIX}tick", self._tick)
+        module.set(f"{HELPER_PREFIX}undefined", self._undefined)
         ev = _fresh_evaluator(module)
-        self._loading.append(name)
         try:
             ev.set_loader(self)
             ev.set_print_handler(self._print)
             ast = xq.AstModule.parse(name, text, _DIALECT)
-            ev.eval_module(ast, self._globals)
+            with limits_mod.using_budget(self.budget):
+                _engine_call(ev.eval_module, ast, self._globals)
             return module.freeze()
         finally:
-            self._loading.pop()
             # Drop the engine objects here, on this thread (see call_function).
             del ev, module
 
@@ -427,19 +761,24 @@ class StarlarkSession:
             The frozen module.
 
         Raises:
-            ConfigError: syntax, runtime or host error, with location.
+            ConfigError: syntax, runtime or host error, with location; or an
+                evaluation limit (``LimitExceeded``).
         """
         name = display_name or str(path)
         _LAST_HOST_EXC.set(None)
         try:
-            text = path.read_text(encoding="utf-8")
+            data = path.read_bytes()
         except OSError as exc:
             raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from exc
         self.main_file = name
+        self._paths[name] = path
         try:
-            self.frozen = self._evaluate(name, path, text)
+            self.frozen = self._evaluate(name, path, data)
+        except ConfigError:
+            raise
         except (RuntimeError, ValueError, TypeError, KeyError, AttributeError) as exc:
-            raise _config_error(exc) from _LAST_HOST_EXC.get()
+            raise _config_error(exc, self._maps) from _LAST_HOST_EXC.get()
+        self.main_text = self._maps[name].original
         return self.frozen
 
     def get_function(self, name: str) -> Any:
@@ -463,11 +802,14 @@ class StarlarkSession:
         """
         token = _LAST_HOST_EXC.set(None)
         try:
-            return call_function(fn, *args, print_sink=self._print_sink)
+            with limits_mod.using_budget(self.budget):
+                return call_function(fn, *args, print_sink=self._print_sink)
         except ConfigError:
             raise
+        except _EnginePanic as exc:
+            raise _panic_error(exc, self.main_file) from None
         except (RuntimeError, ValueError, TypeError, KeyError, AttributeError) as exc:
-            raise _config_error(exc) from _LAST_HOST_EXC.get()
+            raise _config_error(exc, self._maps) from _LAST_HOST_EXC.get()
         finally:
             _LAST_HOST_EXC.reset(token)
 
@@ -481,34 +823,75 @@ def call_nested(fn: Any, *args: Any, print_sink: Callable[[str], None] | None = 
     return call_function(fn, *args, print_sink=print_sink)
 
 
+def _panic_error(exc: _EnginePanic, file: str) -> ConfigError:
+    err = _LAST_HOST_EXC.get()
+    if isinstance(err, limits_mod.LimitExceeded):
+        return err
+    return ConfigError(
+        f"{file}: the Starlark engine gave up: {exc} (a string or list grew past the engine's size limits)"
+    )
+
+
 _LOC = re.compile(r"^\s*--> (.+?):(\d+):(\d+)\s*$", re.M)
 _MSG = re.compile(r"^error: (.*)$", re.M)
+_FRAME = re.compile(r"^\s*\* (.+?):(\d+), in (\S+)\s*$", re.M)
 _PY_EXC_PREFIX = re.compile(r"^(?:[A-Za-z_.]*(?:Error|Exception)): ")
 
 
-def _config_error(exc: BaseException) -> ConfigError:
+def _snippet(source: SourceMap | None, line: int, col: int) -> str:
+    if source is None:
+        return ""
+    text = source.original_line(line)
+    if not text and line > 1:
+        return ""
+    gutter = " " * len(str(line))
+    caret_at = len(text[: col - 1].expandtabs(4)) if col >= 1 else 0
+    return f"{gutter} |\n{line} | {text.expandtabs(4)}\n{gutter} | {' ' * caret_at}^"
+
+
+def _locate(text: str, after: int, maps: Mapping[str, SourceMap]) -> tuple[str, int, int] | None:
+    """The innermost user location of a rendered diagnostic, mapped to the user's text."""
+    loc = _LOC.search(text, after) if after >= 0 else _LOC.search(text)
+    if not loc:
+        return None
+    file, line, col = loc.group(1), int(loc.group(2)), int(loc.group(3))
+    if file == PRELUDE_FILE:
+        # Raised inside an instrumentation helper: report the user's call of it.
+        helper = _PRELUDE_LINES.get(line, "")
+        frames = [f for f in _FRAME.finditer(text, 0, loc.start()) if f.group(1) != PRELUDE_FILE]
+        if not frames:
+            return None
+        file, line = frames[-1].group(1), int(frames[-1].group(2))
+        col = 1
+        source = maps.get(file)
+        if source is not None:
+            rewritten = source.rewritten.split("\n")[line - 1] if line - 1 < len(source.rewritten.split("\n")) else ""
+            name = "range" if helper == "range_" else f"{HELPER_PREFIX}{helper}"
+            k = rewritten.find(name + "(")
+            col = k + 1 if k >= 0 else 1
+    source = maps.get(file)
+    if source is not None:
+        line, col = source.to_original(line, col)
+    return file, line, col
+
+
+def _config_error(exc: BaseException, maps: Mapping[str, SourceMap] | None = None) -> ConfigError:
     """Turn a rendered xingque diagnostic into a ``ConfigError``.
 
     Nested evaluations (targets, callbacks) render as several ``error:`` blocks;
     the innermost is the last ``error:`` line, and its location is the first
-    ``-->`` after it.
+    ``-->`` after it. Locations in instrumented text are mapped back to the
+    user's text, and the snippet is taken from the user's text.
     """
+    maps = maps or {}
     text = str(exc)
     msgs = list(_MSG.finditer(text))
     last = msgs[-1] if msgs else None
-    loc = _LOC.search(text, last.end()) if last else _LOC.search(text)
-    snippet = ""
-    if loc:
-        lines = text[loc.end() :].splitlines()
-        keep = []
-        for ln in lines[1:]:
-            if not ln.strip() or ln.lstrip().startswith("error:"):
-                break
-            keep.append(ln)
-        # Drop the empty gutter lines (" |") around the snippet.
-        snippet = "\n".join(ln for ln in keep if ln.strip() != "|")
-    message = last.group(1).strip() if last else text.strip().splitlines()[0]
+    where = _locate(text, last.end() if last else -1, maps)
+    message = last.group(1).strip() if last else (text.strip().splitlines() or ["error"])[0]
     cause = _LAST_HOST_EXC.get()
+    if isinstance(cause, ConfigError) and cause.file:
+        return cause  # already located (a nested file or a limit raised with its location)
     if isinstance(cause, PyOxidizerError):
         message = cause.message
     elif cause is not None and str(cause) and str(cause) in message:
@@ -516,14 +899,10 @@ def _config_error(exc: BaseException) -> ConfigError:
     else:
         message = _PY_EXC_PREFIX.sub("", message)
     message = message.replace("Object of type `pyobject`", "Object")
+    message = re.sub(r", did you mean `[^`]*`\?", "", message) if "not found" in message else message
     hint = cause.hint if isinstance(cause, PyOxidizerError) else None
-    if isinstance(cause, ConfigError) and cause.file and not loc:
-        return cause
-    return ConfigError(
-        message,
-        file=loc.group(1) if loc else None,
-        line=int(loc.group(2)) if loc else None,
-        col=int(loc.group(3)) if loc else None,
-        snippet=snippet,
-        hint=hint,
-    )
+    err_type = type(cause) if isinstance(cause, limits_mod.LimitExceeded) else ConfigError
+    if where is None:
+        return err_type(message, hint=hint)
+    file, line, col = where
+    return err_type(message, file=file, line=line, col=col, snippet=_snippet(maps.get(file), line, col), hint=hint)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from pyoxidizer_py.config.context import DistributionRequest, EvaluationContext, using_context
-from pyoxidizer_py.config.dialect import dialect_globals
+from pyoxidizer_py.config.dialect import dialect_globals, undefined_name
 from pyoxidizer_py.config.engine import StarlarkSession
 from pyoxidizer_py.config.targets import Target
 from pyoxidizer_py.distribution.model import Distribution
@@ -118,7 +118,7 @@ def evaluate_config(options: EvaluationOptions) -> Evaluation:
         "CWD": str(config_path.parent),
         "VARS": dict(options.vars),
     }
-    session = StarlarkSession(dialect_globals(), module_vars, ctx.print_line)
+    session = StarlarkSession(dialect_globals(), module_vars, ctx.print_line, undefined=undefined_name)
     ctx.session = session
     with using_context(ctx):
         ctx.phase = 1

@@ -16,7 +16,8 @@ from pyoxidizer_py.config.dialect import GLOBAL_FUNCTIONS
 from pyoxidizer_py.config.dialect import files as files_mod
 from pyoxidizer_py.config.dialect import python as python_mod
 from pyoxidizer_py.config.dialect import resources as resources_mod
-from pyoxidizer_py.config.dialect.platform import LEGACY_NAMES, PLATFORM_CONSTRUCTORS
+from pyoxidizer_py.config.dialect.platform import PLATFORM_CONSTRUCTORS
+from pyoxidizer_py.config.dialect.removed import REMOVED_GLOBALS
 from pyoxidizer_py.resources.policy import PackagingPolicy
 from pyoxidizer_py.settings import Setting, settings_of
 
@@ -121,7 +122,7 @@ def _methods_table(cls: type) -> list[str]:
 def render_reference() -> str:
     """Return the Markdown text of ``docs/configuration.md``."""
     out = [_HEADER, "## Global functions", "", "| function | description |", "|---|---|"]
-    skip = set(PLATFORM_CONSTRUCTORS) | set(LEGACY_NAMES)
+    skip = set(PLATFORM_CONSTRUCTORS)
     for name in sorted(GLOBAL_FUNCTIONS):
         if name in skip:
             continue
@@ -135,7 +136,19 @@ def render_reference() -> str:
         + ".",
         "",
     ]
-    out += ["Removed names (fail when called): " + ", ".join(f"`{n}`" for n in sorted(LEGACY_NAMES)) + ".", ""]
+    out += [
+        "## Removed names",
+        "",
+        "A config may mention any name in code that does not run. Evaluating a name nobody defines "
+        "is an error at its line and column; for names PyOxidizer once had, the message says which "
+        "release removed them and what replaces them:",
+        "",
+        "| name | removed in PyOxidizer | use instead |",
+        "|---|---|---|",
+    ]
+    for name, removal in sorted(REMOVED_GLOBALS.items()):
+        out.append(f"| `{name}` | {removal.release} | {removal.replacement} |")
+    out.append("")
 
     out += ["## Types", ""]
     for cls in (

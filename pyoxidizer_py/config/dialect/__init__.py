@@ -19,11 +19,12 @@ from pyoxidizer_py.config.dialect.base import (
     type_name,
 )
 from pyoxidizer_py.config.dialect.files import FileContent, FileManifest, glob
-from pyoxidizer_py.config.dialect.platform import LEGACY_NAMES, PLATFORM_CONSTRUCTORS, PROMPT_FUNCTIONS
+from pyoxidizer_py.config.dialect.platform import PLATFORM_CONSTRUCTORS, PROMPT_FUNCTIONS
+from pyoxidizer_py.config.dialect.removed import removed_attribute_message, undefined_name_error
 from pyoxidizer_py.config.dialect.python import FLAVORS, PythonDistribution
 from pyoxidizer_py.config.targets import Target
 
-__all__ = ["GLOBAL_FUNCTIONS", "dialect_globals"]
+__all__ = ["GLOBAL_FUNCTIONS", "dialect_globals", "undefined_name"]
 
 
 def register_target(
@@ -147,11 +148,19 @@ GLOBAL_FUNCTIONS: dict[str, Any] = {
     "type": starlark_type,
     **PROMPT_FUNCTIONS,
     **PLATFORM_CONSTRUCTORS,
-    **LEGACY_NAMES,
 }
+
+
+MODULE_VARIABLES = ("BUILD_TARGET_TRIPLE", "CONFIG_PATH", "CWD", "VARS")
+
+
+def undefined_name(name: str) -> Exception:
+    """The error for a name a config evaluates but nobody defines (see ``dialect.removed``)."""
+    return undefined_name_error(name, known=[*GLOBAL_FUNCTIONS, *MODULE_VARIABLES])
 
 
 @functools.lru_cache(maxsize=1)
 def dialect_globals() -> Any:
     """The engine globals of the dialect, built once per process."""
+    engine.set_missing_attribute_hook(removed_attribute_message)
     return engine.build_globals(GLOBAL_FUNCTIONS, takes_functions={"register_target", "type"})

@@ -2,9 +2,8 @@
 
 WiX installers (Windows), macOS application bundles and universal binaries,
 Snapcraft packages, wheel builders and code signers evaluate everywhere so
-existing configs load; building one of them here fails with a clear message.
-Names PyOxidizer removed before 0.8 are defined (xingque resolves every global
-when a file is compiled) and fail only when called.
+existing configs load: each has every method and attribute PyOxidizer 0.24 gave it
+(Tugger's Starlark types). Building one of them here fails with a clear message.
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ from typing import Any, ClassVar
 
 from pyoxidizer_py.config.dialect.base import check_str, type_name
 
-__all__ = ["LEGACY_NAMES", "PLATFORM_CONSTRUCTORS", "PROMPT_FUNCTIONS", "PlatformOnly"]
+__all__ = ["PLATFORM_CONSTRUCTORS", "PROMPT_FUNCTIONS", "PlatformOnly"]
 
 
 class PlatformOnly:
@@ -263,39 +262,6 @@ PROMPT_FUNCTIONS: dict[str, Any] = {
     "prompt_input": prompt_input,
     "prompt_password": prompt_password,
 }
-
-
-# --- names removed from PyOxidizer before 0.8 -------------------------------------------------
-_LEGACY = {
-    "BuildConfig": "use register_target() and PythonExecutable",
-    "Config": "use register_target() and PythonExecutable",
-    "CopyFilesDirectory": "use FileManifest",
-    "EmbeddedPythonConfig": "use dist.make_python_interpreter_config()",
-    "FilterInclude": "use exe.filter_resources_from_files()",
-    "PackageRoot": "use exe.read_package_root()",
-    "PipInstallSimple": "use exe.pip_install()",
-    "PipRequirementsFile": "use exe.pip_install(['-r', 'requirements.txt'])",
-    "PythonDistribution_": "use default_python_distribution()",
-    "SetupPyInstall": "use exe.setup_py_install()",
-    "Stdlib": "dist.to_python_executable() adds the standard library",
-    "StdlibExtensionsExplicitExcludes": "use policy.extension_module_filter",
-    "StdlibExtensionsExplicitIncludes": "use policy.extension_module_filter",
-    "StdlibExtensionsPolicy": "use policy.extension_module_filter",
-    "StdlibExtensionVariant": "use policy.set_preferred_extension_module_variant()",
-    "Virtualenv": "use exe.read_virtualenv()",
-    "WriteLicenseFiles": "use exe.licenses_filename",
-}
-
-
-def _legacy(name: str, advice: str) -> Any:
-    def removed(*args: Any, **kwargs: Any) -> Any:
-        raise RuntimeError(f"{name}() was removed from PyOxidizer's configuration language; {advice}")
-
-    removed.__name__ = name
-    return removed
-
-
-LEGACY_NAMES: dict[str, Any] = {n: _legacy(n, a) for n, a in _LEGACY.items() if not n.endswith("_")}
 
 
 def describe(value: Any) -> str:
