@@ -431,7 +431,21 @@ def build_evaluation(evaluation: Evaluation, options: BuildOptions) -> list[Buil
         PyOxidizerError: any stage failed (BuildError for cargo and linking).
     """
     builder = _Builder(evaluation, options)
-    return [builder.build_target(name) for name in evaluation.resolved]
+    results = [builder.build_target(name) for name in evaluation.resolved]
+    write_deferred_files(evaluation)
+    return results
+
+
+def write_deferred_files(evaluation: Evaluation) -> None:
+    """Write the files the config asked for with ``write_to_directory()`` (only when building).
+
+    Raises:
+        BuildError: the content comes from an object that builds only on another platform.
+    """
+    for item in evaluation.context.deferred_writes:
+        data = item.entry.read()
+        write_bytes_if_changed(item.dest, data, mode=0o755 if item.entry.executable else 0o644)
+        log.info("wrote %s", item.dest)
 
 
 def build_embedded_artifacts(evaluation: Evaluation, name: str, dest: Path, options: BuildOptions) -> None:

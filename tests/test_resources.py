@@ -203,15 +203,24 @@ def test_pip_install_for_python_without_pip(tmp_path: Path, staging_root: Path) 
     assert "six" in _by_name(found, PythonModuleSource)
 
 
-def test_read_package_root(dist311: Distribution) -> None:
+def test_read_package_root(dist311: Distribution, caplog: pytest.LogCaptureFixture) -> None:
     found = read_package_root(DATA / "pkgroot", ["myapp"], dist311, _policy())
     modules = _by_name(found, PythonModuleSource)
     assert sorted(modules) == ["myapp", "myapp.__main__", "myapp.sub", "myapp.sub.mod"]
     assert [(r.package, r.name) for r in found if isinstance(r, PythonPackageResource)] == [
         ("myapp", "data/greeting.txt")
     ]
-    with pytest.raises(ResourceError, match=r"package\(s\) not found: nothere"):
-        read_package_root(DATA / "pkgroot", ["myapp", "nothere"], dist311, _policy())
+    # A dotted name selects that subpackage only (PyOxidizer's is_in_packages filter).
+    sub = read_package_root(DATA / "pkgroot", ["myapp.sub"], dist311, _policy())
+    assert sorted(_by_name(sub, PythonModuleSource)) == ["myapp.sub", "myapp.sub.mod"]
+    assert not [r for r in sub if isinstance(r, PythonPackageResource)]
+    # A name matching nothing is a warning, and the other names are still read.
+    with caplog.at_level("WARNING", logger="pyoxidizer_py"):
+        both = read_package_root(DATA / "pkgroot", ["myapp.sub", "nothere"], dist311, _policy())
+    assert sorted(_by_name(both, PythonModuleSource)) == ["myapp.sub", "myapp.sub.mod"]
+    assert [r.getMessage() for r in caplog.records] == [
+        f"warning: read_package_root({DATA / 'pkgroot'}): no package or module named 'nothere' there"
+    ]
     with pytest.raises(ResourceError, match="package root is not a directory"):
         read_package_root(DATA / "missing", ["myapp"], dist311, _policy())
 

@@ -68,6 +68,8 @@ class EvaluationContext:
         inputs: files and directories the evaluation read (config, ``load()``ed files,
             package roots, local pip requirements); ``run-build-script`` prints a
             ``cargo:rerun-if-changed`` line for each.
+        deferred_writes: files the config asked to write (``write_to_directory``); the
+            build writes them, evaluation never does (``DeferredWrite`` records).
     """
 
     config_path: Path
@@ -83,6 +85,7 @@ class EvaluationContext:
     session: StarlarkSession | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     inputs: set[Path] = field(default_factory=set)
+    deferred_writes: list[Any] = field(default_factory=list)
 
     @property
     def cwd(self) -> Path:

@@ -519,11 +519,27 @@ def _alloc(count: int, kind: str) -> None:
         budget.allocate(size)
 
 
-def _tick() -> bool:
-    budget = limits_mod.current_budget()
-    if budget is not None:
-        budget.step()
-    return True
+class _Tick:
+    """``_pyoxidizer_tick()``: one loop iteration. Called very often, so it is not a ``Method``
+    (no argument conversion, no stderr switch); like ``Method`` it exposes no attributes."""
+
+    __slots__ = ()
+
+    def __call__(self) -> bool:
+        budget = limits_mod.current_budget()
+        if budget is not None:
+            try:
+                budget.step()
+            except Exception as exc:
+                _remember(exc)
+                raise
+        return True
+
+    def __getattribute__(self, name: str) -> Any:
+        raise AttributeError(name)
+
+    def __dir__(self) -> list[str]:
+        return []
 
 
 _FROZEN_PRELUDE: list[xq.FrozenModule] = []
@@ -629,7 +645,7 @@ class StarlarkSession:
         self._paths: dict[str, Path] = {}  # engine file name -> real path
         self._maps: dict[str, SourceMap] = {}  # engine file name -> source map
         self._undefined = Method(_Undefined(undefined or _default_undefined))
-        self._tick = Method(_tick)
+        self._tick = _Tick()
         self.budget = limits_mod.Budget(limits=limits or limits_mod.EvaluationLimits.from_env())
         self.frozen: xq.FrozenModule | None = None
         self.main_file: str = ""

@@ -16,6 +16,7 @@ from typing import Any
 from pyoxidizer_py.config.context import DistributionRequest, EvaluationContext, using_context
 from pyoxidizer_py.config.dialect import dialect_globals, undefined_name
 from pyoxidizer_py.config.engine import StarlarkSession
+from pyoxidizer_py.config.source import function_arities, register_target_sites
 from pyoxidizer_py.config.targets import Target
 from pyoxidizer_py.distribution.model import Distribution
 from pyoxidizer_py.distribution.triples import host_triple
@@ -84,7 +85,18 @@ def run_target_function(target: Target, args: list[Any]) -> Any:
     assert ctx.session is not None
     fn = ctx.session.get_function(target.function)
     if fn is None:
-        raise ConfigError(f"target {target.name}: function {target.function} is not defined")
+        raise ctx.registry.error_at(target.name, f"target {target.name}: function {target.function} is not defined")
+    arity = ctx.extra.get("arities", {}).get(target.function)
+    if arity is not None:
+        low, high = arity
+        if len(args) < low or (high is not None and len(args) > high):
+            takes = f"{low}" if low == high else f"{low} to {high}" if high is not None else f"at least {low}"
+            raise ctx.registry.error_at(
+                target.name,
+                f"target {target.name!r}: {target.function}() takes {takes} positional argument(s) but "
+                f"depends= gives {len(args)} ({', '.join(map(repr, target.depends)) or 'none'}); "
+                "each dependency's value is passed positionally",
+            )
     return ctx.session.call(fn, *args)
 
 
@@ -122,7 +134,11 @@ def evaluate_config(options: EvaluationOptions) -> Evaluation:
     ctx.session = session
     with using_context(ctx):
         ctx.phase = 1
+        registry = ctx.registry
+        registry.config_file = str(options.config_path)
         session.evaluate_main(config_path, display_name=str(options.config_path))
+        registry.sites = register_target_sites(session.main_text)
+        ctx.extra["arities"] = function_arities(session.main_text)
         for source in (config_path, *session.source_files):
             ctx.record_input(source)
         ctx.phase = 2

@@ -36,7 +36,9 @@ __all__ = [
     "SourceMap",
     "check_nesting",
     "decode_source",
+    "function_arities",
     "instrument",
+    "register_target_sites",
 ]
 
 # Deepest nesting accepted (brackets + operators chained in one expression + indentation).
@@ -221,6 +223,7 @@ class _Edit:
     end: int  # replaced range end (== start for an insertion)
     text: str
     order: tuple[int, int]  # tie-break for edits at the same offset
+    anchor: int | None = None  # original offset reported for positions inside ``text``
 
 
 @dataclass(slots=True)
@@ -251,8 +254,8 @@ class SourceMap:
                 parts.append(original[pos : e.start])
                 new_len += e.start - pos
                 pos = e.start
-            # inserted/replacing text maps to the edit's original start
-            runs.append((new_len, e.start, 0))
+            # inserted/replacing text maps to the edit's anchor (default: its original start)
+            runs.append((new_len, e.start if e.anchor is None else e.anchor, 0))
             parts.append(e.text)
             new_len += len(e.text)
             pos = max(pos, e.end)
@@ -399,15 +402,17 @@ def instrument(text: str, filename: str) -> Instrumented:
             first = node.body[0]
             body_at = offset(first.lineno, first.col_offset)
             line_start = starts[first.lineno - 1]
+            loop_at = offset(node.lineno, node.col_offset)
             if first.lineno == node.lineno or text[line_start:body_at].strip():
                 # `for x in y: stmt` on one line: a simple statement follows
-                edits.append(_Edit(body_at, body_at, f"{HELPER_PREFIX}tick(); ", (1, -1)))
+                edits.append(_Edit(body_at, body_at, f"{HELPER_PREFIX}tick(); ", (1, -1), loop_at))
             else:
                 indent = text[line_start:body_at]
-                edits.append(_Edit(line_start, line_start, f"{indent}{HELPER_PREFIX}tick()\n", (1, -1)))
+                edits.append(_Edit(line_start, line_start, f"{indent}{HELPER_PREFIX}tick()\n", (1, -1), loop_at))
         elif isinstance(node, ast.comprehension):
             e = offset(node.iter.end_lineno or node.iter.lineno, node.iter.end_col_offset or 0)
-            edits.append(_Edit(e, e, f" if {HELPER_PREFIX}tick()", (0, 1)))
+            loop_at = offset(node.target.lineno, node.target.col_offset)
+            edits.append(_Edit(e, e, f" if {HELPER_PREFIX}tick()", (0, 1), loop_at))
         elif isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
             helper, symbol = _BINOPS[type(node.op)]
             pos = op_position(node.left, node.right, symbol)
@@ -431,3 +436,47 @@ def instrument(text: str, filename: str) -> Instrumented:
                 edits.append(_Edit(e, e, ")", (0, -depth)))
         stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
     return Instrumented(map=SourceMap.build(text, edits), edits=tuple(edits))
+
+
+def register_target_sites(text: str) -> dict[str, tuple[int, int]]:
+    """Where each target is first registered: ``register_target("name", ...)`` calls with a literal name.
+
+    Returns:
+        target name -> (line, column) of the call, 1-based; {} when the text does not parse.
+    """
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError):
+        return {}
+    sites: dict[str, tuple[int, int]] = {}
+    lines = text.split("\n")
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "register_target"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
+            line = lines[node.lineno - 1]
+            col = len(line.encode("utf-8")[: node.col_offset].decode("utf-8", "replace")) + 1
+            key = node.args[0].value
+            if key not in sites or (node.lineno, col) < sites[key]:
+                sites[key] = (node.lineno, col)
+    return sites
+
+
+def function_arities(text: str) -> dict[str, tuple[int, int | None]]:
+    """Positional parameters of each top-level ``def``: (required, maximum or None for ``*args``)."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError):
+        return {}
+    out: dict[str, tuple[int, int | None]] = {}
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef):
+            a = node.args
+            positional = len(a.posonlyargs) + len(a.args)
+            out[node.name] = (positional - len(a.defaults), None if a.vararg else positional)
+    return out

@@ -1,7 +1,8 @@
 """Target registration and resolution, with PyOxidizer's rules (pyoxidizer-facts.md §5.3).
 
 * ``register_target(name, fn, depends=None, default=False, default_build_script=False)``
-  records a target; registering a name again replaces it but keeps its position.
+  records a target. Registering a name twice is an error (PyOxidizer silently
+  replaced the first registration, which hid mistakes).
 * Default target: the last registered with ``default=True``, else the first
   registered. Default build-script target: the last with
   ``default_build_script=True``, else the first registered.
@@ -53,17 +54,27 @@ class TargetRegistry:
         targets: name -> Target, in first-registration order.
         results: name -> resolved value (host objects).
         resolve_requested: whether the config called ``resolve_targets()``.
+        config_file: the main config file, for messages.
+        sites: target name -> (line, column) of its ``register_target`` call, for messages.
     """
 
     targets: dict[str, Target] = field(default_factory=dict)
     results: dict[str, Any] = field(default_factory=dict)
     resolve_requested: bool = False
+    config_file: str | None = None
+    sites: dict[str, tuple[int, int]] = field(default_factory=dict)
     _resolving: list[str] = field(default_factory=list)
     _default: str | None = None
     _default_build_script: str | None = None
 
     def register(self, target: Target) -> None:
-        """Record a target (replacing one of the same name, keeping its position)."""
+        """Record a target.
+
+        Raises:
+            ValueError: a target of that name is already registered.
+        """
+        if target.name in self.targets:
+            raise ValueError(f"register_target(): target {target.name!r} is already registered; target names are unique")
         self.targets[target.name] = target
         if target.default:
             self._default = target.name
@@ -100,17 +111,33 @@ class TargetRegistry:
         name = self.default_build_script_target if build_script else self.default_target
         return [name] if name else []
 
-    def check_exists(self, name: str) -> Target:
-        """Return the target, or raise ``ConfigError`` naming close matches."""
+    def error_at(self, name: str, message: str, hint: str | None = None) -> ConfigError:
+        """A ``ConfigError`` located at the ``register_target`` call of ``name`` (or at the file)."""
+        line, col = self.sites.get(name, (None, None))
+        return ConfigError(message, file=self.config_file, line=line, col=col, hint=hint)
+
+    def check_exists(self, name: str, needed_by: str | None = None) -> Target:
+        """Return the target, or raise ``ConfigError`` naming close matches.
+
+        Args:
+            name: the target.
+            needed_by: the target whose ``depends=`` names it (the error is located there).
+        """
         target = self.targets.get(name)
         if target is None:
             close = difflib.get_close_matches(name, list(self.targets), n=1)
             hint = f"did you mean {close[0]!r}?" if close else None
             known = ", ".join(sorted(self.targets)) or "none"
-            raise ConfigError(f"target {name} does not exist (targets: {known})", hint=hint)
+            if needed_by is not None:
+                raise self.error_at(
+                    needed_by, f"target {needed_by!r} depends on {name!r}, which does not exist (targets: {known})", hint
+                )
+            raise ConfigError(
+                f"target {name} does not exist (targets: {known})", file=self.config_file, hint=hint
+            )
         return target
 
-    def resolve(self, name: str, call: Callable[[Target, list[Any]], Any]) -> Any:
+    def resolve(self, name: str, call: Callable[[Target, list[Any]], Any], needed_by: str | None = None) -> Any:
         """Resolve a target: dependencies first (in order), then the target, cached.
 
         Args:
@@ -125,13 +152,13 @@ class TargetRegistry:
         """
         if name in self.results:
             return self.results[name]
-        target = self.check_exists(name)
+        target = self.check_exists(name, needed_by)
         if name in self._resolving:
-            cycle = " -> ".join([*self._resolving, name])
-            raise ConfigError(f"dependency cycle between targets: {cycle}")
+            cycle = " -> ".join([*self._resolving[self._resolving.index(name) :], name])
+            raise self.error_at(needed_by or name, f"dependency cycle between targets: {cycle}")
         self._resolving.append(name)
         try:
-            args = [self.resolve(dep, call) for dep in target.depends]
+            args = [self.resolve(dep, call, name) for dep in target.depends]
             value = call(target, args)
         finally:
             self._resolving.pop()

@@ -89,50 +89,62 @@ def make_python_module_source(
     return apply_policy(module, policy) if policy is not None else module  # type: ignore[return-value]
 
 
-def _top_level(resource: Resource) -> str | None:
-    if isinstance(resource, PythonModuleSource | PythonExtensionModule):
-        return resource.name.split(".")[0]
-    if isinstance(resource, PythonPackageResource):
-        return resource.package.split(".")[0]
-    return None
-
-
 def read_package_root(
     path: Path | str, packages: Sequence[str], dist: Distribution, policy: PackagingPolicy
 ) -> list[Resource]:
-    """Scan a directory and keep the resources of the named top-level packages or modules.
+    """Scan a directory and keep the resources of the named packages or modules.
+
+    Follows PyOxidizer's filter (``PythonResource::is_in_packages``): a resource is kept
+    when its name (for package data, the package holding it) equals one of ``packages``
+    or lies inside it. So ``"myapp"`` keeps ``myapp`` and ``myapp.*``, and a dotted
+    ``"myapp.cli"`` keeps only ``myapp.cli`` and ``myapp.cli.*``.
 
     Args:
         path: the directory containing the packages (``src/`` of a project).
-        packages: top-level names to keep (``["myapp"]``); a ``myapp.py`` module counts too.
+        packages: names to keep (``["myapp"]``, ``["myapp.cli"]``); a ``myapp.py`` module counts too.
         dist: the target distribution (extension suffixes).
         policy: the packaging policy.
 
     Returns:
         Module sources, package resources and extension modules of those packages, with ``add``
-        set; ``File`` records under them when the policy emits files.
+        set; ``File`` records under them when the policy emits files. A name that matches
+        nothing is logged as a ``warning:`` line, as PyOxidizer silently kept nothing for it.
 
     Raises:
-        ResourceError: ``path`` is not a directory, or a named package is not found under it.
+        ResourceError: ``path`` is not a directory.
     """
     root = Path(path)
     if not root.is_dir():
         raise ResourceError(f"{root}: package root is not a directory")
-    wanted = set(packages)
+    wanted = list(dict.fromkeys(packages))
     kept: list[Resource] = []
     found: set[str] = set()
     for resource in scan_tree(root, scan_options(dist, policy)):
-        if isinstance(resource, File):
-            top = resource.path_in_install.split("/")[0].removesuffix(".py")
-        else:
-            top = _top_level(resource) or ""
-        if top in wanted:
-            found.add(top)
+        name = _filter_name(resource)
+        if name is None:
+            continue
+        matched = [p for p in wanted if name == p or name.startswith(p + ".")]
+        if matched:
+            found.update(matched)
             kept.append(apply_policy(resource, policy))
-    missing = sorted(wanted - found)
-    if missing:
-        raise ResourceError(f"{root}: package(s) not found: {', '.join(missing)}")
+    for missing in (p for p in wanted if p not in found):
+        _log.warning("warning: read_package_root(%s): no package or module named %r there", root, missing)
     return kept
+
+
+def _filter_name(resource: Resource) -> str | None:
+    """The dotted name PyOxidizer's package filter compares for a resource."""
+    if isinstance(resource, File):
+        parts = resource.path_in_install.split("/")
+        last = parts[-1]
+        stem = last.split(".")[0] if last.endswith((".py", ".pyc", ".so", ".pyd")) else None
+        dirs = parts[:-1]
+        return ".".join([*dirs, stem] if stem and stem != "__init__" else dirs) or None
+    if isinstance(resource, PythonModuleSource | PythonExtensionModule):
+        return resource.name
+    if isinstance(resource, PythonPackageResource):
+        return resource.package
+    return getattr(resource, "package", None) or None
 
 
 def read_virtualenv(path: Path | str, dist: Distribution, policy: PackagingPolicy) -> list[Resource]:

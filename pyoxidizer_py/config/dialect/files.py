@@ -23,23 +23,81 @@ from pyoxidizer_py.config.dialect.base import (
 )
 from pyoxidizer_py.errors import ConfigError
 
-__all__ = ["FileContent", "FileEntry", "FileManifest", "glob"]
+__all__ = ["DeferredWrite", "FileContent", "FileEntry", "FileManifest", "check_filename", "defer_write", "glob"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class FileEntry:
-    """One file of a manifest: bytes in ``data`` or a file at ``source``."""
+    """One file of a manifest: bytes in ``data``, a file at ``source``, or output this
+    machine cannot build (``unavailable`` says why; reading it raises ``BuildError``)."""
 
     data: bytes | None = None
     source: Path | None = None
     executable: bool = False
+    unavailable: str | None = None
 
     def read(self) -> bytes:
-        """The file's bytes."""
+        """The file's bytes.
+
+        Raises:
+            BuildError: the content comes from an object that builds only on another platform.
+        """
+        if self.unavailable is not None:
+            from pyoxidizer_py.errors import BuildError
+
+            raise BuildError(self.unavailable)
         if self.data is not None:
             return self.data
         assert self.source is not None
         return self.source.read_bytes()
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DeferredWrite:
+    """A file a config asked to write (``write_to_directory``); written when a target is built.
+
+    Attributes:
+        dest: absolute destination path.
+        entry: the content.
+    """
+
+    dest: Path
+    entry: FileEntry
+
+
+def check_filename(fn: str, name: str) -> str:
+    """Require a plain file name (no directory part, not ``.``/``..``), as ``add_file`` paths are checked.
+
+    Raises:
+        ValueError: naming the function and the bad name.
+    """
+    if not name or name in (".", "..") or "/" in name or "\\" in name or "\x00" in name:
+        raise ValueError(f"{fn}(): filename must be a plain file name without directories, got {name!r}")
+    return name
+
+
+def defer_write(fn: str, path: Any, filename: str, entry: FileEntry) -> str:
+    """Record that ``filename`` goes into directory ``path`` when a target is built.
+
+    A relative ``path`` is relative to the build path and must stay inside it (checked
+    like ``add_file`` paths); an absolute path is a destination the config names.
+    Nothing is written during evaluation.
+
+    Returns:
+        The destination path (as PyOxidizer's ``write_to_directory`` returned it).
+
+    Raises:
+        ValueError: a relative path leaves the build path.
+    """
+    ctx = current_context()
+    directory = check_str(fn, "path", path)
+    if PurePosixPath(directory.replace("\\", "/")).is_absolute():
+        dest = Path(directory) / filename
+    else:
+        rel = _norm(directory, fn)
+        dest = ctx.build_path / rel / filename if rel else ctx.build_path / filename
+    ctx.deferred_writes.append(DeferredWrite(dest=dest, entry=entry))
+    return str(dest)
 
 
 def _norm(path: str, fn: str) -> str:
@@ -73,6 +131,7 @@ class FileContent:
             if source is None:
                 raise ValueError("FileContent(): filename is required with content")
             filename = source.name
+        check_filename(fn, filename)
         object.__setattr__(
             self,
             "entry",
@@ -98,18 +157,23 @@ class FileContent:
                 self, "entry", FileEntry(data=self.entry.data, source=self.entry.source, executable=value)
             )
         elif name == "filename":
-            object.__setattr__(self, "_filename", check_str("FileContent", "filename", value))
+            value = check_filename("FileContent", check_str("FileContent", "filename", value))
+            object.__setattr__(self, "_filename", value)
         else:
             raise AttributeError(f"FileContent.{name} cannot be assigned")
 
+    @classmethod
+    def from_entry(cls, entry: FileEntry, filename: str) -> FileContent:
+        """A ``FileContent`` for existing content (``get_file``, ``to_file_content``)."""
+        fc = cls.__new__(cls)
+        object.__setattr__(fc, "entry", entry)
+        object.__setattr__(fc, "_filename", filename)
+        return fc
+
     def write_to_directory(self, path: Any) -> str:
-        """Write the file into a directory (relative to CWD); returns the written path."""
-        dest = current_context().resolve_path(check_str("write_to_directory", "path", path)) / self._filename
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        dest.write_bytes(self.entry.read())
-        if self.entry.executable:
-            dest.chmod(0o755)
-        return str(dest)
+        """Write the file into directory ``path`` when the target is built (relative to the build
+        path; nothing is written while the config evaluates). Returns the destination path."""
+        return defer_write("write_to_directory", path, self._filename, self.entry)
 
     def __repr__(self) -> str:
         return f"<FileContent {self._filename}>"
@@ -189,10 +253,7 @@ class FileManifest:
         entry = self.files.get(_norm(check_str("get_file", "path", path), "get_file"))
         if entry is None:
             return None
-        fc = FileContent.__new__(FileContent)
-        object.__setattr__(fc, "entry", entry)
-        object.__setattr__(fc, "_filename", PurePosixPath(str(path)).name)
-        return fc
+        return FileContent.from_entry(entry, PurePosixPath(str(path)).name)
 
     def paths(self) -> list[str]:
         """Sorted relative paths of the manifest's files."""

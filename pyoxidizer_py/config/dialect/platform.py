@@ -34,6 +34,10 @@ class PlatformOnly:
 
     def __getattr__(self, name: str) -> Any:
         cls = type(self)
+        if name == "to_file_content" and name in cls.STARLARK_CALL:
+            return self.to_file_content
+        if name == "write_to_directory" and name in cls.STARLARK_CALL:
+            return self.write_to_directory
         if name in cls.STARLARK_CALL:
 
             def record(*args: Any, **kwargs: Any) -> None:
@@ -49,6 +53,29 @@ class PlatformOnly:
         if name not in type(self).STARLARK_SET:
             raise AttributeError(f"{self.STARLARK_TYPE}.{name} cannot be assigned")
         self.values[name] = value
+
+    def output_name(self) -> str:
+        """The file name PyOxidizer would give this object's output."""
+        for key in ("filename", "msi_filename", "bundle_filename", "wheel_file_name"):
+            value = self.values.get(key)
+            if isinstance(value, str) and value:
+                return value
+        for arg in self.args:
+            if isinstance(arg, str) and arg:
+                return arg.replace("/", "_")
+        return self.STARLARK_TYPE
+
+    def to_file_content(self) -> Any:
+        """A ``FileContent`` holding what this object builds; using it in a build fails here."""
+        from pyoxidizer_py.config.dialect.files import FileContent, FileEntry
+
+        return FileContent.from_entry(FileEntry(unavailable=self.build_error()), self.output_name())
+
+    def write_to_directory(self, path: Any) -> str:
+        """Record a write of this object's output; the build of the target fails on this machine."""
+        from pyoxidizer_py.config.dialect.files import FileEntry, defer_write
+
+        return defer_write("write_to_directory", path, self.output_name(), FileEntry(unavailable=self.build_error()))
 
     def build_error(self) -> str:
         """The message shown when a target returning this object is built on this machine."""
@@ -79,11 +106,14 @@ def _platform_type(
     )
 
 
+_FILE_OUTPUT = {"to_file_content", "write_to_directory"}
+
 WiXMSIBuilder = _platform_type(
     "WiXMSIBuilder",
     "Windows",
-    {"add_program_files_manifest", "add_visual_cpp_redistributable", "to_file_manifest"},
+    {"add_program_files_manifest", "add_visual_cpp_redistributable", *_FILE_OUTPUT},
     {
+        "arch",
         "banner_bmp_path",
         "dialog_bmp_path",
         "eula_rtf_path",
@@ -100,7 +130,7 @@ WiXMSIBuilder = _platform_type(
 WiXBundleBuilder = _platform_type(
     "WiXBundleBuilder",
     "Windows",
-    {"add_condition", "add_vc_redistributable", "add_wix_msi_builder", "chain"},
+    {"add_condition", "add_vc_redistributable", "add_wix_msi_builder", "chain", *_FILE_OUTPUT},
     {"bundle_filename", "target_triple"},
 )
 WiXInstaller = _platform_type(
@@ -115,6 +145,7 @@ WiXInstaller = _platform_type(
         "add_simple_installer",
         "add_wxs_file",
         "set_variable",
+        *_FILE_OUTPUT,
     },
     {"arch", "install_files_root_directory_id", "install_files_wxs_path"},
 )
@@ -130,30 +161,111 @@ MacOsApplicationBundleBuilder = _platform_type(
         "add_resources_manifest",
         "set_info_plist_key",
         "set_info_plist_required_keys",
+        "write_to_directory",
     },
     set(),
 )
-AppleUniversalBinary = _platform_type(
-    "AppleUniversalBinary", "macOS", {"add_path", "add_file", "write_to_directory"}, set()
-)
+AppleUniversalBinary = _platform_type("AppleUniversalBinary", "macOS", {"add_path", "add_file", *_FILE_OUTPUT}, set())
 SnapcraftBuilder = _platform_type(
     "SnapcraftBuilder", "Linux with snapcraft", {"add_invocation", "add_file_manifest"}, set()
 )
-Snap = _platform_type("Snap", "Linux with snapcraft", {"to_builder"}, {"apps", "parts", "base", "grade", "confinement"})
-SnapApp = _platform_type("SnapApp", "Linux with snapcraft", set(), {"command", "daemon", "plugs", "environment"})
+Snap = _platform_type(
+    "Snap",
+    "Linux with snapcraft",
+    {"to_builder"},
+    {
+        "adopt_info",
+        "apps",
+        "architectures",
+        "assumes",
+        "base",
+        "confinement",
+        "description",
+        "grade",
+        "icon",
+        "license",
+        "name",
+        "passthrough",
+        "parts",
+        "plugs",
+        "slots",
+        "summary",
+        "title",
+        "type",
+        "version",
+    },
+)
+SnapApp = _platform_type(
+    "SnapApp",
+    "Linux with snapcraft",
+    set(),
+    {
+        "adapter",
+        "autostart",
+        "command",
+        "command_chain",
+        "common_id",
+        "daemon",
+        "desktop",
+        "environment",
+        "extensions",
+        "listen_stream",
+        "passthrough",
+        "plugs",
+        "post_stop_command",
+        "restart_condition",
+        "slots",
+        "socket",
+        "socket_mode",
+        "stop_command",
+        "stop_timeout",
+        "timer",
+    },
+)
 SnapPart = _platform_type(
-    "SnapPart", "Linux with snapcraft", set(), {"plugin", "source", "build_packages", "stage_packages"}
+    "SnapPart",
+    "Linux with snapcraft",
+    set(),
+    {
+        "after",
+        "build_attributes",
+        "build_environment",
+        "build_packages",
+        "build_snaps",
+        "filesets",
+        "organize",
+        "override_build",
+        "override_prime",
+        "override_pull",
+        "override_stage",
+        "parse_info",
+        "plugin",
+        "prime",
+        "source",
+        "source_branch",
+        "source_checksum",
+        "source_commit",
+        "source_depth",
+        "source_subdir",
+        "source_tag",
+        "source_type",
+        "stage",
+        "stage_packages",
+        "stage_snaps",
+    },
 )
 PythonWheelBuilder = _platform_type(
     "PythonWheelBuilder",
     "a machine with PyOxidizer's wheel builder (not implemented by pyoxidizer-py)",
-    {"add_file_data", "add_file_data_from_manifest", "to_file_content", "write_to_directory"},
+    {"add_file", "add_file_data", "add_file_dist_info", "add_file_data_from_manifest", *_FILE_OUTPUT},
     {
+        "abi_tag",
         "build_tag",
         "compression_level",
         "generator",
         "modified_time",
         "platform_tag",
+        "python_tag",
         "root_is_purelib",
         "tag",
         "wheel_file_name",
