@@ -18,7 +18,7 @@ import logging
 import os
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from pyoxidizer_py import __version__
@@ -84,6 +84,27 @@ def _new_config_args(p: argparse.ArgumentParser) -> None:
     )
 
 
+# Evaluation limits (config.limits): each flag sets its environment variable for this run.
+def _limit(kind: type) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        try:
+            ok = kind(text) >= 0
+        except ValueError:
+            ok = False
+        if not ok:
+            raise argparse.ArgumentTypeError(f"expected a non-negative {kind.__name__}, got {text!r}")
+        return text
+
+    return parse
+
+
+_EVAL_LIMIT_FLAGS = (
+    ("--eval-max-steps", "PYOXIDIZER_PY_EVAL_MAX_STEPS", "N", "loop iterations and calls (default 2000000)", int),
+    ("--eval-max-seconds", "PYOXIDIZER_PY_EVAL_MAX_SECONDS", "S", "seconds running Starlark (default 60)", float),
+    ("--eval-max-memory", "PYOXIDIZER_PY_EVAL_MAX_MEMORY", "MIB", "MiB of strings and lists built (default 512)", int),
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every command (also used for the ``--help`` snapshot test)."""
     common = argparse.ArgumentParser(add_help=False)
@@ -100,6 +121,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=argparse.SUPPRESS,
         help="accepted for PyOxidizer compatibility: pyoxidizer-py always uses the cargo on PATH",
     )
+    for flag, env, metavar, what, kind in _EVAL_LIMIT_FLAGS:
+        common.add_argument(
+            flag,
+            metavar=metavar,
+            type=_limit(kind),
+            default=argparse.SUPPRESS,
+            help=f"config evaluation limit: {what}; 0 = no limit (env: {env})",
+        )
     parser = argparse.ArgumentParser(
         prog="pyoxidizer-py",
         description="Build self-contained executables that embed CPython, configured by pyoxidizer.bzl.",
@@ -253,6 +282,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.code or 0)
     verbose = int(getattr(ns, "verbose", 0) or 0)
     _setup_logging(verbose)
+    for flag, env, _metavar, _what, _kind in _EVAL_LIMIT_FLAGS:
+        value = getattr(ns, flag[2:].replace("-", "_"), None)
+        if value is not None:
+            os.environ[env] = value
     try:
         return _dispatch(ns)
     except PyOxidizerError as exc:

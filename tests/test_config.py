@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -525,3 +526,151 @@ def test_usage_errors_exit_2() -> None:
     assert cli("frobnicate").returncode == 2
     version = cli("--version")
     assert version.returncode == 0 and version.stdout.startswith("pyoxidizer-py ")
+
+
+# --- names resolved when code runs; removed names (issue 11 item 7) ----------------------------
+LEGACY = DATA / "legacy_uncalled.bzl"
+
+
+def test_uncalled_functions_may_use_unknown_and_removed_names() -> None:
+    result = cli("list-targets", str(LEGACY))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["dist", "embedded_config", "exe", "*install", "legacy_exe", "version_file"]
+    ev = evaluate(LEGACY, distribution_spec="host")
+    assert ev.resolved == ("install",)
+    assert ev.values["install"].executables[0][1].name == "acme"
+
+
+@pytest.mark.parametrize(
+    ("target", "location", "message"),
+    [
+        (
+            "embedded_config",
+            "35:12",
+            "name 'PythonInterpreterConfig' is not defined: PythonInterpreterConfig was removed in PyOxidizer "
+            "0.8.0; create it with dist.make_python_interpreter_config() and set its attributes",
+        ),
+        (
+            "version_file",
+            "44:53",
+            "name 'PYOXIDIZER_VERSION' is not defined: it is not a PyOxidizer global: `pyoxidizer "
+            'init-config-file` wrote `PYOXIDIZER_VERSION = "..."` at the top of new configs until 0.17.0; '
+            "define it in the file",
+        ),
+        (
+            "legacy_exe",
+            "50:40",
+            "PythonDistribution.pip_install was removed in PyOxidizer 0.8.0: it moved to PythonExecutable: "
+            "call it on the executable (exe.pip_install(...))",
+        ),
+    ],
+)
+def test_unknown_and_removed_names_fail_where_they_run(target: str, location: str, message: str) -> None:
+    result = cli("build", "--path", str(LEGACY), "--python-distribution", "host", target)
+    assert one_error_line(result) == f"error: {LEGACY}:{location}: {message}"
+    assert "^" in result.stderr  # the snippet points at the name
+
+
+def test_unknown_name_message_suggests_a_dialect_name(tmp_path: Path) -> None:
+    path = write(tmp_path, "def f():\n    return defualt_python_distribution()\nx = 1\ny = f()\n")
+    with pytest.raises(ConfigError) as info:
+        evaluate(path)
+    assert info.value.location == f"{path}:2:12"
+    assert info.value.message == "name 'defualt_python_distribution' is not defined"
+    assert info.value.hint == "did you mean 'default_python_distribution'?"
+
+
+def test_development_only_names_say_so(tmp_path: Path) -> None:
+    path = write(tmp_path, "def old():\n    return Stdlib()\nX = 1\n")
+    evaluate(path)
+    path = write(tmp_path, "x = [python_run_mode_module('app')]\n")
+    with pytest.raises(ConfigError) as info:
+        evaluate(path)
+    assert (info.value.line, info.value.col) == (1, 6)
+    assert info.value.message == (
+        "name 'python_run_mode_module' is not defined: python_run_mode_module existed only in PyOxidizer's "
+        "development versions before 0.5.0; set config.run_module"
+    )
+
+
+def test_unknown_name_used_as_a_value_fails_when_evaluated(tmp_path: Path) -> None:
+    # Any evaluation fails, not only calls: comparisons, printing, membership.
+    path = write(tmp_path, 'def f():\n    if UNKNOWN_FLAG == "x":\n        return 1\n    return 2\nv = [1]\n')
+    evaluate(path)
+    path.write_text('def f():\n    print(UNKNOWN_FLAG)\nf()\n')
+    with pytest.raises(ConfigError, match=r"^.*:2:11: name 'UNKNOWN_FLAG' is not defined$"):
+        evaluate(path)
+
+
+# --- installer-only configs evaluate on Linux (issue 11 item 8) --------------------------------
+INSTALLERS = DATA / "installers.bzl"
+ALL_INSTALLER_TARGETS = ["msi_x86_64", "exe_installer", "macos_app_bundle", "wheel_linux", "universal_binary", "notes"]
+
+
+def test_installer_only_config_resolves_every_target_on_linux(tmp_path: Path) -> None:
+    result = cli("list-targets", str(INSTALLERS))
+    assert result.stdout.splitlines() == [
+        "*exe_installer",
+        "macos_app_bundle",
+        "msi_x86_64",
+        "notes",
+        "universal_binary",
+        "wheel_linux",
+    ]
+    ev = evaluate(INSTALLERS, requested_targets=ALL_INSTALLER_TARGETS, vars={"SIGN": "1", "PFX": "cert.pfx"})
+    assert ev.resolved == tuple(ALL_INSTALLER_TARGETS)
+    bundle = ev.values["macos_app_bundle"]
+    assert "can only be built on macOS" in bundle.build_error()
+    # AppleUniversalBinary.to_file_content() went into a FileManifest added to the bundle.
+    (_name, (manifest,), _kw) = next(c for c in bundle.calls if c[0] == "add_macos_manifest")
+    assert manifest.paths() == ["acme"]
+
+
+def test_platform_only_types_have_every_pyoxidizer_method(tmp_path: Path) -> None:
+    from pyoxidizer_py.config.dialect import platform
+
+    # Methods of Tugger's Starlark types in PyOxidizer 0.24 (tugger/src/starlark/*.rs).
+    expected = {
+        "AppleUniversalBinary": {"add_path", "add_file", "to_file_content", "write_to_directory", "build"},
+        "MacOsApplicationBundleBuilder": {
+            "add_icon", "add_manifest", "add_macos_file", "add_macos_manifest", "add_resources_file",
+            "add_resources_manifest", "set_info_plist_key", "set_info_plist_required_keys", "build",
+            "write_to_directory",
+        },
+        "PythonWheelBuilder": {
+            "add_file_dist_info", "add_file_data", "add_file", "to_file_content", "write_to_directory", "build",
+        },
+        "SnapcraftBuilder": {"add_invocation", "add_file_manifest", "build"},
+        "Snap": {"to_builder"},
+        "WiXBundleBuilder": {
+            "add_condition", "add_vc_redistributable", "add_wix_msi_builder", "build", "to_file_content",
+            "write_to_directory",
+        },
+        "WiXInstaller": {
+            "add_build_file", "add_build_files", "add_install_file", "add_install_files", "add_msi_builder",
+            "add_simple_installer", "add_wxs_file", "build", "set_variable", "to_file_content", "write_to_directory",
+        },
+        "WiXMSIBuilder": {
+            "add_program_files_manifest", "add_visual_cpp_redistributable", "build", "to_file_content",
+            "write_to_directory",
+        },
+        "CodeSigner": {
+            "activate", "chain_issuer_certificates_pem_file", "chain_issuer_certificates_macos_keychain",
+            "set_time_stamp_server", "set_signing_callback",
+        },
+    }
+    for name, methods in expected.items():
+        cls = getattr(platform, name)
+        assert methods <= set(cls.STARLARK_CALL), (name, methods - set(cls.STARLARK_CALL))
+
+
+def test_platform_only_output_fails_only_when_built(tmp_path: Path) -> None:
+    shutil.copy(INSTALLERS, tmp_path / "pyoxidizer.bzl")
+    listing = cli("list-targets", str(tmp_path))
+    assert listing.returncode == 0
+    assert not (tmp_path / "build").exists()  # write_to_directory() wrote nothing while evaluating
+    line = one_error_line(cli("build", "--path", str(tmp_path), "universal_binary"))
+    assert line == (
+        "error: target universal_binary: AppleUniversalBinary can only be built on macOS; this machine is linux. "
+        "Build this target on that platform, or build another target here"
+    )

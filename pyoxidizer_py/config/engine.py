@@ -299,6 +299,10 @@ class Method:
                 if budget is not None:
                     budget.leave_host()
             return to_starlark(result)
+        except RecursionError:
+            err = ConfigError("a value nested too deeply was passed to a dialect function")
+            _remember(err)
+            raise err from None
         except Exception as exc:
             _remember(exc)
             raise
@@ -342,7 +346,7 @@ class Proxy:
         hook = _MISSING_ATTRIBUTE_HOOK[0]
         message = hook(_type_name(t), name) if hook is not None else None
         if message:
-            _remember(AttributeError(message))
+            _MISSING_ATTRIBUTES[name] = message
         raise AttributeError(name)
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -374,6 +378,8 @@ class Proxy:
         return id(object.__getattribute__(self, "_t"))
 
 
+# attribute name -> explanation, for names a dialect type once had (replaces "has no attribute").
+_MISSING_ATTRIBUTES: dict[str, str] = {}
 _MISSING_ATTRIBUTE_HOOK: list[Callable[[str, str], str | None] | None] = [None]
 
 
@@ -915,6 +921,9 @@ def _config_error(exc: BaseException, maps: Mapping[str, SourceMap] | None = Non
     else:
         message = _PY_EXC_PREFIX.sub("", message)
     message = message.replace("Object of type `pyobject`", "Object")
+    missing = re.search(r"has no attribute `(\w+)`", message)
+    if missing and missing.group(1) in _MISSING_ATTRIBUTES:
+        message = _MISSING_ATTRIBUTES[missing.group(1)]
     message = re.sub(r", did you mean `[^`]*`\?", "", message) if "not found" in message else message
     hint = cause.hint if isinstance(cause, PyOxidizerError) else None
     err_type = type(cause) if isinstance(cause, limits_mod.LimitExceeded) else ConfigError

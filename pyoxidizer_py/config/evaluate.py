@@ -8,6 +8,8 @@ resolved values (dialect objects) for the build stage.
 
 from __future__ import annotations
 
+import threading
+import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -100,8 +102,18 @@ def run_target_function(target: Target, args: list[Any]) -> Any:
     return ctx.session.call(fn, *args)
 
 
+# Stack of the thread that runs an evaluation. The engine recurses natively when it prints,
+# compares or converts nested values, and a config can build values nested as deep as its step
+# limit allows; the default thread stack (8 MiB) overflows near 100000 levels. The memory is
+# reserved, not used: pages are only committed as the stack grows.
+EVALUATION_STACK_BYTES = 1 << 30
+
+
 def evaluate_config(options: EvaluationOptions) -> Evaluation:
     """Evaluate a config file and resolve the requested targets.
+
+    The evaluation runs on its own thread with a large stack (``EVALUATION_STACK_BYTES``);
+    the call blocks until it is done.
 
     Args:
         options: see ``EvaluationOptions``.
@@ -110,9 +122,53 @@ def evaluate_config(options: EvaluationOptions) -> Evaluation:
         An ``Evaluation``.
 
     Raises:
-        ConfigError: any mistake in the config, located at file:line:col.
+        ConfigError: any mistake in the config, located at file:line:col; ``LimitExceeded``
+            when an evaluation limit is reached.
         PyOxidizerError: a stage failed while a target ran (pip, distribution).
     """
+    return _on_large_stack(_evaluate_config, options)
+
+
+def _on_large_stack(fn: Callable[[EvaluationOptions], Evaluation], options: EvaluationOptions) -> Evaluation:
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = fn(options)
+        except BaseException as exc:  # re-raised on the calling thread
+            _release_frames(exc)
+            outcome["error"] = exc
+
+    previous = threading.stack_size()
+    try:
+        threading.stack_size(EVALUATION_STACK_BYTES)
+        worker = threading.Thread(target=run, name="pyoxidizer-py-evaluation", daemon=True)
+        worker.start()
+    except (ValueError, RuntimeError):
+        return fn(options)  # the platform refuses the stack size: evaluate here
+    finally:
+        threading.stack_size(previous)
+    worker.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]  # type: ignore[no-any-return]
+
+
+def _release_frames(exc: BaseException) -> None:
+    """Drop the local variables of the frames an error carries (engine objects must be freed on
+    the evaluation thread); the traceback itself stays printable."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        e = todo.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        traceback.clear_frames(e.__traceback__)
+        todo += [e.__cause__, e.__context__]
+
+
+def _evaluate_config(options: EvaluationOptions) -> Evaluation:
     config_path = options.config_path.resolve()
     triple = options.target_triple or host_triple()
     ctx = EvaluationContext(

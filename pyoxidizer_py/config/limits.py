@@ -10,7 +10,8 @@ downloads) does not count against the time limit: only time spent running
 Starlark does.
 
 Defaults are far above what real configs use (a few thousand steps, a few
-milliseconds, kilobytes). Each can be changed with an environment variable or the
+milliseconds, kilobytes). The step limit also bounds how deeply a config can nest
+values (one step per level), which the evaluation thread's stack is sized for. Each can be changed with an environment variable or the
 matching command-line option (``--eval-max-steps``, ``--eval-max-seconds``,
 ``--eval-max-memory``); ``0`` disables a limit.
 """
@@ -55,7 +56,7 @@ class EvaluationLimits:
         max_memory_mib: MiB of strings and lists built by the config (1 MiB = 2**20 bytes).
     """
 
-    max_steps: int = 10_000_000
+    max_steps: int = 2_000_000
     max_seconds: float = 60.0
     max_memory_mib: int = 512
 

@@ -75,7 +75,7 @@ _NOT_GLOBALS: dict[str, str] = {
     ),
 }
 
-_TO_EXE = "it moved to PythonExecutable in 0.8.0: call it on the executable (exe.{name}(...))"
+_TO_EXE = "it moved to PythonExecutable: call it on the executable (exe.{name}(...))"
 _ADD_RESOURCE = (
     "use exe.add_python_resource() / add_python_resources(); where a resource goes is set by its "
     "add_location attribute or the packaging policy"
