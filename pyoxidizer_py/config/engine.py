@@ -689,8 +689,7 @@ class StarlarkSession:
                 # Do not echo lines of a file outside the project (load("/etc/passwd")).
                 err = ConfigError(
                     f"cannot load {path!r}: {target} is not a valid Starlark file "
-                    f"({'syntax error' if err.message.startswith('Parse error') else 'error'} "
-                    f"at line {err.line}, column {err.col})"
+                    f"(error at line {err.line}, column {err.col})"
                 )
             # This error is final and located: it replaces whatever the nested run remembered.
             _LAST_HOST_EXC.set(err)

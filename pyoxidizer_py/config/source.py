@@ -411,8 +411,9 @@ def instrument(text: str, filename: str) -> Instrumented:
                 edits.append(_Edit(line_start, line_start, f"{indent}{HELPER_PREFIX}tick()\n", (1, -1), loop_at))
         elif isinstance(node, ast.comprehension):
             e = offset(node.iter.end_lineno or node.iter.lineno, node.iter.end_col_offset or 0)
-            loop_at = offset(node.target.lineno, node.target.col_offset)
-            edits.append(_Edit(e, e, f" if {HELPER_PREFIX}tick()", (0, 1), loop_at))
+            target_at = offset(node.target.lineno, node.target.col_offset)
+            loop_at = text.rfind("for", 0, target_at)
+            edits.append(_Edit(e, e, f" if {HELPER_PREFIX}tick()", (0, 1), loop_at if loop_at >= 0 else target_at))
         elif isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
             helper, symbol = _BINOPS[type(node.op)]
             pos = op_position(node.left, node.right, symbol)
