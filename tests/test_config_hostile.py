@@ -284,8 +284,7 @@ def test_loading_a_file_outside_the_project_does_not_echo_it(tmp_path: Path) -> 
     result = cli("list-targets", str(path))
     line = one_error_line(result)
     assert line == (
-        f"error: {path}:1:1: cannot load '{secret}': {secret} is not a valid Starlark file "
-        "(error at line 1, column 6)"
+        f"error: {path}:1:1: cannot load '{secret}': {secret} is not a valid Starlark file (error at line 1, column 6)"
     )
     assert "hunter2" not in result.stderr and "root:x" not in result.stderr
 

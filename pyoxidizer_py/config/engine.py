@@ -39,7 +39,6 @@ back to what the user wrote.
 from __future__ import annotations
 
 import contextvars
-import difflib
 import os
 import re
 import tempfile
@@ -194,7 +193,7 @@ class _StderrGuard:
             import sys
 
             sys.stderr.flush()
-            self.capture = tempfile.TemporaryFile()
+            self.capture = tempfile.TemporaryFile()  # noqa: SIM115 (closed in leave())
             self.saved = os.dup(2)
             os.dup2(self.capture.fileno(), 2)
         except (OSError, ValueError, AttributeError):
@@ -220,7 +219,7 @@ class _StderrGuard:
 
 
 class _HostStderr:
-    __slots__ = ("_g", "_active")
+    __slots__ = ("_active", "_g")
 
     def __init__(self, guard: _StderrGuard) -> None:
         self._g = guard
@@ -269,7 +268,6 @@ def _engine_call(f: Callable[..., Any], *args: Any) -> Any:
 
 class _EnginePanic(Exception):
     """The engine panicked (a Rust-side limit such as a string length overflow)."""
-
 
 
 class Method:
@@ -465,7 +463,6 @@ class _PrintHandler:
 
     def println(self, text: str) -> None:
         self._sink(text)
-
 
 
 # --- helpers the instrumented text calls (see config.source) -------------------------------------

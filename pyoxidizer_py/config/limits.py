@@ -11,9 +11,10 @@ Starlark does.
 
 Defaults are far above what real configs use (a few thousand steps, a few
 milliseconds, kilobytes). The step limit also bounds how deeply a config can nest
-values (one step per level), which the evaluation thread's stack is sized for. Each can be changed with an environment variable or the
-matching command-line option (``--eval-max-steps``, ``--eval-max-seconds``,
-``--eval-max-memory``); ``0`` disables a limit.
+values (one step per level), which the evaluation thread's stack is sized for.
+Each can be changed with an environment variable or the matching command-line
+option (``--eval-max-steps``, ``--eval-max-seconds``, ``--eval-max-memory``);
+``0`` disables a limit.
 """
 
 from __future__ import annotations

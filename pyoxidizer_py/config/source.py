@@ -423,9 +423,7 @@ def instrument(text: str, filename: str) -> Instrumented:
                 edits.append(_Edit(s, s, f"{HELPER_PREFIX}{helper}(", (1, depth)))
                 edits.append(_Edit(pos, pos + 1, ",", (2, 0)))
                 edits.append(_Edit(e, e, ")", (0, -depth)))
-        elif (
-            isinstance(node, ast.AugAssign) and type(node.op) in _BINOPS and isinstance(node.target, ast.Name)
-        ):
+        elif isinstance(node, ast.AugAssign) and type(node.op) in _BINOPS and isinstance(node.target, ast.Name):
             helper, symbol = _BINOPS[type(node.op)]
             a = offset(node.target.end_lineno or node.target.lineno, node.target.end_col_offset or 0)
             b = offset(node.value.lineno, node.value.col_offset)

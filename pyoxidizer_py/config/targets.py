@@ -74,7 +74,9 @@ class TargetRegistry:
             ValueError: a target of that name is already registered.
         """
         if target.name in self.targets:
-            raise ValueError(f"register_target(): target {target.name!r} is already registered; target names are unique")
+            raise ValueError(
+                f"register_target(): target {target.name!r} is already registered; target names are unique"
+            )
         self.targets[target.name] = target
         if target.default:
             self._default = target.name
@@ -129,12 +131,9 @@ class TargetRegistry:
             hint = f"did you mean {close[0]!r}?" if close else None
             known = ", ".join(sorted(self.targets)) or "none"
             if needed_by is not None:
-                raise self.error_at(
-                    needed_by, f"target {needed_by!r} depends on {name!r}, which does not exist (targets: {known})", hint
-                )
-            raise ConfigError(
-                f"target {name} does not exist (targets: {known})", file=self.config_file, hint=hint
-            )
+                message = f"target {needed_by!r} depends on {name!r}, which does not exist (targets: {known})"
+                raise self.error_at(needed_by, message, hint)
+            raise ConfigError(f"target {name} does not exist (targets: {known})", file=self.config_file, hint=hint)
         return target
 
     def resolve(self, name: str, call: Callable[[Target, list[Any]], Any], needed_by: str | None = None) -> Any:

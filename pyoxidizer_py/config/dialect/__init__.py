@@ -20,8 +20,8 @@ from pyoxidizer_py.config.dialect.base import (
 )
 from pyoxidizer_py.config.dialect.files import FileContent, FileManifest, glob
 from pyoxidizer_py.config.dialect.platform import PLATFORM_CONSTRUCTORS, PROMPT_FUNCTIONS
-from pyoxidizer_py.config.dialect.removed import removed_attribute_message, undefined_name_error
 from pyoxidizer_py.config.dialect.python import FLAVORS, PythonDistribution
+from pyoxidizer_py.config.dialect.removed import removed_attribute_message, undefined_name_error
 from pyoxidizer_py.config.targets import Target
 
 __all__ = ["GLOBAL_FUNCTIONS", "dialect_globals", "undefined_name"]

@@ -126,10 +126,7 @@ def removed_attribute_message(type_name: str, name: str) -> str | None:
     removal = REMOVED_ATTRIBUTES.get((type_name, name))
     if removal is None:
         return None
-    return (
-        f"{type_name}.{name} was removed in PyOxidizer {removal.release}: "
-        f"{removal.replacement.format(name=name)}"
-    )
+    return f"{type_name}.{name} was removed in PyOxidizer {removal.release}: {removal.replacement.format(name=name)}"
 
 
 def undefined_name_error(name: str, known: Iterable[str] = ()) -> ConfigError:
