@@ -153,9 +153,7 @@ def test_last_default_wins(tmp_path: Path) -> None:
 def test_registering_a_name_twice_is_an_error(tmp_path: Path) -> None:
     path = write(tmp_path, 'def one():\n    return 1\nregister_target("x", one)\nregister_target("x", one)\n')
     line = one_error_line(cli("list-targets", str(path)))
-    assert line == (
-        f"error: {path}:4:1: register_target(): target 'x' is already registered; target names are unique"
-    )
+    assert line == (f"error: {path}:4:1: register_target(): target 'x' is already registered; target names are unique")
 
 
 def test_resolve_target_inside_target_and_explicit_list(tmp_path: Path) -> None:
@@ -597,7 +595,7 @@ def test_unknown_name_used_as_a_value_fails_when_evaluated(tmp_path: Path) -> No
     # Any evaluation fails, not only calls: comparisons, printing, membership.
     path = write(tmp_path, 'def f():\n    if UNKNOWN_FLAG == "x":\n        return 1\n    return 2\nv = [1]\n')
     evaluate(path)
-    path.write_text('def f():\n    print(UNKNOWN_FLAG)\nf()\n')
+    path.write_text("def f():\n    print(UNKNOWN_FLAG)\nf()\n")
     with pytest.raises(ConfigError, match=r"^.*:2:11: name 'UNKNOWN_FLAG' is not defined$"):
         evaluate(path)
 
@@ -633,30 +631,61 @@ def test_platform_only_types_have_every_pyoxidizer_method(tmp_path: Path) -> Non
     expected = {
         "AppleUniversalBinary": {"add_path", "add_file", "to_file_content", "write_to_directory", "build"},
         "MacOsApplicationBundleBuilder": {
-            "add_icon", "add_manifest", "add_macos_file", "add_macos_manifest", "add_resources_file",
-            "add_resources_manifest", "set_info_plist_key", "set_info_plist_required_keys", "build",
+            "add_icon",
+            "add_manifest",
+            "add_macos_file",
+            "add_macos_manifest",
+            "add_resources_file",
+            "add_resources_manifest",
+            "set_info_plist_key",
+            "set_info_plist_required_keys",
+            "build",
             "write_to_directory",
         },
         "PythonWheelBuilder": {
-            "add_file_dist_info", "add_file_data", "add_file", "to_file_content", "write_to_directory", "build",
+            "add_file_dist_info",
+            "add_file_data",
+            "add_file",
+            "to_file_content",
+            "write_to_directory",
+            "build",
         },
         "SnapcraftBuilder": {"add_invocation", "add_file_manifest", "build"},
         "Snap": {"to_builder"},
         "WiXBundleBuilder": {
-            "add_condition", "add_vc_redistributable", "add_wix_msi_builder", "build", "to_file_content",
+            "add_condition",
+            "add_vc_redistributable",
+            "add_wix_msi_builder",
+            "build",
+            "to_file_content",
             "write_to_directory",
         },
         "WiXInstaller": {
-            "add_build_file", "add_build_files", "add_install_file", "add_install_files", "add_msi_builder",
-            "add_simple_installer", "add_wxs_file", "build", "set_variable", "to_file_content", "write_to_directory",
+            "add_build_file",
+            "add_build_files",
+            "add_install_file",
+            "add_install_files",
+            "add_msi_builder",
+            "add_simple_installer",
+            "add_wxs_file",
+            "build",
+            "set_variable",
+            "to_file_content",
+            "write_to_directory",
         },
         "WiXMSIBuilder": {
-            "add_program_files_manifest", "add_visual_cpp_redistributable", "build", "to_file_content",
+            "add_program_files_manifest",
+            "add_visual_cpp_redistributable",
+            "build",
+            "to_file_content",
             "write_to_directory",
         },
         "CodeSigner": {
-            "activate", "chain_issuer_certificates_pem_file", "chain_issuer_certificates_macos_keychain",
-            "set_time_stamp_server", "set_signing_callback",
+            "activate",
+            "chain_issuer_certificates_pem_file",
+            "chain_issuer_certificates_macos_keychain",
+            "set_time_stamp_server",
+            "set_signing_callback",
         },
     }
     for name, methods in expected.items():

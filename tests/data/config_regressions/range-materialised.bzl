@@ -1,0 +1,2 @@
+# list(range(10**9)): engine panic
+x = list(range(1000000000))

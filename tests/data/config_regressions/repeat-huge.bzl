@@ -1,0 +1,2 @@
+# one huge repetition
+x = 'x' * 1000000000
