@@ -70,9 +70,20 @@ _FOOTER = """
   is built rather than during evaluation.
 - `init-config-file --python-code` and `--pip-install` work, and `run -- ARGS` forwards ARGS.
 - `pip_download()` installs binary wheels with the distribution's pip (`--only-binary=:all:`).
-- Windows installers, macOS bundles, Snapcraft and code signing evaluate; building them here is an error.
-- Names removed from PyOxidizer before 0.8 (`Stdlib`, `PackageRoot`, ...) are defined and fail with
-  advice when called.
+- Windows installers, macOS bundles, universal binaries, Snapcraft, wheel builders and code signing
+  evaluate with every method PyOxidizer 0.24 gave them (`to_file_content()` included); building them
+  here is an error.
+- A name nobody defines fails when the code using it runs, as in PyOxidizer; the message names the
+  PyOxidizer release that removed it, if any (see "Removed names").
+- `write_to_directory(path)` writes when the target is built, never while the config evaluates; a
+  relative `path` is relative to the build path and may not leave it.
+- Registering a target name twice is an error (PyOxidizer replaced the first registration).
+- `read_package_root(path, packages)` logs a `warning:` line for a name that matches nothing.
+- Evaluation is bounded: 2,000,000 steps (loop iterations and dialect calls), 60 seconds of
+  Starlark, 512 MiB of strings and lists, expressions nested at most 150 deep, files of at most
+  4 MiB. `--eval-max-steps`, `--eval-max-seconds`, `--eval-max-memory` (or
+  `PYOXIDIZER_PY_EVAL_MAX_STEPS` / `_SECONDS` / `_MEMORY`) change the limits; see docs/security.md.
+- Config files are UTF-8; a byte-order mark is accepted.
 """
 
 
@@ -147,7 +158,10 @@ def render_reference() -> str:
         "|---|---|---|",
     ]
     for name, removal in sorted(REMOVED_GLOBALS.items()):
-        out.append(f"| `{name}` | {removal.release} | {removal.replacement} |")
+        release = (
+            "never released (development versions before 0.5.0)" if "before" in removal.release else removal.release
+        )
+        out.append(f"| `{name}` | {release} | {removal.replacement} |")
     out.append("")
 
     out += ["## Types", ""]
