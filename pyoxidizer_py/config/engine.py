@@ -462,7 +462,9 @@ class _PrintHandler:
         self._sink = sink
 
     def println(self, text: str) -> None:
-        self._sink(text)
+        # Straight to the real stderr, in order with everything else (see _StderrGuard).
+        with _host_stderr():
+            self._sink(text)
 
 
 # --- helpers the instrumented text calls (see config.source) -------------------------------------
