@@ -3,7 +3,7 @@
 ``tests/fuzz_config.py`` runs Hypothesis over mutated real-world-shaped configs in a child
 process, so an engine crash (a signal) fails this test with the input that caused it instead
 of killing pytest. ``PYOXIDIZER_PY_FUZZ_EXAMPLES`` sets the number of examples (default 1200,
-about a minute here).
+about a minute here); ``PYOXIDIZER_PY_FUZZ_RANDOM=1`` makes them new on every run.
 """
 
 from __future__ import annotations
