@@ -290,6 +290,8 @@ def test_cargo_toml_features_and_edition() -> None:
     assert doc["bin"] == [{"name": "myapp", "path": "src/main.rs"}]
     assert doc["dependencies"]["pyembed"] == {"path": "pyembed", "default-features": False}
     assert doc["workspace"] == {}
+    # Release executables are stripped (symbols and debug info); debug builds keep both.
+    assert doc["profile"] == {"release": {"strip": "symbols"}}
     features = doc["features"]
     assert features["default"] == ["build-mode-pyoxidizer-exe"]
     assert set(features) == {

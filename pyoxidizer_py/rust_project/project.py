@@ -31,6 +31,7 @@ __all__ = [
     "BUILD_MODE_FEATURES",
     "GLOBAL_ALLOCATOR_FEATURES",
     "PYTHON_ALLOCATOR_FEATURES",
+    "RELEASE_STRIP",
     "RUNTIME_CRATE_DIR",
     "RustProject",
     "init_rust_project",
@@ -43,6 +44,8 @@ __all__ = [
 _log = logging.getLogger(__name__)
 
 RUST_EDITION = "2021"
+RELEASE_STRIP = "symbols"
+"""``[profile.release] strip`` of generated projects (https://doc.rust-lang.org/cargo/reference/profiles.html#strip)."""
 RUNTIME_CRATE_DIR = "pyembed"
 """Directory of the runtime crate inside a generated project."""
 
@@ -112,7 +115,8 @@ def render_cargo_toml(name: str) -> str:
     Returns:
         The TOML text: package (edition pinned), one bin, the runtime crate as a path
         dependency, optional allocator crates, the build-mode and allocator features,
-        and an empty ``[workspace]`` so the project is its own workspace.
+        a release profile that strips symbols (``RELEASE_STRIP``), and an empty
+        ``[workspace]`` so the project is its own workspace.
 
     Raises:
         BuildError: ``name`` is not usable as a Cargo package name.
@@ -155,6 +159,16 @@ def render_cargo_toml(name: str) -> str:
     for feature in PYTHON_ALLOCATOR_FEATURES:
         features[feature] = [f"pyembed/{feature}"]
     doc["features"] = features
+
+    # Release executables carry no symbol table or debug info (a third of a hello's size with a static
+    # libpython); the dynamic symbol table that extension modules link against is kept. Debug builds
+    # keep everything. CARGO_PROFILE_RELEASE_STRIP=false in the environment keeps the symbols
+    # (Cargo's profile environment variables win over Cargo.toml).
+    profile = tomlkit.table(is_super_table=True)
+    release = tomlkit.table()
+    release["strip"] = RELEASE_STRIP
+    profile["release"] = release
+    doc["profile"] = profile
 
     doc["workspace"] = tomlkit.table()
     return tomlkit.dumps(doc)
