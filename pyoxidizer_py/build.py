@@ -241,8 +241,9 @@ class _Builder:
         plan = plan_link(dist, exe.settings["libpython_link_mode"], artifacts_dir=artifacts)
         pyo3_file = write_link_artifacts(dist, plan, artifacts)
         config = exe.config.record.copy()
+        selected = _filter_stdlib(exe, dist, config, artifacts)
         resources = write_resource_artifacts(
-            exe.resources,
+            selected,
             dist,
             artifacts_dir=artifacts,
             install_dir=install_dir,
@@ -397,6 +398,40 @@ class _Builder:
         for dest, replace in manifest.installs:
             _copy_tree(out, dest, replace)
         return run_path
+
+
+def _filter_stdlib(exe: PythonExecutable, dist: Any, config: Any, artifacts: Path) -> list[Any]:
+    """Apply ``stdlib_filter`` / ``extension_module_filter = "no-unused-ui"``; write the report of what they dropped.
+
+    The report is ``<artifacts>/dropped-modules.txt`` (removed when nothing is dropped).
+    """
+    from pyoxidizer_py.artifacts.resource_artifacts import startup_modules
+    from pyoxidizer_py.distribution.host_python import bytecode_python
+    from pyoxidizer_py.resources.stdlib_filter import apply_import_filters
+
+    policy = exe.policy.record
+    startup: frozenset[str] = frozenset()
+    if policy.stdlib_filter != "all":
+        # The same probe (and interpreter options) the artifact stage uses for the frozen table.
+        options: list[str] = []
+        for x in config.x_options or ():
+            options += ["-X", x]
+        for w in config.warn_options or ():
+            options += ["-W", w]
+        startup = startup_modules(bytecode_python(dist), tuple(options)).imported
+    result = apply_import_filters(
+        exe.resources, dist, policy, run_command=config.run_command, run_module=config.run_module, startup=startup
+    )
+    report = artifacts / "dropped-modules.txt"
+    if result.dropped:
+        write_bytes_if_changed(report, result.report().encode("utf-8"))
+        log.warning(
+            "%s: left out %d stdlib resources (kept %d of %d stdlib modules); list in %s",
+            exe.name, len(result.dropped), result.kept_stdlib_modules, result.stdlib_modules, report,
+        )
+    else:
+        report.unlink(missing_ok=True)
+    return list(result.resources)
 
 
 def _copy_tree(src: Path, dest: Path, replace: bool) -> None:

@@ -345,7 +345,7 @@ def test_setting_default_roundtrip_and_invalid_value(tmp_path: Path, var: str, m
     [
         ("resources_location", '"on-disk"', "must be one of 'in-memory', 'filesystem-relative:<value>'; got 'on-disk'"),
         ("resources_location", '"filesystem-relative:"', "got 'filesystem-relative:'"),
-        ("extension_module_filter", '"some"', "'all', 'minimal', 'no-libraries', 'no-copyleft'"),
+        ("extension_module_filter", '"some"', "'all', 'no-unused-ui', 'minimal', 'no-libraries', 'no-copyleft'"),
         ("include_test", "1", "PythonPackagingPolicy.include_test must be bool, got int"),
     ],
 )

@@ -125,7 +125,8 @@ def test_stdlib_excludes_tests_and_dev_tools_by_default(dist311: Distribution) -
     assert {"test.test_os", "unittest.test.test_case", "idlelib.pyshell", "ensurepip",
             "lib2to3.tests.test_parser", "ctypes.test.test_funcptr", "turtledemo.clock"} <= excluded
     assert not any(n.startswith(("site-packages", "test.")) for n in included)
-    assert all(r.is_stdlib and r.add.source for r in found if isinstance(r, PythonModuleSource))
+    # Bytecode only by default (include_distribution_sources = False).
+    assert all(r.is_stdlib and not r.add.source for r in found if isinstance(r, PythonModuleSource))
     # Stdlib package data needs include_distribution_resources.
     assert not [r for r in found if isinstance(r, PythonPackageResource) and r.add.include]
     exts = {r.name: r for r in found if isinstance(r, PythonExtensionModule)}
@@ -136,12 +137,12 @@ def test_stdlib_excludes_tests_and_dev_tools_by_default(dist311: Distribution) -
 
 
 def test_stdlib_include_test_and_resources(dist311: Distribution) -> None:
-    policy = _policy(include_test=True, include_distribution_resources=True, include_distribution_sources=False)
+    policy = _policy(include_test=True, include_distribution_resources=True, include_distribution_sources=True)
     found = stdlib_resources(dist311, policy)
     modules = {r.name: r for r in found if isinstance(r, PythonModuleSource)}
     assert modules["test.test_os"].add.include
     assert modules["idlelib.pyshell"].add.include
-    assert not modules["os"].add.source
+    assert modules["os"].add.source
     resources = {(r.package, r.name) for r in found if isinstance(r, PythonPackageResource) and r.add.include}
     assert any(p == "ensurepip" and n.startswith("_bundled/pip-") and n.endswith(".whl") for p, n in resources)
     assert {r.name: r for r in found if isinstance(r, PythonExtensionModule)}["_testcapi"].add.include
@@ -176,6 +177,8 @@ def test_pip_install_pure_and_c_extension(yaml_resources: list[Resource]) -> Non
     modules = _by_name(yaml_resources, PythonModuleSource)
     assert {"yaml", "yaml.constructor", "six"} <= set(modules)
     assert all(not m.is_stdlib and m.add.include and m.add.location == FS_LIB for m in modules.values())  # type: ignore[attr-defined]
+    # Installed packages ship bytecode only unless include_third_party_sources.
+    assert not any(m.add.source for m in modules.values())  # type: ignore[attr-defined]
     metadata = {r.package.lower() for r in yaml_resources if isinstance(r, PythonPackageDistributionResource)}
     assert {"pyyaml", "six"} <= metadata
     assert not [r for r in yaml_resources if isinstance(r, File)]
@@ -199,14 +202,15 @@ def test_pip_install_for_python_without_pip(tmp_path: Path, staging_root: Path) 
     assert dist.stdlib_dir == Path("/usr/lib/python3.11")
     probe = subprocess.run([str(venv / "bin/python"), "-c", "import pip"], capture_output=True, check=False)
     assert probe.returncode != 0
-    found = pip_install(dist, ["six"], _policy(), staging_root=staging_root)
-    assert "six" in _by_name(found, PythonModuleSource)
+    found = pip_install(dist, ["six"], _policy(include_third_party_sources=True), staging_root=staging_root)
+    assert _by_name(found, PythonModuleSource)["six"].add.source  # type: ignore[attr-defined]
 
 
 def test_read_package_root(dist311: Distribution, caplog: pytest.LogCaptureFixture) -> None:
     found = read_package_root(DATA / "pkgroot", ["myapp"], dist311, _policy())
     modules = _by_name(found, PythonModuleSource)
     assert sorted(modules) == ["myapp", "myapp.__main__", "myapp.sub", "myapp.sub.mod"]
+    assert all(m.add.source for m in modules.values())  # type: ignore[attr-defined]  # first-party code keeps it
     assert [(r.package, r.name) for r in found if isinstance(r, PythonPackageResource)] == [
         ("myapp", "data/greeting.txt")
     ]
@@ -234,7 +238,10 @@ def test_read_virtualenv(tmp_path: Path, dist311: Distribution) -> None:
         check=True, capture_output=True,
     )
     found = read_virtualenv(venv, dist311, _policy())
-    assert "six" in _by_name(found, PythonModuleSource)
+    assert not _by_name(found, PythonModuleSource)["six"].add.source  # type: ignore[attr-defined]
+    both_off = read_virtualenv(venv, dist311, _policy(include_third_party_sources=True,
+                                                      include_non_distribution_sources=False))
+    assert not _by_name(both_off, PythonModuleSource)["six"].add.source  # type: ignore[attr-defined]
     with pytest.raises(ResourceError, match=r"not a virtualenv for Python 3\.11"):
         read_virtualenv(tmp_path, dist311, _policy())
 
@@ -297,8 +304,17 @@ def _run_isolated(python: Path, lib: Path, code: str) -> subprocess.CompletedPro
 def test_install_and_import(
     dist311: Distribution, yaml_resources: list[Resource], tmp_path: Path
 ) -> None:
+    # The default policy installs bytecode only (sourceless .pyc files in place of the sources) ...
+    bare = install_filesystem_resources(
+        [*stdlib_resources(dist311, _policy()), *yaml_resources], dist311, tmp_path / "bare",
+        bytecode_cache_dir=tmp_path / "bc",
+    )
+    assert "lib/json/__init__.pyc" in bare.files and "lib/yaml/__init__.pyc" in bare.files
+    assert not [f for f in bare.files if f.endswith(".py")]
+    # ... and keeps sources beside __pycache__ bytecode when asked to.
+    keep = _policy(include_distribution_sources=True, include_third_party_sources=True)
     install = tmp_path / "install"
-    resources = [*stdlib_resources(dist311, _policy()), *yaml_resources]
+    resources = [*stdlib_resources(dist311, keep), *(apply_policy(r, keep) for r in yaml_resources)]
     result = install_filesystem_resources(resources, dist311, install, bytecode_cache_dir=tmp_path / "bc")
     assert result.module_search_paths == ("$ORIGIN/lib",)
     lib = install / "lib"
@@ -346,7 +362,7 @@ def test_install_sourceless_app_and_run(python: Path, tmp_path: Path) -> None:
     assert (lib / "myapp" / "sub" / "mod.pyc").is_file()
     assert not (lib / "myapp" / "sub" / "mod.py").exists()
     assert (lib / "myapp" / "data" / "greeting.txt").is_file()
-    assert (lib / "os.py").is_file()
+    assert (lib / "os.pyc").is_file() and not (lib / "os.py").exists()  # the stdlib: bytecode only by default
     code = "import sys; sys.path[:] = [sys.argv[1]]; import runpy, hello_mod, mem_mod; " \
            "print(hello_mod.MESSAGE, mem_mod.X); runpy.run_module('myapp', run_name='__main__')"
     proc = _run_isolated(python, lib, code)

@@ -18,6 +18,7 @@ environment variables are passed through; ``extra_envs`` are added on top.
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import functools
 import logging
 import os
@@ -87,6 +88,18 @@ def make_python_module_source(
     data = source.encode("utf-8") if isinstance(source, str) else bytes(source)
     module = PythonModuleSource(name=name, is_package=is_package, data=data)
     return apply_policy(module, policy) if policy is not None else module  # type: ignore[return-value]
+
+
+def _installed(resource: Resource, policy: PackagingPolicy) -> Resource:
+    """Apply the policy to a resource of an installed package (pip, a virtualenv).
+
+    Their module sources are kept only with both ``include_non_distribution_sources`` and
+    ``include_third_party_sources`` (bytecode only by default).
+    """
+    placed = apply_policy(resource, policy)
+    if isinstance(placed, PythonModuleSource) and placed.add.source and not policy.include_third_party_sources:
+        placed = dataclasses.replace(placed, add=dataclasses.replace(placed.add, source=False))
+    return placed
 
 
 def read_package_root(
@@ -170,7 +183,7 @@ def read_virtualenv(path: Path | str, dist: Distribution, policy: PackagingPolic
     ]
     for site in candidates:
         if site.is_dir():
-            return [apply_policy(r, policy) for r in scan_tree(site, scan_options(dist, policy))]
+            return [_installed(r, policy) for r in scan_tree(site, scan_options(dist, policy))]
     raise ResourceError(
         f"{root}: not a virtualenv for Python {dist.major_minor} (no {candidates[0].relative_to(root)})"
     )
@@ -258,7 +271,7 @@ def pip_install(
     cache_key = pip_cache.install_key(dist, args, extra_envs, Path.cwd())
     if cache_key is not None and (cached := pip_cache.cache_entry(cache_key)) is not None:
         _log.info("pip install %s: reusing the cached install %s", " ".join(args), cached)
-        return [apply_policy(r, policy) for r in scan_tree(cached, opts)]
+        return [_installed(r, policy) for r in scan_tree(cached, opts)]
     staging = pip_cache.new_staging() if cache_key is not None else _new_staging_dir(staging_root)
     cmd = [
         *pip_command(dist.python_exe), "--disable-pip-version-check", "--no-input",
@@ -283,5 +296,5 @@ def pip_install(
         )
     if cache_key is not None:
         staging = pip_cache.publish(staging, cache_key)
-    return [apply_policy(r, policy) for r in scan_tree(staging, opts)]
+    return [_installed(r, policy) for r in scan_tree(staging, opts)]
 

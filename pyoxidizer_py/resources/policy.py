@@ -4,9 +4,17 @@ Field names, values and defaults are PyOxidizer 0.24's ``PythonPackagingPolicy``
 (pyoxidizer-facts.md §5.7). Resource locations are ``in-memory`` (served from the
 packed resources inside the executable) or ``filesystem-relative:PREFIX`` (files
 in ``PREFIX/`` beside the executable, ``.`` meaning the executable's directory).
-The one default that differs from PyOxidizer's is ``resources_location_fallback``
-(``filesystem-relative:lib`` instead of None), so extension modules of the
-distribution and of wheels go to ``lib/`` instead of failing the build.
+Defaults that differ from PyOxidizer's:
+
+* ``resources_location_fallback`` is ``filesystem-relative:lib`` instead of None, so
+  extension modules of the distribution and of wheels go to ``lib/`` instead of failing
+  the build;
+* module sources: the stdlib (``include_distribution_sources``) and installed packages
+  (the new ``include_third_party_sources``) ship bytecode only; the application's own
+  modules keep their source (``include_non_distribution_sources``) so tracebacks show
+  its lines. Code that reads the source of a module at run time (``inspect.getsource``,
+  ``inspect.getsourcelines``, ``doctest``, libraries that compile from source such as
+  numba or ``torch.jit.script``) needs the source of that module kept.
 """
 
 from __future__ import annotations
@@ -52,8 +60,11 @@ class PackagingPolicy:
     bytecode_optimize_level_one: bool = setting("bool", False, group=_G, doc="Compile bytecode at -O1.")
     bytecode_optimize_level_two: bool = setting("bool", False, group=_G, doc="Compile bytecode at -O2.")
     extension_module_filter: str = setting(
-        "str", "all", choices=("all", "minimal", "no-libraries", "no-copyleft"), group=_G,
-        doc="Which of the distribution's extension modules are included.",
+        "str", "no-unused-ui", choices=("all", "no-unused-ui", "minimal", "no-libraries", "no-copyleft"), group=_G,
+        doc="Which of the distribution's extension modules are included. The default, no-unused-ui, is all "
+        "of them except the Tk and curses modules (_tkinter, _curses, _curses_panel, with the tkinter, turtle "
+        "and curses packages), which every value but all drops when no module of the application or its "
+        "packages mentions them; PyOxidizer's default was all.",
     )
     file_scanner_classify_files: bool = setting(
         "bool", True, group=_G, doc="Classify scanned files into typed Python resources."
@@ -65,17 +76,39 @@ class PackagingPolicy:
         "bool", True, group=_G, doc="Include classified (typed) resources by default."
     )
     include_distribution_sources: bool = setting(
-        "bool", True, group=_G, doc="Include the distribution's (stdlib) module sources."
+        "bool", False, group=_G,
+        doc="Keep the source of the distribution's (stdlib) modules beside their bytecode (for "
+        "inspect.getsource and source lines in tracebacks). PyOxidizer defaulted to True; bytecode "
+        "alone halves the stdlib's size.",
     )
     include_distribution_resources: bool = setting(
         "bool", False, group=_G, doc="Include the distribution's (stdlib) package data files."
     )
     include_file_resources: bool = setting("bool", False, group=_G, doc="Include File resources by default.")
     include_non_distribution_sources: bool = setting(
-        "bool", True, group=_G, doc="Include the source of modules that are not from the distribution."
+        "bool", True, group=_G,
+        doc="Keep the source of modules that are not from the distribution: the application's own "
+        "(read_package_root, make_python_module_source) and, with include_third_party_sources, installed "
+        "packages.",
+    )
+    include_third_party_sources: bool = setting(
+        "bool", False, group=_G,
+        doc="Also keep the source of installed packages (pip_install, pip_download, setup_py_install, "
+        "read_virtualenv) when include_non_distribution_sources is True; without it they ship bytecode only.",
     )
     include_test: bool = setting(
         "bool", False, group=_G, doc="Include test packages (test, tests, idlelib tests, ...)."
+    )
+    stdlib_filter: str = setting(
+        "str", "all", choices=("all", "imported"), group=_G,
+        doc="Which standard library modules are included: all, or imported (only those a static scan of "
+        "import statements reaches from the application, its packages and the interpreter's start-up; see "
+        "docs/building.md for what a scan cannot see).",
+    )
+    stdlib_filter_keep: list[str] = setting(
+        "list[str]", [], group=_G,
+        doc="Standard library modules stdlib_filter = \"imported\" keeps anyway, with everything they import "
+        "(modules imported by computed names: importlib.import_module, plugins, pickled classes).",
     )
     resources_location: str = setting(
         "str", "in-memory", choices=("in-memory",), prefixes=(LOCATION_PREFIX,), group=_G,
@@ -102,6 +135,7 @@ class PackagingPolicy:
         new = copy.copy(self)
         new.preferred_extension_module_variants = dict(self.preferred_extension_module_variants)
         new.resource_callbacks = list(self.resource_callbacks)
+        new.stdlib_filter_keep = list(self.stdlib_filter_keep)
         return new
 
     def set_resource_handling_mode(self, mode: str) -> None:

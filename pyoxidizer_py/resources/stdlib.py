@@ -15,6 +15,8 @@ excluded unless ``include_test``.
 objects, not PYTHON.json entries), decided from each module's ``DT_NEEDED`` list:
 
 * ``all``: every lib-dynload module;
+* ``no-unused-ui`` (the default): every one here; the Tk and curses modules are dropped later,
+  when the whole build is known, if nothing uses them (``resources.stdlib_filter``);
 * ``minimal``: none of them (the built-in modules are enough to start an interpreter);
 * ``no-libraries``: modules needing only the C runtime (libc, libm, libpthread, libdl,
   libutil, librt, the loader) and libpython;
@@ -54,7 +56,7 @@ def extension_allowed(needed: tuple[str, ...], filter_name: str) -> bool:
 
     Args:
         needed: library names the module's shared object needs.
-        filter_name: ``all``, ``minimal``, ``no-libraries`` or ``no-copyleft``.
+        filter_name: ``all``, ``no-unused-ui``, ``minimal``, ``no-libraries`` or ``no-copyleft``.
 
     Returns:
         Whether the module is kept (``minimal`` keeps none).
@@ -62,7 +64,7 @@ def extension_allowed(needed: tuple[str, ...], filter_name: str) -> bool:
     Raises:
         ValueError: unknown filter name.
     """
-    if filter_name == "all":
+    if filter_name in ("all", "no-unused-ui"):  # no-unused-ui is applied once the whole build is known
         return True
     if filter_name == "minimal":
         return False

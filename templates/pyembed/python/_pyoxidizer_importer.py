@@ -834,13 +834,22 @@ def _fix_filenames(module, compiled_as, path):
     """Give functions of a module imported during start-up their real file name."""
     fix = _imp._fix_co_filename
     name = module.__name__
+    values = list(vars(module).values())
+    # The module's own functions share its code's file name: when the first one was not compiled
+    # from the packed resources (CPython's own frozen modules, "<frozen os>"), nothing needs fixing.
+    for value in values:
+        code = getattr(value, "__code__", None)
+        if type(code) is _CodeType and getattr(value, "__module__", None) == name:
+            if code.co_filename != compiled_as:
+                return
+            break
 
     def code_of(obj):
         code = getattr(obj, "__code__", None)
         if type(code) is _CodeType and code.co_filename == compiled_as:
             fix(code, path)
 
-    for value in list(vars(module).values()):
+    for value in values:
         code_of(value)
         if isinstance(value, type) and getattr(value, "__module__", None) == name:
             for attr in list(vars(value).values()):
@@ -869,6 +878,38 @@ def _adopt_modules(finder):
         if entry[1] == 0 and spec.origin:
             relative = spec.origin[len(store.prefix_dirs[0]) + 1:]
             _fix_filenames(module, relative, spec.origin)
+
+
+_DROPPED_MODULE = "_pyoxidizer_dropped"
+
+
+class _DroppedModules:
+    """Last on ``sys.meta_path`` when the build left stdlib modules out (``policy.stdlib_filter``,
+    ``extension_module_filter``): importing one raises a ``ModuleNotFoundError`` naming the setting.
+
+    The names are in the generated module ``_pyoxidizer_dropped``, read on the first miss.
+    """
+
+    def __init__(self):
+        self._module = None
+
+    def __repr__(self):
+        return "<pyoxidizer-py dropped modules>"
+
+    def find_spec(self, fullname, path=None, target=None):
+        module = self._module
+        if module is None:
+            module = self._module = __import__(_DROPPED_MODULE)
+        reason = module.DROPPED.get(fullname)
+        if reason is None:
+            return None
+        raise ModuleNotFoundError(
+            "No module named %r: left out of this executable by %s" % (fullname, module.REASONS[reason]),
+            name=fullname,
+        )
+
+    def invalidate_caches(self):
+        pass
 
 
 def _excepthook(exc_type, exc, tb):
@@ -903,6 +944,8 @@ def install(sources, origin, filesystem_importer=False):
     if not filesystem_importer:
         meta_path[:] = [f for f in meta_path if f is not _external.PathFinder]
     meta_path.insert(0, finder)
+    if finder._find(_DROPPED_MODULE) is not None:
+        meta_path.append(_DroppedModules())
     sys.path_hooks.insert(0, finder.path_hook)
     sys.path_importer_cache.clear()
     if sys.version_info < (3, 13) and sys.excepthook is sys.__excepthook__:

@@ -55,9 +55,14 @@ def _metadata(report):
     entry = next(e for e in scripts if e.name == "pyflakes")
     report["entry_point_loads"] = entry.load().__module__
     files = importlib.metadata.files("rich")
-    init = next(p for p in files if str(p) == "rich/__init__.py")
-    report["metadata_files"] = len(files) > 50
-    report["metadata_file_read"] = "def print(" in init.read_text()
+    init = next((p for p in files if str(p) == "rich/__init__.py"), None)
+    report["metadata_files"] = len(importlib.metadata.distribution("rich").read_text("RECORD").splitlines()) > 50
+    # Installed packages ship bytecode only by default: RECORD lists a .py that is not there
+    # (CPython 3.12+ leaves missing files out of files()).
+    present = init is not None and init.locate().exists()
+    report["metadata_file_read"] = "def print(" in init.read_text() if present else "missing"
+    metadata = next(p for p in files if p.name == "METADATA")
+    report["metadata_read"] = "Name: rich" in metadata.read_text()
     report["requires"] = sorted(r.split()[0].split(";")[0] for r in importlib.metadata.requires("rich") or [])[:2]
 
 
@@ -72,7 +77,14 @@ def _source(report):
     report["linecache"] = linecache.getline(compatapp.boom.__file__, 6, vars(compatapp.boom)).strip()
     import json.decoder
 
-    report["stdlib_getsource"] = inspect.getsource(json.decoder.JSONDecoder.decode).splitlines()[0].strip()
+    import rich.console
+
+    # The default policy ships the stdlib and installed packages as bytecode only.
+    for key, func in (("stdlib_getsource", json.decoder.JSONDecoder.decode), ("package_getsource", rich.console.Console.print)):
+        try:
+            report[key] = inspect.getsource(func).splitlines()[0].strip()
+        except OSError as exc:
+            report[key] = f"OSError: {exc}"
 
 
 def _modules(report):
