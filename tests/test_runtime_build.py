@@ -56,6 +56,8 @@ def main():
             "no_user_site": sys.flags.no_user_site,
             "ignore_environment": sys.flags.ignore_environment,
             "main_file": getattr(main_mod, "__file__", None),
+            "main_spec": getattr(getattr(main_mod, "__spec__", None), "name", None),
+            "runpy_imported": "runpy" in sys.modules,
             "libpython": libs,
             "json_ext": getattr(__import__("_json"), "__file__", "builtin"),
         }))
@@ -200,6 +202,7 @@ def test_run_command_runs_the_app_with_isolated_config(built: Built, tmp_path: P
     assert info["version"] == built.dist.version
     assert info["prefix"] == str(exe.resolve().parent)
     assert info["main_file"] is None  # run_command: __main__ has no file
+    assert info["runpy_imported"] is False
     # PYTHONHOME / PYTHONPATH / PYTHONSTARTUP are ignored: isolated profile.
     assert info["isolated"] == 1
     assert info["no_user_site"] == 1
@@ -256,6 +259,8 @@ def test_run_module_runs_module_as_main(built: Built, tmp_path: Path) -> None:
     exe = built.exes["module"]
     info = _info(exe, "x", cwd=tmp_path)
     assert str(info["main_file"]).endswith("apprun.py")
+    assert info["main_spec"] == "apprun"
+    assert info["runpy_imported"] is False  # run like `python -m`, without runpy's import cost
     assert info["argv"][0] == str(exe.resolve().parent / "app" / "apprun.py")  # type: ignore[index]
     assert info["argv"][1:] == ["info", "x"]  # type: ignore[index]
     assert info["frozen"] is True

@@ -18,6 +18,9 @@
 //!    is the script as with `python FILE ARGS`). Without any program, the first
 //!    positional argument is a script path and no argument at all starts the REPL.
 //! 3. Otherwise the configured program runs with `sys.argv` = the process arguments.
+//!    A configured `run_module` (without `run_command`) then runs through a short
+//!    command (`run_module_command`) that does what `python -m` does without importing
+//!    `runpy` and its dependencies, which would cost more than the rest of start-up.
 
 use std::ffi::{OsStr, OsString};
 
@@ -261,7 +264,7 @@ pub(crate) fn plan(configured: &Configured, argv: Vec<OsString>) -> Launch {
         }
     }
     if !configured.parse_argv {
-        return as_configured(argv);
+        return without_runpy(as_configured(argv));
     }
     match scan_python_command_line(&argv) {
         CommandLineProgram::Command | CommandLineProgram::Module => command_line_program(argv),
@@ -279,4 +282,89 @@ pub(crate) fn plan(configured: &Configured, argv: Vec<OsString>) -> Launch {
         }
         _ => as_configured(argv),
     }
+}
+
+/// Run a configured `run_module` with `run_module_command` instead of CPython's
+/// `runpy` (only when no `run_command` is set: CPython runs `run_command` first).
+///
+/// Only for `parse_argv = false`: with `parse_argv`, CPython makes `sys.argv[0]` and
+/// `sys.path[0]` depend on whether it saw `-c` or `-m`, so `runpy` keeps doing it there.
+fn without_runpy(mut launch: Launch) -> Launch {
+    if launch.run_command.is_none() {
+        if let Some(name) = launch.run_module.take() {
+            launch.run_command = Some(run_module_command(&name));
+        }
+    }
+    launch
+}
+
+/// What `runpy._run_module_as_main(name, alter_argv=True)` does (CPython 3.10-3.15
+/// `Lib/runpy.py`), as a command run in `__main__`'s namespace: import the parent
+/// packages, find the spec through `sys.meta_path` (a package runs its `__main__`),
+/// set `sys.argv[0]` to the module's file and `__name__`, `__file__`, `__cached__`,
+/// `__loader__`, `__package__`, `__spec__` of `__main__`, then execute the module's
+/// code there. Errors exit with runpy's messages (`EXE: No module named X`).
+const RUN_MODULE_COMMAND: &str = r#"def _pyoxidizer_run_module(name, main_globals):
+    import sys
+
+    def find(name):
+        parent = name.rpartition(".")[0]
+        path = None
+        if parent:
+            __import__(parent)
+            path = getattr(sys.modules[parent], "__path__", None)
+            if path is None:
+                raise SystemExit("%s: Error while finding module specification for %r "
+                                 "(ModuleNotFoundError: __path__ attribute not found on %r while trying to "
+                                 "find %r)" % (sys.executable, name, parent, name))
+        for finder in sys.meta_path:
+            find_spec = getattr(finder, "find_spec", None)
+            spec = find_spec(name, path) if find_spec is not None else None
+            if spec is not None:
+                return spec
+        return None
+
+    if name.startswith("."):
+        raise SystemExit("%s: Relative module names not supported" % sys.executable)
+    spec = find(name)
+    if spec is not None and spec.submodule_search_locations is not None:
+        package = name
+        name += ".__main__"
+        spec = find(name)
+        if spec is None:
+            raise SystemExit("%s: No module named %s; %r is a package and cannot be directly executed"
+                             % (sys.executable, name, package))
+    if spec is None or spec.loader is None:
+        raise SystemExit("%s: No module named %s" % (sys.executable, name))
+    code = spec.loader.get_code(name)
+    if code is None:
+        raise SystemExit("%s: No code object available for %s" % (sys.executable, name))
+    sys.argv[0] = spec.origin
+    del main_globals["_pyoxidizer_run_module"]
+    main_globals.update(__name__="__main__", __file__=spec.origin, __cached__=spec.cached, __doc__=None,
+                        __loader__=spec.loader, __package__=spec.parent, __spec__=spec)
+    exec(code, main_globals)
+
+_pyoxidizer_run_module(MODULE_NAME, globals())
+"#;
+
+/// The `run_command` that runs module `name` as `__main__` (see `RUN_MODULE_COMMAND`).
+pub(crate) fn run_module_command(name: &str) -> String {
+    RUN_MODULE_COMMAND.replace("MODULE_NAME", &python_str_literal(name))
+}
+
+/// A Python string literal for `text` (ASCII, with `\\`, `"` and non-printable or
+/// non-ASCII characters escaped).
+fn python_str_literal(text: &str) -> String {
+    let mut out = String::from("\"");
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            ' '..='~' => out.push(c),
+            _ => out.push_str(&format!("\\U{:08x}", c as u32)),
+        }
+    }
+    out.push('"');
+    out
 }
