@@ -17,7 +17,6 @@ import argparse
 import logging
 import os
 import sys
-import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -290,6 +289,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _dispatch(ns)
     except PyOxidizerError as exc:
         if verbose:
+            import traceback
+
             traceback.print_exc(file=sys.stderr)
         print(_render_error(exc), file=sys.stderr)
         return EXIT_ERROR

@@ -6,18 +6,17 @@ they return; everything here is usable as a Python API too.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import jinja2
-
 from pyoxidizer_py import __version__
 from pyoxidizer_py.config.discovery import CONFIG_FILENAME, find_config
-from pyoxidizer_py.config.evaluate import EvaluationOptions, evaluate_config
 from pyoxidizer_py.errors import PyOxidizerError
 from pyoxidizer_py.templates_dir import templates_dir
+
+# jinja2 and json are imported by the functions that render templates, and the config engine by
+# list_targets: `pyoxidizer-py --version` and `list-targets` import only what they use.
 
 __all__ = [
     "TargetListing",
@@ -41,6 +40,10 @@ def render_config_template(program_name: str, python_code: str | None = None, pi
     Returns:
         The config text.
     """
+    import json
+
+    import jinja2
+
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir() / "config")),
         keep_trailing_newline=True,
@@ -129,6 +132,8 @@ def list_targets(start: Path, vars: Mapping[str, str | None] | None = None) -> T
     Raises:
         ConfigError: no config found, or the config has an error.
     """
+    from pyoxidizer_py.config.evaluate import EvaluationOptions, evaluate_config
+
     config = find_config(start)
     evaluation = evaluate_config(EvaluationOptions(config_path=config, vars=dict(vars or {}), requested_targets=[]))
     return TargetListing(

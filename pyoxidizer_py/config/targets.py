@@ -17,7 +17,6 @@ to a callable supplied by the evaluation (see ``config.evaluate``).
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -127,6 +126,8 @@ class TargetRegistry:
         """
         target = self.targets.get(name)
         if target is None:
+            import difflib  # only for the error message (keeps list-targets' start-up small)
+
             close = difflib.get_close_matches(name, list(self.targets), n=1)
             hint = f"did you mean {close[0]!r}?" if close else None
             known = ", ".join(sorted(self.targets)) or "none"

@@ -20,7 +20,6 @@ from pyoxidizer_py.config.dialect.base import (
 )
 from pyoxidizer_py.config.dialect.files import FileContent, FileManifest, glob
 from pyoxidizer_py.config.dialect.platform import PLATFORM_CONSTRUCTORS, PROMPT_FUNCTIONS
-from pyoxidizer_py.config.dialect.python import FLAVORS, PythonDistribution
 from pyoxidizer_py.config.dialect.removed import removed_attribute_message, undefined_name_error
 from pyoxidizer_py.config.targets import Target
 
@@ -82,6 +81,10 @@ def default_python_distribution(
     flavor: Any = "standalone", build_target: Any = None, python_version: Any = None
 ) -> Any:
     """The default CPython for the build target, resolved when first used."""
+    # The Python types (and the resource model below them) load on first use: `list-targets`
+    # evaluates a config without calling target functions and never needs them.
+    from pyoxidizer_py.config.dialect.python import FLAVORS, PythonDistribution
+
     fn = "default_python_distribution"
     check_str(fn, "flavor", flavor)
     if flavor not in FLAVORS:
@@ -103,6 +106,8 @@ def default_python_distribution(
 
 def PythonDistribution_(sha256: Any, local_path: Any = None, url: Any = None, flavor: Any = "standalone") -> Any:
     """``PythonDistribution(sha256, local_path=None, url=None, flavor="standalone")``: a specific archive."""
+    from pyoxidizer_py.config.dialect.python import PythonDistribution
+
     fn = "PythonDistribution"
     digest = check_str(fn, "sha256", sha256).lower()
     if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
