@@ -5,8 +5,9 @@
   evaluated and its targets registered, none resolved, so no distribution is needed). The first
   evaluation in a process is reported apart: it builds the dialect globals once.
 - import: ``python -X importtime -c "import pyoxidizer_py.cli"`` (cumulative microseconds of the
-  CLI module, median over runs), and the wall time of ``python -m pyoxidizer_py --version`` against
-  ``python -c pass`` in the same hyperfine run.
+  CLI module, median over runs), and the whole-process wall time of ``python -m pyoxidizer_py
+  --version``, of the installed ``pyoxidizer-py`` console script's ``--version`` and of its
+  ``list-targets`` in a directory made by ``init-config-file``, against ``python -c pass``, interleaved.
 """
 
 from __future__ import annotations
@@ -100,13 +101,21 @@ def bench_import(runs: int, wall_runs: int) -> ImportResult:
     depth = {name: len(name) - len(name.lstrip()) for name, _ in rows}
     shallow = sorted(((n.strip(), us) for n, us in rows if depth[n] <= 3 and n.strip() != "pyoxidizer_py.cli"),
                      key=lambda r: -r[1])
-    wall = compare_commands(
-        {
+    # The console script pip installed beside this interpreter (not a pyenv shim, which adds a shell).
+    script = Path(sys.executable).parent / "pyoxidizer-py"
+    with tempfile.TemporaryDirectory() as tmp:
+        project = Path(tmp) / "bench"
+        subprocess.run([sys.executable, "-m", "pyoxidizer_py", "init-config-file", str(project)], env=env,
+                       capture_output=True, check=True)
+        commands = {
             "python -c pass": [sys.executable, "-c", "pass"],
             "python -m pyoxidizer_py --version": [sys.executable, "-m", "pyoxidizer_py", "--version"],
-        },
-        runs=wall_runs,
-        env=env,
-    )
+        }
+        if script.is_file():
+            commands["pyoxidizer-py --version"] = [str(script), "--version"]
+            commands["pyoxidizer-py list-targets"] = [str(script), "list-targets"]
+        else:
+            commands["python -m pyoxidizer_py list-targets"] = [sys.executable, "-m", "pyoxidizer_py", "list-targets"]
+        wall = compare_commands(commands, runs=wall_runs, env=env, cwd=project)
     return ImportResult(importtime_us=sorted(totals), heaviest=shallow[:6], wall=wall)
 

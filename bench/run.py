@@ -1,6 +1,6 @@
 """Run every benchmark and write the results into ``docs/performance.md``.
 
-    python bench/run.py            # full run (about 5 minutes on 2 cores)
+    python bench/run.py            # full run (about 15 minutes on 2 cores; the first also builds a venv)
     python bench/run.py --quick    # fewer repetitions, for checking the bench itself
 
 Only the section between the ``<!-- bench:begin -->`` and ``<!-- bench:end -->`` markers of the
@@ -29,6 +29,8 @@ DISTRIBUTIONS = (
 )
 
 IN_MEMORY_PYTHON = Path("/root/.pyenv/versions/3.11.7/bin/python3.11")
+TOOLS_CACHE = Path.home() / ".cache" / "pyoxidizer-py-bench"
+"""Where the bench keeps its own venv with PyInstaller and the apps' packages (reused across runs)."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,9 +62,10 @@ def main(argv: list[str] | None = None) -> int:
     builds: list[BuildResult | tuple[Distribution, str]] = []
     extra: list[str] = []
     if not args.skip_builds:
-        progress("in-memory imports and single-file executables")
+        progress("single-file executables: size, start-up, PyInstaller")
         with tempfile.TemporaryDirectory(prefix="pyoxidizer-py-bench-") as tmp:
-            result = bench_in_memory(IN_MEMORY_PYTHON, Path(tmp), runs=params["startup_runs"])
+            result = bench_in_memory(IN_MEMORY_PYTHON, Path(tmp), runs=params["startup_runs"], cache=TOOLS_CACHE,
+                                     rebuild_runs=params["rebuild_runs"])
         extra = render_in_memory(result, params["startup_runs"])
     if not args.skip_builds and not args.only_in_memory:
         with tempfile.TemporaryDirectory(prefix="pyoxidizer-py-bench-") as tmp:

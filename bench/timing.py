@@ -1,20 +1,16 @@
 """Timing helpers shared by the benchmarks: statistics, timed subprocesses, hyperfine, machine facts.
 
-Startup comparisons go through hyperfine when it is on PATH (Debian package ``hyperfine``) and fall
-back to a ``time.perf_counter`` loop otherwise; either way every command of one comparison is
-measured in the same run, so ratios are not skewed by a machine that got busier in between.
+Startup comparisons interleave their commands (one round runs each command once) in a
+``time.perf_counter`` loop, so ratios are not skewed by a machine that got busier in between.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import platform
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -47,8 +43,13 @@ class Stats:
 
 
 def env_with_repo(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The current environment with the checkout first on ``PYTHONPATH`` (so the bench measures it)."""
+    """The current environment with the checkout first on ``PYTHONPATH`` (so the bench measures it).
+
+    ``PYTHONDONTWRITEBYTECODE`` is removed: users' interpreters cache bytecode, and a CLI start
+    that recompiles its modules every time would measure the compiler.
+    """
     env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
     env.update(extra or {})
     return env
@@ -68,44 +69,26 @@ def timed_run(
 
 
 def compare_commands(
-    commands: Mapping[str, Sequence[str]], *, runs: int, warmup: int = 3, env: Mapping[str, str] | None = None
+    commands: Mapping[str, Sequence[str]],
+    *,
+    runs: int,
+    warmup: int = 3,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
 ) -> dict[str, Stats]:
-    """Time each command ``runs`` times (after ``warmup`` runs), all in the same run.
+    """Time each command ``runs`` times (after ``warmup`` rounds), interleaved.
 
-    Uses hyperfine (``--shell=none``) when available, else a perf_counter loop that interleaves
-    the commands so drift affects all of them alike. Output of the commands is discarded.
-    ``env`` is the commands' environment (default: this process's).
+    One round runs every command once, in order, so a machine that gets busier or quieter
+    during the measurement affects every command alike; compare minimums (the least disturbed
+    run) on a shared machine. Output of the commands is discarded; a failing command raises.
+    ``env``/``cwd`` are the commands' environment and working directory.
     """
-    hyperfine = shutil.which("hyperfine")
-    if hyperfine:
-        return _compare_hyperfine(hyperfine, commands, runs=runs, warmup=warmup, env=env)
-    return _compare_loop(commands, runs=runs, warmup=warmup, env=env)
-
-
-def _compare_hyperfine(
-    hyperfine: str, commands: Mapping[str, Sequence[str]], *, runs: int, warmup: int, env: Mapping[str, str] | None
-) -> dict[str, Stats]:
-    import shlex
-
-    with tempfile.TemporaryDirectory() as tmp:
-        export = Path(tmp) / "hyperfine.json"
-        cmd = [hyperfine, "--shell=none", "--style=none", f"--runs={runs}", f"--warmup={warmup}",
-               f"--export-json={export}"]
-        for name, argv in commands.items():
-            cmd += ["--command-name", name, shlex.join(argv)]
-        subprocess.run(cmd, check=True, capture_output=True, text=True, env=env)
-        data = json.loads(export.read_text())
-    return {r["command"]: Stats(samples=tuple(r["times"])) for r in data["results"]}
-
-
-def _compare_loop(
-    commands: Mapping[str, Sequence[str]], *, runs: int, warmup: int, env: Mapping[str, str] | None
-) -> dict[str, Stats]:
     samples: dict[str, list[float]] = {name: [] for name in commands}
     for i in range(warmup + runs):
         for name, argv in commands.items():
             start = time.perf_counter()
-            subprocess.run(list(argv), check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+            subprocess.run(list(argv), check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+                           cwd=cwd)
             if i >= warmup:
                 samples[name].append(time.perf_counter() - start)
     return {name: Stats(samples=tuple(s)) for name, s in samples.items()}
@@ -147,8 +130,7 @@ def machine_facts() -> dict[str, str]:
         "python (runs the tool)": f"{platform.python_implementation()} {platform.python_version()} ({sys.executable})",
         "cargo": tool_version(["cargo", "--version"]),
         "rustc": tool_version(["rustc", "--version"]),
-        "hyperfine": (tool_version(["hyperfine", "--version"]) if shutil.which("hyperfine")
-                      else "not installed (perf_counter loop)"),
+        "load average at start": " ".join(f"{x:.1f}" for x in os.getloadavg()),
         "commit": git.stdout.strip() or "unknown",
     }
 
