@@ -420,7 +420,8 @@ def _filter_stdlib(exe: PythonExecutable, dist: Any, config: Any, artifacts: Pat
             options += ["-W", w]
         startup = startup_modules(bytecode_python(dist), tuple(options)).imported
     result = apply_import_filters(
-        exe.resources, dist, policy, run_command=config.run_command, run_module=config.run_module, startup=startup
+        exe.resources, dist, policy, run_command=config.run_command, run_module=config.run_module, startup=startup,
+        scan_cache=artifacts.parent / "import-scan-cache.json",
     )
     report = artifacts / "dropped-modules.txt"
     if result.dropped:
