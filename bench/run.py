@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         "eval_runs": 50 if q else 300,
         "import_runs": 5 if q else 20,
         "wall_runs": 10 if q else 40,
-        "cold_runs": 1 if q else 2,
+        "cold_runs": 1,
         "rebuild_runs": 1 if q else 3,
         "startup_runs": 10 if q else 50,
     }
