@@ -30,15 +30,26 @@ TIMEOUT = 1800
 
 
 def _find_pythons() -> dict[str, Path]:
+    """``{"3.14.10": path, "3.14.10t": path}``: the version label (``t``: free-threaded) of each interpreter."""
     listed = os.environ.get("PYOXIDIZER_PY_TEST_PYTHONS")
     candidates = listed.split(os.pathsep) if listed else [shutil.which(f"python3.{m}") or "" for m in (14, 15)]
     found: dict[str, Path] = {}
+    probe = "import sys; print('%d.%d.%d' % sys.version_info[:3] + sys.abiflags)"
     for candidate in filter(None, candidates):
-        proc = subprocess.run([candidate, "-I", "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"],
-                              capture_output=True, text=True, check=False)
+        proc = subprocess.run([candidate, "-I", "-c", probe], capture_output=True, text=True, check=False)
         if proc.returncode == 0:
             found[proc.stdout.strip()] = Path(candidate)
     return found
+
+
+def _ldversion(version: str) -> str:
+    """``3.14.10t`` -> ``3.14t`` (the libpython name part)."""
+    return ".".join(version.rstrip("t").split(".")[:2]) + ("t" if version.endswith("t") else "")
+
+
+def _debian_pic(version: str) -> Path:
+    mm = _ldversion(version)
+    return Path(f"/usr/lib/python{mm}/config-{mm}-x86_64-linux-gnu/libpython{mm}-pic.a")
 
 
 PYTHONS = _find_pythons()
@@ -46,11 +57,13 @@ pytestmark = [
     pytest.mark.cargo,
     pytest.mark.skipif(not PYTHONS, reason="no CPython 3.14/3.15 here (set PYOXIDIZER_PY_TEST_PYTHONS)"),
 ]
-VERSIONS = sorted(PYTHONS, key=lambda v: tuple(int(p) for p in v.split(".")))
+VERSIONS = sorted(PYTHONS, key=lambda v: (tuple(int(p) for p in v.rstrip("t").split(".")), v.endswith("t")))
 
 APP_MAIN = '''\
 import json
 import sys
+
+GIL_AT_START = getattr(sys, "_is_gil_enabled", lambda: True)()
 
 
 def square(x):
@@ -64,8 +77,8 @@ def main():
     import newapp
 
     out = {
-        "version": "%d.%d.%d" % sys.version_info[:3],
-        "gil_enabled": getattr(sys, "_is_gil_enabled", lambda: True)(),
+        "version": "%d.%d.%d" % sys.version_info[:3] + sys.abiflags,
+        "gil_enabled": GIL_AT_START,
         "json_loader": type(sys.modules["json"].__loader__).__name__,
         "app_loader": type(newapp.__loader__).__name__,
         "app_origin": newapp.__spec__.origin,
@@ -154,13 +167,14 @@ def default_build(tmp_path_factory: pytest.TempPathFactory, version: str,
 
 
 def test_static_with_debians_libpython_is_one_error_before_cargo(tmp_path: Path, version: str) -> None:
+    if not _debian_pic(version).is_file():
+        pytest.skip(f"{PYTHONS[version]} is not Debian's CPython (no {_debian_pic(version)})")
     project = app_project(tmp_path)
     result = tool("build", "--path", str(project), "--python-distribution", str(PYTHONS[version]),
                   "--var", "LINK_MODE", "static", cwd=project, env=clean_env(CARGO_TARGET_DIR=str(tmp_path / "t")))
     line = one_error_line(result)
-    major_minor = version.rsplit(".", 1)[0]
-    assert line.startswith(f"error: static linking of libpython was requested, but the static libpython /usr/lib/"
-                           f"python{major_minor}/config-{major_minor}-x86_64-linux-gnu/libpython{major_minor}-pic.a")
+    assert line.startswith(f"error: static linking of libpython was requested, but the static libpython "
+                           f"{_debian_pic(version)}")
     assert "cannot be linked into an executable: it leaves" in line and "_Py_LibHacl_" in line
     assert "python/cpython#131298" in line
     assert "undefined reference" not in result.stderr  # no linker output
@@ -171,17 +185,17 @@ def test_default_links_dynamically_with_a_note_and_runs(default_build: tuple[Pat
                                                          version: str, tmp_path: Path) -> None:
     install, build = default_build
     notes = [ln for ln in build.stderr.splitlines() if ln.startswith("note:")]
-    assert len(notes) == 1 and notes[0].startswith("note: linking libpython dynamically: the static libpython ")
-    assert "_Py_LibHacl_" in notes[0]
-    major_minor = version.rsplit(".", 1)[0]
-    assert (install / "lib" / f"libpython{major_minor}.so.1.0").is_file()
+    if _debian_pic(version).is_file():  # Debian's static libpython cannot be linked: dynamic, said once
+        assert len(notes) == 1 and notes[0].startswith("note: linking libpython dynamically: the static libpython ")
+        assert "_Py_LibHacl_" in notes[0]
+        assert (install / "lib" / f"libpython{_ldversion(version)}.so.1.0").is_file()
     # Run a copy from elsewhere: the app, its C extension and libpython travel with it.
     app = tmp_path / "moved"
     shutil.copytree(install, app)
     result = ok(run([str(app / "newapp")], cwd=tmp_path))
     report = json.loads(result.stdout)
     assert report["version"] == version  # printed by the embedded interpreter
-    assert report["gil_enabled"] is True
+    assert report["gil_enabled"] is (not version.endswith("t"))
     assert report["json_loader"] == report["app_loader"] == "OxidizedFinder"  # imported from memory
     assert report["app_origin"] == f"{app}/lib/newapp/__init__.py"
     assert report["msgpack_impl"] == "msgpack._cmsgpack"  # the wheel's C extension, not the fallback
@@ -191,7 +205,7 @@ def test_default_links_dynamically_with_a_note_and_runs(default_build: tuple[Pat
 
 def test_installed_cpython_of_another_version_is_an_error(tmp_path: Path, version: str) -> None:
     project = app_project(tmp_path)
-    other = "3.13" if not version.startswith("3.13.") else "3.12"
+    other = "3.13"
     env = clean_env(PYOXIDIZER_PY_DISTRIBUTION=str(PYTHONS[version]))
     line = one_error_line(tool("build", "--path", str(project), "--var", "PYTHON_VERSION", other, cwd=project,
                                env=env))
@@ -204,7 +218,8 @@ def test_init_rust_project_builds_with_cargo(tmp_path: Path, version: str, cargo
     env = clean_env(PYOXIDIZER_EXE=pyoxidizer_exe(), PYOXIDIZER_PY_DISTRIBUTION=str(PYTHONS[version]),
                     CARGO_TARGET_DIR=str(cargo_target))
     ok(tool("init-rust-project", "rusty", "--python-code",
-            "import sys, json; print(json.dumps(['rusty', '%d.%d.%d' % sys.version_info[:3]]))", cwd=tmp_path, env=env))
+            "import sys, json; print(json.dumps(['rusty', '%d.%d.%d' % sys.version_info[:3] + sys.abiflags]))",
+            cwd=tmp_path, env=env))
     ok(tool("run-build-script", "build.rs", cwd=tmp_path / "rusty", env=env))  # once: writes artifacts/
     ok(run(["cargo", "build"], cwd=tmp_path / "rusty", env=env))
     result = ok(run([str(cargo_target / "debug" / "rusty")], cwd=tmp_path))
@@ -219,7 +234,11 @@ def test_plain_pyo3_program(tmp_path: Path, version: str, cargo_target: Path) ->
                         "--python-distribution", str(PYTHONS[version]), cwd=tmp_path, env=env))
     warnings = [ln for ln in generated.stderr.splitlines() if ln.startswith("warning:")]
     assert len(warnings) == 1 and f"is CPython {version} ({TRIPLE}), but Python 3.10 was requested" in warnings[0]
-    assert "shared=true" in (dest / "pyo3-build-config-file.txt").read_text()
+    pyo3_config = (dest / "pyo3-build-config-file.txt").read_text()
+    assert f"lib_name=python{_ldversion(version)}\n" in pyo3_config
+    assert ("build_flags=Py_GIL_DISABLED\n" in pyo3_config) is version.endswith("t")
+    if _debian_pic(version).is_file():
+        assert "shared=true" in pyo3_config
     program = tmp_path / "plain"
     shutil.copytree(PLAIN_PYO3, program)
     ok(run(["cargo", "build"], cwd=program,
@@ -228,10 +247,9 @@ def test_plain_pyo3_program(tmp_path: Path, version: str, cargo_target: Path) ->
     stdlib = dest / "stdlib"
     run_env = {**env, "PYTHONPATH": f"{stdlib}:{stdlib / 'lib-dynload'}", "LD_LIBRARY_PATH": str(dest / "lib")}
     result = ok(run([str(cargo_target / "debug" / "plain-pyo3")], cwd=tmp_path, env=run_env))
-    major_minor = version.rsplit(".", 1)[0]
     assert result.stdout.splitlines() == [
         "json.dumps -> [1, 2, 3]",
         f"json from {stdlib / 'json' / '__init__.py'}",
-        f"python {major_minor}",
-        f"version {version}",
+        f"python {_ldversion(version).rstrip('t')}",
+        f"version {version.rstrip('t')}",
     ]

@@ -9,6 +9,7 @@ install_only archive dynamically; and the refusals that need no cargo (LLVM-bitc
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -194,11 +195,17 @@ def test_bitcode_objects_static_is_an_error(tmp_path: Path, bitcode_archive: Bui
     assert not (tmp_path / "unused-target").exists()  # refused before cargo ran
 
 
-def test_bitcode_objects_default_is_dynamic(tmp_path: Path, bitcode_archive: BuiltArchive) -> None:
+def test_bitcode_objects_default_is_dynamic(
+    tmp_path: Path, bitcode_archive: BuiltArchive, caplog: pytest.LogCaptureFixture
+) -> None:
     dist = load_archive(bitcode_archive.path, cache_dir=tmp_path / "cache")
-    plan = plan_link(dist, "default", artifacts_dir=tmp_path / "artifacts")
+    with caplog.at_level(logging.WARNING, logger="pyoxidizer_py"):
+        plan = plan_link(dist, "default", artifacts_dir=tmp_path / "artifacts")
     assert plan.mode == "dynamic" and plan.assembly is None
     assert "LLVM bitcode" in plan.reason
+    notes = [r.getMessage() for r in caplog.records]
+    assert len(notes) == 1 and notes[0].startswith("note: linking libpython dynamically: the objects of ")
+    assert "LLVM bitcode" in notes[0]
     with pytest.raises(BuildError, match="LLVM bitcode") as info:
         plan_static_libpython(dist, tmp_path / "libpython3.a")
     assert info.value.hint and "dynamic" in info.value.hint and "non-LTO" in info.value.hint

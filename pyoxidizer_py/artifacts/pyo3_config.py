@@ -241,6 +241,9 @@ def plan_link(dist: Distribution, requested: str = "default", *, artifacts_dir: 
     else:
         why = bitcode_reason(dist)
         reason = f"no static libpython available ({why})" if why else "no static libpython available"
+        if why:  # a full archive whose objects cannot be linked: say why the build is dynamic
+            _log.warning("note: linking libpython dynamically: the objects of %s cannot be linked statically: %s",
+                         dist.description, why)
     return _plan_dynamic(dist, shared_lib, requested, reason)
 
 
