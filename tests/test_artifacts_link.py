@@ -322,7 +322,8 @@ def test_render_project_layout_and_idempotence(tmp_path: Path) -> None:
         for p in runtime_crate.rglob("*")
         if p.is_file() and "__pycache__" not in p.parts and p.name != "Cargo.lock"
     ]
-    assert files == sorted([".cargo/config.toml", "Cargo.toml", "build.rs", "src/main.rs", *runtime_files])
+    expected = [".cargo/config.toml", "Cargo.lock", "Cargo.toml", "build.rs", "src/main.rs", *runtime_files]
+    assert files == sorted(expected)
     assert {"pyembed/Cargo.toml", "pyembed/build.rs", "pyembed/src/lib.rs", "pyembed/src/interpreter.rs"} <= set(files)
     assert set(project.changed) == set(files)
     stamps = {f: (project.path / f).stat().st_mtime_ns for f in files}
@@ -333,7 +334,7 @@ def test_render_project_layout_and_idempotence(tmp_path: Path) -> None:
     assert again.removed == ("pyembed/src/old.rs",)
     assert {f: (project.path / f).stat().st_mtime_ns for f in files} == stamps
     renamed = render_project(tmp_path / "proj", name="other", pyoxidizer_bzl="# config\n")
-    assert set(renamed.changed) == {"Cargo.toml", "pyoxidizer.bzl"}
+    assert set(renamed.changed) == {"Cargo.lock", "Cargo.toml", "pyoxidizer.bzl"}  # the lock names the package
 
 
 def test_cargo_environment_and_features(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
