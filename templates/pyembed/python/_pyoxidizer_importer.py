@@ -135,6 +135,7 @@ class OxidizedFinder(_LoaderBasics):
         self._memory_dirs = None  # directories with in-memory content
         self._children = None  # package name -> [(child name, is package)]
         self._aliases = {}  # module name -> the indexed name whose entry it is loaded from
+        self._parent_dirs = {}  # module name -> the directory holding it (its parent's, where indexed)
         if len(self._stores) == 1:
             get = self._stores[0].modules.get
             store = self._stores[0]
@@ -171,7 +172,7 @@ class OxidizedFinder(_LoaderBasics):
                     return None
                 # With the package flag cleared, "pkg.__init__" maps to pkg/__init__.py and its
                 # bytecode, which is the package's own entry.
-                return store, (entry[0] & ~_PACKAGE,) + tuple(entry[1:])
+                return store, (entry[0] & ~_PACKAGE, *entry[1:])
         return None
 
     def _namespace_locations(self, fullname):
@@ -219,7 +220,9 @@ class OxidizedFinder(_LoaderBasics):
             if path and not self._filesystem_importer:
                 return self._find_on_path(fullname, path, target)
             return None
-        if path is not None and not self._in_parent_path(fullname, found[0], found[1], path):
+        if path is not None and self._parent_dirs.get(fullname) not in path and not self._in_parent_path(
+            fullname, found, path
+        ):
             # The parent's __path__ does not hold the indexed module: a parent whose __path__
             # code replaced, or an alias (setuptools' distutils shim: "distutils" is
             # setuptools._distutils). CPython's path-based finder would search __path__.
@@ -228,12 +231,19 @@ class OxidizedFinder(_LoaderBasics):
                 return spec
         return self._spec(fullname, found[0], found[1])
 
-    @staticmethod
-    def _in_parent_path(fullname, store, entry, path):
+    def _in_parent_path(self, fullname, found, path):
+        """Whether the directory holding the indexed ``fullname`` is on ``path`` (its parent's
+        ``__path__``). The directories are cached: this runs for every submodule import."""
+        store, entry = found
         parent = fullname.rpartition(".")[0]
+        directory = self._parent_dirs.get(fullname)
+        if directory is None:
+            directory = self._parent_dirs[fullname] = store.package_dir(entry[1], parent)
+        if directory in path:
+            return True
         if entry[0] & _NAMESPACE:
-            return any(store.package_dir(loc, parent) in path for loc in entry[1:])
-        return store.package_dir(entry[1], parent) in path
+            return any(store.package_dir(loc, parent) in path for loc in entry[2:])
+        return False
 
     def _find_on_path(self, fullname, path, target=None):
         """Search ``path`` (a package's ``__path__``) as CPython's path-based finder does: in
