@@ -28,7 +28,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,7 @@ from pyoxidizer_py.config.dialect.platform import PlatformOnly
 from pyoxidizer_py.config.dialect.python import PythonEmbeddedResources, PythonExecutable
 from pyoxidizer_py.config.discovery import find_config
 from pyoxidizer_py.config.evaluate import Evaluation, EvaluationOptions, evaluate_config
+from pyoxidizer_py.config.pyproject import ZeroConfig, ZeroConfigOptions, check_entry_points, find_zero_config
 from pyoxidizer_py.distribution.pbs.cache import CACHEDIR_TAG
 from pyoxidizer_py.environment import config_work_dir
 from pyoxidizer_py.errors import BuildError, PyOxidizerError
@@ -81,6 +82,10 @@ class BuildOptions:
             ``$PYOXIDIZER_PY_WORK_DIR`` or ``<cache root>/work``.
         system_rust: ``--system-rust``, accepted for PyOxidizer compatibility; pyoxidizer-py
             always uses the cargo on ``PATH``, so it changes nothing.
+        script: ``--script NAME`` (or ``NAME=module:function``): with no ``pyoxidizer.bzl``,
+            build only this ``[project.scripts]`` entry of ``pyproject.toml``.
+        module: ``--module MOD``: with no ``pyoxidizer.bzl``, build one executable running
+            ``python -m MOD``.
     """
 
     start: Path = Path()
@@ -93,6 +98,8 @@ class BuildOptions:
     cargo_target_dir: Path | None = None
     work_dir: Path | None = None
     system_rust: bool = False
+    script: str | None = None
+    module: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -443,9 +450,24 @@ def _copy_tree(src: Path, dest: Path, replace: bool) -> None:
     shutil.copytree(src, dest, dirs_exist_ok=True, symlinks=True)
 
 
-def _evaluate(options: BuildOptions, targets: Sequence[str] | None) -> Evaluation:
-    config = find_config(options.start)
-    return evaluate_config(
+def _zero_config(options: BuildOptions) -> ZeroConfig | None:
+    """The config generated from ``pyproject.toml`` when no ``pyoxidizer.bzl`` applies."""
+    zero = find_zero_config(options.start, ZeroConfigOptions(script=options.script, module=options.module))
+    if zero is None and (options.script or options.module):
+        flag = "--script" if options.script else "--module"
+        raise PyOxidizerError(
+            f"{flag} applies to a project built from its pyproject.toml, and {options.start} has a pyoxidizer.bzl",
+            hint="name a target of the pyoxidizer.bzl instead",
+        )
+    return zero
+
+
+def _evaluate(options: BuildOptions, targets: Sequence[str] | None, zero: ZeroConfig | None = None) -> Evaluation:
+    if zero is not None:
+        log.info("no pyoxidizer.bzl: building from %s (dependencies %s)", zero.pyproject, zero.deps_origin)
+        log.debug("generated config:\n%s", zero.text)
+    config = zero.config_path if zero is not None else find_config(options.start)
+    evaluation = evaluate_config(
         EvaluationOptions(
             config_path=config,
             target_triple=options.target_triple,
@@ -453,8 +475,19 @@ def _evaluate(options: BuildOptions, targets: Sequence[str] | None) -> Evaluatio
             release=options.release,
             requested_targets=targets,
             distribution_spec=options.distribution_spec,
+            config_text=zero.text if zero is not None else None,
+            display_name=f"{config} (generated from pyproject.toml)" if zero is not None else None,
         )
     )
+    if zero is not None:
+        for ctx_input in zero.inputs:
+            evaluation.context.record_input(ctx_input)
+        by_name = {e.name: e for e in zero.entry_points}
+        for value in evaluation.values.values():
+            for _prefix, exe in getattr(value, "executables", ()):
+                if exe.name in by_name:
+                    check_entry_points(exe, [by_name[exe.name]], evaluation.context.build_target_triple)
+    return evaluation
 
 
 def build_evaluation(evaluation: Evaluation, options: BuildOptions) -> list[BuildResult]:
@@ -513,7 +546,10 @@ def build(options: BuildOptions) -> list[BuildResult]:
     Raises:
         PyOxidizerError: the config, a distribution, pip or cargo failed.
     """
-    evaluation = _evaluate(options, list(options.targets) or None)
+    zero = _zero_config(options)
+    if zero is not None and zero.release and not options.release:
+        options = replace(options, release=True)
+    evaluation = _evaluate(options, list(options.targets) or None, zero)
     if not evaluation.resolved:
         raise PyOxidizerError(f"{evaluation.context.config_path}: no targets to build")
     return build_evaluation(evaluation, options)
@@ -532,6 +568,12 @@ def run(options: BuildOptions, args: Sequence[str]) -> int:
     Raises:
         PyOxidizerError: the build failed, or the target has nothing to run.
     """
+    zero = _zero_config(options)
+    if zero is not None and len(zero.entry_points) > 1:
+        names = ", ".join(e.name for e in zero.entry_points)
+        raise PyOxidizerError(
+            f"{zero.pyproject} declares several [project.scripts] ({names}): pass --script NAME to choose one to run"
+        )
     results = build(options)
     result = results[0]
     if result.run_path is None:

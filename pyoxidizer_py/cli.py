@@ -71,6 +71,20 @@ def _work_dir_arg(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _zero_config_args(p: argparse.ArgumentParser) -> None:
+    """Options of a build from ``pyproject.toml`` alone (no ``pyoxidizer.bzl``; docs/pyproject.md)."""
+    group = p.add_mutually_exclusive_group()
+    group.add_argument(
+        "--script",
+        metavar="NAME",
+        help="without a pyoxidizer.bzl: build only this [project.scripts] entry of pyproject.toml "
+        "(or NAME=module:function for one it does not declare)",
+    )
+    group.add_argument(
+        "--module", metavar="MODULE", help="without a pyoxidizer.bzl: build one executable running python -m MODULE"
+    )
+
+
 def _new_config_args(p: argparse.ArgumentParser) -> None:
     """Options of the commands that write a new ``pyoxidizer.bzl``."""
     p.add_argument("--python-code", metavar="CODE", help="Python code the executable runs")
@@ -140,6 +154,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("init-config-file", parents=[common], help="write a new pyoxidizer.bzl")
     p.add_argument("path", metavar="PATH", help="directory to create the config in")
     _new_config_args(p)
+    p.add_argument(
+        "--from-pyproject",
+        action="store_true",
+        help="write the pyoxidizer.bzl that a build from PATH/pyproject.toml alone uses (eject)",
+    )
+    _zero_config_args(p)
 
     p = sub.add_parser(
         "init-rust-project", parents=[common], help="create a Rust project that embeds Python and builds with cargo"
@@ -190,6 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
     _env_args(p)
     _dist_arg(p)
     _work_dir_arg(p)
+    _zero_config_args(p)
 
     p = sub.add_parser("run", parents=[common], help="build a target and run it")
     p.add_argument("--path", default=".", help="config file or a directory under it (default: .)")
@@ -199,6 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
     _env_args(p)
     _dist_arg(p)
     _work_dir_arg(p)
+    _zero_config_args(p)
     p.add_argument("extra", nargs=argparse.REMAINDER, metavar="-- ARGS", help="arguments passed to the program")
 
     p = sub.add_parser(
@@ -302,6 +324,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _dispatch(ns: argparse.Namespace) -> int:
     from pyoxidizer_py import commands
 
+    if ns.command == "init-config-file" and (ns.from_pyproject or ns.script or ns.module):
+        if not ns.from_pyproject:
+            raise PyOxidizerError("--script and --module need --from-pyproject")
+        dest = commands.eject_pyproject_config(Path(ns.path), script=ns.script, module=ns.module)
+        print(f"writing {dest}\n\n`pyoxidizer-py build --path {ns.path}` now builds from it.", file=sys.stderr)
+        return EXIT_OK
     if ns.command == "init-config-file":
         dest = commands.init_config_file(Path(ns.path), ns.python_code, ns.pip_install)
         print(f"writing {dest}", file=sys.stderr)
@@ -366,6 +394,8 @@ def _dispatch(ns: argparse.Namespace) -> int:
             verbose=int(getattr(ns, "verbose", 0) or 0),
             work_dir=Path(ns.work_dir) if ns.work_dir else None,
             system_rust=bool(getattr(ns, "system_rust", False)),
+            script=ns.script,
+            module=ns.module,
         )
         if ns.command == "build":
             for result in building.build(options):

@@ -21,6 +21,7 @@ from pyoxidizer_py.templates_dir import templates_dir
 __all__ = [
     "TargetListing",
     "cache_clear",
+    "eject_pyproject_config",
     "init_config_file",
     "init_rust_project",
     "list_targets",
@@ -88,6 +89,36 @@ def init_config_file(path: Path, python_code: str | None = None, pip_install: Se
     return dest
 
 
+def eject_pyproject_config(path: Path, *, script: str | None = None, module: str | None = None) -> Path:
+    """``init-config-file --from-pyproject``: write the ``pyoxidizer.bzl`` a build of
+    ``PATH/pyproject.toml`` alone evaluates (docs/pyproject.md), so later builds use the file.
+
+    Args:
+        path: the project directory (holding ``pyproject.toml``).
+        script: ``--script`` (one ``[project.scripts]`` entry, or ``NAME=module:function``).
+        module: ``--module``.
+
+    Returns:
+        The written file.
+
+    Raises:
+        PyOxidizerError: the file already exists.
+        ConfigError: ``pyproject.toml`` is missing or invalid (see ``generate_config``).
+    """
+    from pyoxidizer_py.config.pyproject import ZeroConfigOptions, generate_config
+
+    dest = path / CONFIG_FILENAME
+    if dest.exists():
+        raise PyOxidizerError(f"{dest} already exists; not overwriting it")
+    if not (path / "pyproject.toml").is_file():
+        raise PyOxidizerError(f"{path / 'pyproject.toml'} does not exist", hint="pass the project's directory")
+    zero = generate_config(path, ZeroConfigOptions(script=script, module=module))
+    tmp = dest.with_name(dest.name + ".tmp")
+    tmp.write_text(zero.text, encoding="utf-8")
+    tmp.replace(dest)
+    return dest
+
+
 def init_rust_project(path: Path, python_code: str | None = None, pip_install: Sequence[str] = ()) -> Path:
     """Create a Rust project at PATH that builds with plain ``cargo build`` (``init-rust-project``).
 
@@ -133,9 +164,19 @@ def list_targets(start: Path, vars: Mapping[str, str | None] | None = None) -> T
         ConfigError: no config found, or the config has an error.
     """
     from pyoxidizer_py.config.evaluate import EvaluationOptions, evaluate_config
+    from pyoxidizer_py.config.pyproject import find_zero_config
 
-    config = find_config(start)
-    evaluation = evaluate_config(EvaluationOptions(config_path=config, vars=dict(vars or {}), requested_targets=[]))
+    zero = find_zero_config(start)
+    config = zero.config_path if zero is not None else find_config(start)
+    evaluation = evaluate_config(
+        EvaluationOptions(
+            config_path=config,
+            vars=dict(vars or {}),
+            requested_targets=[],
+            config_text=zero.text if zero is not None else None,
+            display_name=f"{config} (generated from pyproject.toml)" if zero is not None else None,
+        )
+    )
     return TargetListing(
         config_path=config,
         names=tuple(sorted(t.name for t in evaluation.targets)),

@@ -770,12 +770,14 @@ class StarlarkSession:
             del ev, module
 
     # -- public --------------------------------------------------------------------------
-    def evaluate_main(self, path: Path, display_name: str | None = None) -> xq.FrozenModule:
+    def evaluate_main(self, path: Path, display_name: str | None = None, text: str | None = None) -> xq.FrozenModule:
         """Phase 1: evaluate the main file, then freeze its module.
 
         Args:
             path: the config file.
             display_name: file name used in diagnostics (default: ``str(path)``).
+            text: the config's text when it is not read from ``path`` (a config generated
+                from ``pyproject.toml``); ``path`` then need not exist.
 
         Returns:
             The frozen module.
@@ -786,10 +788,13 @@ class StarlarkSession:
         """
         name = display_name or str(path)
         _LAST_HOST_EXC.set(None)
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from exc
+        if text is None:
+            try:
+                data = path.read_bytes()
+            except OSError as exc:
+                raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from exc
+        else:
+            data = text.encode("utf-8")
         self.main_file = name
         self._paths[name] = path
         try:

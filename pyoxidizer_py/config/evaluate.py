@@ -41,6 +41,9 @@ class EvaluationOptions:
         resolve_distribution: resolver for distribution requests (None: the standard one).
         distribution_spec: ``--python-distribution`` override (``host``, a python
             executable, or an archive path/URL); None reads ``PYOXIDIZER_PY_DISTRIBUTION``.
+        config_text: the config's text, evaluated as if it were the content of
+            ``config_path`` (a config generated from ``pyproject.toml``); None reads the file.
+        display_name: the file name errors show (default: ``config_path`` as given).
     """
 
     config_path: Path
@@ -51,6 +54,8 @@ class EvaluationOptions:
     requested_targets: Sequence[str] | None = None
     resolve_distribution: Callable[[DistributionRequest], Distribution] | None = None
     distribution_spec: str | None = None
+    config_text: str | None = None
+    display_name: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -192,7 +197,9 @@ def _evaluate_config(options: EvaluationOptions) -> Evaluation:
         ctx.phase = 1
         registry = ctx.registry
         registry.config_file = str(options.config_path)
-        session.evaluate_main(config_path, display_name=str(options.config_path))
+        session.evaluate_main(
+            config_path, display_name=options.display_name or str(options.config_path), text=options.config_text
+        )
         registry.sites = register_target_sites(session.main_text)
         ctx.extra["arities"] = function_arities(session.main_text)
         for source in (config_path, *session.source_files):
