@@ -203,6 +203,8 @@ class _Table:
 def _read_table(pyproject: Path, text: str, raw: Mapping[str, Any]) -> _Table:
     """Validate ``[tool.pyoxidizer-py]``; every problem is reported, the first one raised with
     the others listed in its message."""
+    import difflib
+
     problems: list[ConfigError] = []
     values: dict[str, Any] = {}
 
@@ -211,7 +213,7 @@ def _read_table(pyproject: Path, text: str, raw: Mapping[str, Any]) -> _Table:
 
     for key, value in raw.items():
         if key not in TABLE_KEYS:
-            near = __import__('difflib').get_close_matches(key, list(TABLE_KEYS), n=1, cutoff=0.5)
+            near = difflib.get_close_matches(key, list(TABLE_KEYS), n=1, cutoff=0.5)
             bad(
                 key,
                 f"unknown key {key!r} in [{TABLE}]" + (f"; did you mean {near[0]!r}?" if near else ""),
@@ -383,6 +385,8 @@ def _uv_requirements(project_dir: Path) -> list[str]:
 
 
 def _select(pyproject: Path, text: str, project: Mapping[str, Any], options: ZeroConfigOptions) -> list[EntryPoint]:
+    import difflib
+
     raw_scripts = project.get("scripts") or {}
     if not isinstance(raw_scripts, Mapping):
         raise _error(pyproject, text, None, f"{pyproject}: [project.scripts] must be a table")
@@ -406,7 +410,7 @@ def _select(pyproject: Path, text: str, project: Mapping[str, Any], options: Zer
                 raise ConfigError(f"--script {options.script}: {exc}") from exc
         if options.script not in scripts:
             known = ", ".join(scripts) or "none"
-            near = __import__('difflib').get_close_matches(options.script, list(scripts), n=1)
+            near = difflib.get_close_matches(options.script, list(scripts), n=1)
             raise ConfigError(
                 f"--script {options.script}: {pyproject} has no such [project.scripts] entry (entries: {known})"
                 + (f"; did you mean {near[0]!r}?" if near else ""),
