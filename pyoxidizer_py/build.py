@@ -23,12 +23,13 @@ path collects no intermediates::
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -548,7 +549,7 @@ def build(options: BuildOptions) -> list[BuildResult]:
     """
     zero = _zero_config(options)
     if zero is not None and zero.release and not options.release:
-        options = replace(options, release=True)
+        options = dataclasses.replace(options, release=True)
     evaluation = _evaluate(options, list(options.targets) or None, zero)
     if not evaluation.resolved:
         raise PyOxidizerError(f"{evaluation.context.config_path}: no targets to build")

@@ -41,7 +41,10 @@ EXTENSIONS_IN_MEMORY = (ROOT / "templates" / "pyembed" / "src" / "memload.rs").e
 def cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "pyoxidizer_py", *args],
-        cwd=cwd, env={**os.environ, **(env or {})}, capture_output=True, text=True,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
     )
 
 
@@ -105,7 +108,9 @@ def test_unknown_script_name(tmp_path: Path) -> None:
 
 
 def test_uv_lock_without_uv_is_a_clear_error(tmp_path: Path) -> None:
-    project = write_project(tmp_path / "p", TINY + '[project.scripts]\ntiny = "tiny:main"\n', {"uv.lock": "version = 1\n"})
+    project = write_project(
+        tmp_path / "p", TINY + '[project.scripts]\ntiny = "tiny:main"\n', {"uv.lock": "version = 1\n"}
+    )
     err = one_error_line(cli("build", "--path", str(project), env={"PATH": "/usr/bin:/bin"}))
     assert f"{project / 'uv.lock'}: uv.lock is the project's lock, but uv is not installed" in err
 
@@ -199,9 +204,23 @@ directory = {path = "."}
 def sdists(tmp_path_factory: pytest.TempPathFactory) -> Path:
     dest = tmp_path_factory.mktemp("sdists")
     subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--disable-pip-version-check", "--no-deps", "--no-binary", ":all:",
-         "-d", str(dest), "mdformat==1.0.0", "jsonschema==4.26.0", "yamllint==1.38.0"],
-        check=True, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--disable-pip-version-check",
+            "--no-deps",
+            "--no-binary",
+            ":all:",
+            "-d",
+            str(dest),
+            "mdformat==1.0.0",
+            "jsonschema==4.26.0",
+            "yamllint==1.38.0",
+        ],
+        check=True,
+        capture_output=True,
     )
     for archive in dest.glob("*.tar.gz"):
         with tarfile.open(archive) as tar:
@@ -224,7 +243,6 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-
 @pytest.mark.cargo
 def test_pure_python_cli_from_its_sdist_and_eject_builds_the_same_bytes(
     sdists: Path, cargo_target: Path, tmp_path: Path
@@ -232,13 +250,15 @@ def test_pure_python_cli_from_its_sdist_and_eject_builds_the_same_bytes(
     project = unpacked(sdists, "mdformat-1.0.0", tmp_path)
     assert not (project / "pyoxidizer.bzl").exists()
     env = {"CARGO_TARGET_DIR": str(cargo_target), "PYOXIDIZER_PY_DISTRIBUTION": DEBIAN311}
-    result = subprocess.run(["pyoxidizer-py", "build"], cwd=project, env={**os.environ, **env},
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        ["pyoxidizer-py", "build"], cwd=project, env={**os.environ, **env}, capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stderr
     exe = project / INSTALL / "mdformat"
     assert exe.is_file()
-    run = subprocess.run([str(exe), "-"], input="# Title\nSome   *text*\n\n\n* a\n* b\n",
-                         capture_output=True, text=True)
+    run = subprocess.run(
+        [str(exe), "-"], input="# Title\nSome   *text*\n\n\n* a\n* b\n", capture_output=True, text=True
+    )
     assert run.returncode == 0, run.stderr
     assert run.stdout == "# Title\n\nSome *text*\n\n- a\n- b\n"
     assert subprocess.run([str(exe), "--version"], capture_output=True, text=True).stdout.startswith("mdformat 1.0.0")
@@ -268,12 +288,14 @@ def test_cli_with_a_compiled_dependency_and_a_uv_lock(sdists: Path, cargo_target
     install = project / INSTALL
     exe = install / "jsonschema"
     assert (install / "COPYING").read_text(encoding="utf-8").startswith("Copyright")
-    bad = subprocess.run([str(exe), "-i", str(tmp_path / "bad.json"), str(tmp_path / "schema.json")],
-                         capture_output=True, text=True)
+    bad = subprocess.run(
+        [str(exe), "-i", str(tmp_path / "bad.json"), str(tmp_path / "schema.json")], capture_output=True, text=True
+    )
     assert bad.returncode == 1
     assert "'name' is a required property" in bad.stderr
-    good = subprocess.run([str(exe), "-i", str(tmp_path / "good.json"), str(tmp_path / "schema.json")],
-                          capture_output=True, text=True)
+    good = subprocess.run(
+        [str(exe), "-i", str(tmp_path / "good.json"), str(tmp_path / "schema.json")], capture_output=True, text=True
+    )
     assert good.returncode == 0, good.stderr
     rpds_beside = sorted(p.name for p in (install / "lib").rglob("rpds*.so")) if (install / "lib").is_dir() else []
     if EXTENSIONS_IN_MEMORY:
@@ -288,18 +310,35 @@ def test_cli_pinned_by_a_pylock_toml(sdists: Path, cargo_target: Path, tmp_path:
     project = unpacked(sdists, "yamllint-1.38.0", tmp_path)
     venv = tmp_path / "lock-venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check",
-                    "pip>=25.1"], check=True, capture_output=True)
-    subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "lock", "-q", ".", "-o", "pylock.toml"],
-                   cwd=project, check=True, capture_output=True)
+    subprocess.run(
+        [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check", "pip>=25.1"],
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        [str(venv / "bin" / "python"), "-m", "pip", "lock", "-q", ".", "-o", "pylock.toml"],
+        cwd=project,
+        check=True,
+        capture_output=True,
+    )
     lock = (project / "pylock.toml").read_text(encoding="utf-8")
     assert 'name = "pyyaml"' in lock and 'name = "pathspec"' in lock
-    result = cli("build", "--path", str(project), "--python-distribution", DEBIAN311, "-v",
-                 env={"CARGO_TARGET_DIR": str(cargo_target)})
+    result = cli(
+        "build",
+        "--path",
+        str(project),
+        "--python-distribution",
+        DEBIAN311,
+        "-v",
+        env={"CARGO_TARGET_DIR": str(cargo_target)},
+    )
     assert result.returncode == 0, result.stderr
     assert "dependencies pinned from pylock.toml" in result.stderr
     (tmp_path / "doc.yaml").write_text("---\nkey: value   \n", encoding="utf-8")
-    run = subprocess.run([str(project / INSTALL / "yamllint"), "-f", "parsable", str(tmp_path / "doc.yaml")],
-                         capture_output=True, text=True)
+    run = subprocess.run(
+        [str(project / INSTALL / "yamllint"), "-f", "parsable", str(tmp_path / "doc.yaml")],
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 1, run.stderr
     assert "doc.yaml:2:11: [error] trailing spaces (trailing-spaces)" in run.stdout

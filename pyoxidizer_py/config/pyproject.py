@@ -53,10 +53,10 @@ TABLE = "tool.pyoxidizer-py"
 #: ``[tool.pyoxidizer-py]`` keys -> the dialect attribute (or CLI flag) each one sets.
 TABLE_KEYS: Mapping[str, str] = {
     "python-version": 'default_python_distribution(python_version = "X.Y")',
-    "distribution": 'default_python_distribution(flavor = ...), or PythonDistribution(sha256, url/local_path)',
+    "distribution": "default_python_distribution(flavor = ...), or PythonDistribution(sha256, url/local_path)",
     "resources-location": "PythonPackagingPolicy.resources_location",
     "resources-location-fallback": "PythonPackagingPolicy.resources_location_fallback",
-    "single-file": 'PythonPackagingPolicy.resources_location_fallback = None and '
+    "single-file": "PythonPackagingPolicy.resources_location_fallback = None and "
     'PythonExecutable.libpython_link_mode = "static" (true), the defaults (false)',
     "stdlib-filter": "PythonPackagingPolicy.stdlib_filter",
     "allocator": "PythonInterpreterConfig.allocator_backend",
@@ -211,7 +211,8 @@ def _read_table(pyproject: Path, text: str, raw: Mapping[str, Any]) -> _Table:
     def bad(key: str, message: str, hint: str | None = None) -> None:
         problems.append(_error(pyproject, text, key, message, hint))
 
-    for key, value in raw.items():
+    for key, raw_value in raw.items():
+        value: Any = raw_value
         if key not in TABLE_KEYS:
             near = difflib.get_close_matches(key, list(TABLE_KEYS), n=1, cutoff=0.5)
             bad(
@@ -227,22 +228,28 @@ def _read_table(pyproject: Path, text: str, raw: Mapping[str, Any]) -> _Table:
                 continue
         elif key == "extra-files":
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                bad(key, f"[{TABLE}] extra-files must be a list of glob patterns, e.g. [\"data/*.json\"]")
+                bad(key, f'[{TABLE}] extra-files must be a list of glob patterns, e.g. ["data/*.json"]')
                 continue
             value = tuple(str(v) for v in value)
         elif key == "distribution":
             if isinstance(value, str):
                 if value not in _FLAVORS:
-                    bad(key, f"[{TABLE}] distribution must be one of {', '.join(_FLAVORS)} or a table "
-                        f"{{sha256 = ..., url = ... | path = ...}}, not {value!r}")
+                    bad(
+                        key,
+                        f"[{TABLE}] distribution must be one of {', '.join(_FLAVORS)} or a table "
+                        f"{{sha256 = ..., url = ... | path = ...}}, not {value!r}",
+                    )
                     continue
                 value = str(value)
             elif isinstance(value, Mapping):
                 d = {str(k): v for k, v in value.items()}
                 unknown = sorted(set(d) - {"sha256", "url", "path", "flavor"})
                 if unknown or not isinstance(d.get("sha256"), str) or not ("url" in d or "path" in d):
-                    bad(key, f"[{TABLE}] distribution table needs sha256 and url or path"
-                        + (f" (unknown key {unknown[0]!r})" if unknown else ""))
+                    bad(
+                        key,
+                        f"[{TABLE}] distribution table needs sha256 and url or path"
+                        + (f" (unknown key {unknown[0]!r})" if unknown else ""),
+                    )
                     continue
                 value = {k: str(v) for k, v in d.items()}
             else:
@@ -256,13 +263,15 @@ def _read_table(pyproject: Path, text: str, raw: Mapping[str, Any]) -> _Table:
             if key == "allocator" and value not in _ALLOCATORS:
                 bad(key, f"[{TABLE}] allocator must be one of {', '.join(_ALLOCATORS)}, not {value!r}")
                 continue
-            if key.startswith("resources-location") and value != "in-memory" and not value.startswith(
-                "filesystem-relative:"
+            if (
+                key.startswith("resources-location")
+                and value != "in-memory"
+                and not value.startswith("filesystem-relative:")
             ):
-                bad(key, f"[{TABLE}] {key} must be \"in-memory\" or \"filesystem-relative:PREFIX\", not {value!r}")
+                bad(key, f'[{TABLE}] {key} must be "in-memory" or "filesystem-relative:PREFIX", not {value!r}')
                 continue
             if key == "python-version" and not re.fullmatch(r"3\.\d+t?", value):
-                bad(key, f"[{TABLE}] python-version must look like \"3.12\", not {value!r}")
+                bad(key, f'[{TABLE}] python-version must look like "3.12", not {value!r}')
                 continue
         values[attr] = value
     if problems:
@@ -367,15 +376,25 @@ def _uv_requirements(project_dir: Path) -> list[str]:
             f"{lock}: uv.lock is the project's lock, but uv is not installed to export it",
             hint="install uv (pip install uv), or write a pylock.toml (uv export --format pylock.toml -o pylock.toml)",
         )
-    cmd = [uv, "export", "--frozen", "--format", "requirements-txt", "--no-hashes", "--no-emit-project",
-           "--no-header", "--no-annotate", "--no-dev"]
+    cmd = [
+        uv,
+        "export",
+        "--frozen",
+        "--format",
+        "requirements-txt",
+        "--no-hashes",
+        "--no-emit-project",
+        "--no-header",
+        "--no-annotate",
+        "--no-dev",
+    ]
     proc = subprocess.run(cmd, cwd=project_dir, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
         raise ConfigError(f"{lock}: `uv export` failed (exit status {proc.returncode}): {last}")
     reqs = []
-    for line in proc.stdout.splitlines():
-        line = line.strip()
+    for raw_line in proc.stdout.splitlines():
+        line = raw_line.strip()
         if line and not line.startswith(("#", "-")):
             reqs.append(line)
     return reqs
@@ -419,7 +438,7 @@ def _select(pyproject: Path, text: str, project: Mapping[str, Any], options: Zer
         return [scripts[options.script]]
     if not scripts:
         raise ConfigError(
-            f"{pyproject}: nothing to build: add a [project.scripts] entry (name = \"module:function\"), "
+            f'{pyproject}: nothing to build: add a [project.scripts] entry (name = "module:function"), '
             "or pass --script NAME=module:function or --module MODULE"
         )
     return list(scripts.values())
@@ -511,7 +530,7 @@ def generate_config(
         if "url" in d:
             args.append(f"url = {_starlark_str(d['url'])}")
         if "path" in d:
-            args.append(f"local_path = CWD + \"/\" + {_starlark_str(d['path'])}")
+            args.append(f'local_path = CWD + "/" + {_starlark_str(d["path"])}')
         if "flavor" in d:
             args.append(f"flavor = {_starlark_str(d['flavor'])}")
         dist_expr = f"PythonDistribution({', '.join(args)})"
@@ -527,9 +546,7 @@ def generate_config(
     if table.resources_location:
         policy_lines.append(f"policy.resources_location = {_starlark_str(table.resources_location)}")
     if table.resources_location_fallback:
-        policy_lines.append(
-            f"policy.resources_location_fallback = {_starlark_str(table.resources_location_fallback)}"
-        )
+        policy_lines.append(f"policy.resources_location_fallback = {_starlark_str(table.resources_location_fallback)}")
     if table.single_file:
         policy_lines.append("policy.resources_location_fallback = None  # single-file = true")
     if table.stdlib_filter:
@@ -658,7 +675,9 @@ def check_entry_points(exe: Any, entries: Sequence[EntryPoint], host_triple: str
     spec = [[e.name, e.module, e.attr] for e in entries]
     proc = subprocess.run(
         [str(dist.python_exe), "-I", "-S", "-c", _CHECK, json.dumps(roots), json.dumps(spec)],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     try:
         failures = json.loads(proc.stdout.strip().splitlines()[-1])
