@@ -51,6 +51,7 @@ from pyoxidizer_py.config.pyproject import ZeroConfig, ZeroConfigOptions, check_
 from pyoxidizer_py.distribution.pbs.cache import CACHEDIR_TAG
 from pyoxidizer_py.environment import config_work_dir
 from pyoxidizer_py.errors import BuildError, PyOxidizerError
+from pyoxidizer_py.resources.plan import plan_resources, shared_objects_in_memory
 from pyoxidizer_py.rust_project.cargo import CargoBuildOptions, cargo_build
 from pyoxidizer_py.rust_project.project import render_project
 
@@ -250,8 +251,14 @@ class _Builder:
         pyo3_file = write_link_artifacts(dist, plan, artifacts)
         config = exe.config.record.copy()
         selected = _filter_stdlib(exe, dist, config, artifacts)
-        resources = write_resource_artifacts(
+        policy = exe.policy.record
+        resource_plan = plan_resources(
             selected,
+            shared_objects_in_memory=shared_objects_in_memory(policy, dist.target_triple, plan.mode),
+            memory_only=policy.in_memory_shared_library_fallback == "error",
+        )
+        resources = write_resource_artifacts(
+            resource_plan,
             dist,
             artifacts_dir=artifacts,
             install_dir=install_dir,
@@ -399,7 +406,9 @@ class _Builder:
                 )
             for prefix, records in by_prefix.items():
                 dest = out / prefix if prefix else out
-                install_resources(records, dist, dest, manifest_path=self.manifest_path(dest))
+                install_resources(
+                    plan_resources(records, in_memory_as="lib"), dist, dest, manifest_path=self.manifest_path(dest)
+                )
         if run_path is None:
             executables = [out / rel for rel, e in manifest.files.items() if e.executable]
             run_path = executables[0] if len(executables) == 1 else None

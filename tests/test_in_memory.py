@@ -40,7 +40,8 @@ from pyoxidizer_py.resources.model import (
     PythonPackageDistributionResource,
     Resource,
 )
-from pyoxidizer_py.resources.placement import apply_policy, resolve_location
+from pyoxidizer_py.resources.placement import apply_policy
+from pyoxidizer_py.resources.plan import plan_resources
 from pyoxidizer_py.resources.policy import PackagingPolicy
 from pyoxidizer_py.resources.stdlib import stdlib_resources
 from pyoxidizer_py.templates_dir import templates_dir
@@ -129,16 +130,25 @@ def test_read_rejects_other_blobs() -> None:
 # --- placement --------------------------------------------------------------------------------------
 
 
+def _where(resource: Resource, **options: bool) -> tuple[str, str] | None:
+    plan = plan_resources([resource], **options)
+    return (plan.resources[0].location, plan.resources[0].prefix) if plan.resources else None
+
+
 def test_extension_modules_use_the_fallback_or_fail_naming_them(tmp_path: Path) -> None:
     strict = PackagingPolicy(resources_location_fallback=None)
     assert PackagingPolicy().resources_location_fallback == "filesystem-relative:lib"
+    (tmp_path / "x.so").write_bytes(b"\x7fELF-not-really")
     ext = PythonExtensionModule(name="yaml._yaml", file_suffix=".abi3.so", path=tmp_path / "x.so")
-    assert resolve_location(apply_policy(ext, PackagingPolicy())) == ("filesystem-relative", "lib")
-    assert resolve_location(apply_policy(make_python_module_source("m", "x = 1"), strict)) == ("in-memory", "")
+    assert _where(apply_policy(ext, PackagingPolicy())) == ("filesystem-relative", "lib")
+    # A build that loads shared objects from memory keeps it there.
+    assert _where(apply_policy(ext, strict), shared_objects_in_memory=True) == ("in-memory", "")
+    assert _where(apply_policy(make_python_module_source("m", "x = 1"), strict)) == ("in-memory", "")
     builtin = PythonExtensionModule(name="_io", is_builtin=True)
-    assert resolve_location(apply_policy(builtin, strict)) == ("built-in", "")
+    assert _where(apply_policy(builtin, strict)) == ("built-in", "")
+    assert _where(apply_policy(ext, PackagingPolicy(), extension_included=False)) is None
     with pytest.raises(BuildError) as info:
-        resolve_location(apply_policy(ext, strict))
+        _where(apply_policy(ext, strict))
     assert "extension module yaml._yaml cannot be loaded from memory" in str(info.value)
     assert "resources_location_fallback" in str(info.value)
     assert info.value.hint is not None and 'resources_location_fallback = "filesystem-relative:lib"' in info.value.hint
@@ -148,9 +158,7 @@ def test_every_unplaceable_resource_is_named_at_once(tmp_path: Path) -> None:
     dist = introspect_installed(PYTHONS["3.11"])
     strict = PackagingPolicy(resources_location_fallback=None)
     with pytest.raises(BuildError) as info:
-        write_resource_artifacts(
-            stdlib_resources(dist, strict), dist, artifacts_dir=tmp_path / "a", install_dir=tmp_path / "i"
-        )
+        plan_resources(stdlib_resources(dist, strict))
     message = str(info.value)
     assert "resources cannot be loaded from memory" in message
     assert "extension module _asyncio" in message
@@ -198,7 +206,7 @@ def test_artifacts_in_memory_by_default(tmp_path: Path) -> None:
     dist = introspect_installed(PYTHONS["3.11"])
     resources = _app_resources(dist, PackagingPolicy())
     result = write_resource_artifacts(
-        resources,
+        plan_resources(resources),
         dist,
         artifacts_dir=tmp_path / "art",
         install_dir=tmp_path / "inst",
@@ -220,7 +228,7 @@ def test_artifacts_in_memory_by_default(tmp_path: Path) -> None:
     # A rebuild with nothing changed leaves the blob alone (cargo has nothing to recompile).
     mtime = result.blob_path.stat().st_mtime_ns
     again = write_resource_artifacts(
-        resources,
+        plan_resources(resources),
         dist,
         artifacts_dir=tmp_path / "art",
         install_dir=tmp_path / "inst",
@@ -234,7 +242,7 @@ def test_artifacts_load_modes(tmp_path: Path) -> None:
     dist = introspect_installed(PYTHONS["3.10"])
     resources = _app_resources(dist, PackagingPolicy())
     mapped = write_resource_artifacts(
-        resources,
+        plan_resources(resources),
         dist,
         artifacts_dir=tmp_path / "art",
         install_dir=tmp_path / "inst",
@@ -248,11 +256,15 @@ def test_artifacts_load_modes(tmp_path: Path) -> None:
     assert {"os", "site", "codecs", "io", "abc", "encodings"} <= frozen  # 3.10 freezes none of them
     with pytest.raises(BuildError, match="packed_resources_load_mode is 'none'"):
         write_resource_artifacts(
-            resources, dist, artifacts_dir=tmp_path / "a2", install_dir=tmp_path / "i2", load_mode="none"
+            plan_resources(resources),
+            dist,
+            artifacts_dir=tmp_path / "a2",
+            install_dir=tmp_path / "i2",
+            load_mode="none",
         )
     with pytest.raises(BuildError, match="oxidized_importer is False"):
         write_resource_artifacts(
-            resources,
+            plan_resources(resources),
             dist,
             artifacts_dir=tmp_path / "a2",
             install_dir=tmp_path / "i2",
@@ -260,11 +272,15 @@ def test_artifacts_load_modes(tmp_path: Path) -> None:
         )
     with pytest.raises(BuildError, match="invalid packed_resources_load_mode"):
         write_resource_artifacts(
-            resources, dist, artifacts_dir=tmp_path / "a2", install_dir=tmp_path / "i2", load_mode="elsewhere"
+            plan_resources(resources),
+            dist,
+            artifacts_dir=tmp_path / "a2",
+            install_dir=tmp_path / "i2",
+            load_mode="elsewhere",
         )
     files_only = [apply_policy(r, PackagingPolicy(resources_location="filesystem-relative:lib")) for r in resources]
     none = write_resource_artifacts(
-        files_only,
+        plan_resources(files_only),
         dist,
         artifacts_dir=tmp_path / "a3",
         install_dir=tmp_path / "i3",
@@ -356,7 +372,7 @@ def test_importer_serves_stdlib_and_app_in_plain_interpreter(
     # Stdlib sources are not kept by default; keep them here to check the importer serves them.
     resources = _app_resources(dist, PackagingPolicy(include_distribution_sources=True), app_pkgroot, app_location)
     result = write_resource_artifacts(
-        resources,
+        plan_resources(resources),
         dist,
         artifacts_dir=tmp_path / "art",
         install_dir=tmp_path / "inst",
@@ -642,6 +658,7 @@ def test_strict_in_memory_policy_names_the_extension_module(tmp_path: Path) -> N
         "    dist = default_python_distribution()\n"
         "    policy = dist.make_python_packaging_policy()\n"
         "    policy.resources_location_fallback = None\n"
+        "    policy.allow_in_memory_shared_library_loading = False\n"
         "    policy.extension_module_filter = 'minimal'\n"
         "    exe = dist.to_python_executable(name = 'strict', packaging_policy = policy)\n"
         "    exe.add_python_resources(exe.pip_install(['PyYAML==6.0.2']))\n"

@@ -32,6 +32,7 @@ from pyoxidizer_py.resources.model import (
     Resource,
     SharedLibrary,
 )
+from pyoxidizer_py.resources.plan import plan_resources
 from pyoxidizer_py.resources.placement import apply_policy
 from pyoxidizer_py.resources.policy import PackagingPolicy
 from pyoxidizer_py.resources.scan import ScanOptions, scan_tree
@@ -306,7 +307,8 @@ def test_install_and_import(
 ) -> None:
     # The default policy installs bytecode only (sourceless .pyc files in place of the sources) ...
     bare = install_filesystem_resources(
-        [*stdlib_resources(dist311, _policy()), *yaml_resources], dist311, tmp_path / "bare",
+        plan_resources([*stdlib_resources(dist311, _policy()), *yaml_resources], in_memory_as="lib"),
+        dist311, tmp_path / "bare",
         bytecode_cache_dir=tmp_path / "bc",
     )
     assert "lib/json/__init__.pyc" in bare.files and "lib/yaml/__init__.pyc" in bare.files
@@ -315,7 +317,9 @@ def test_install_and_import(
     keep = _policy(include_distribution_sources=True, include_third_party_sources=True)
     install = tmp_path / "install"
     resources = [*stdlib_resources(dist311, keep), *(apply_policy(r, keep) for r in yaml_resources)]
-    result = install_filesystem_resources(resources, dist311, install, bytecode_cache_dir=tmp_path / "bc")
+    result = install_filesystem_resources(
+        plan_resources(resources, in_memory_as="lib"), dist311, install, bytecode_cache_dir=tmp_path / "bc"
+    )
     assert result.module_search_paths == ("$ORIGIN/lib",)
     lib = install / "lib"
     assert (lib / "yaml" / "__pycache__" / "__init__.cpython-311.pyc").is_file()
@@ -335,12 +339,16 @@ def test_install_and_import(
     assert not [p for p in lib.rglob("*.pyc") if str(p.relative_to(install)) not in result.files]
 
     # Rebuild with nothing changed: no file rewritten.
-    again = install_filesystem_resources(resources, dist311, install, bytecode_cache_dir=tmp_path / "bc")
+    again = install_filesystem_resources(
+        plan_resources(resources, in_memory_as="lib"), dist311, install, bytecode_cache_dir=tmp_path / "bc"
+    )
     assert again.written == ()
     assert again.removed == ()
     # Drop six: its files go, the manifest tracks the rest.
     without_six = [r for r in resources if getattr(r, "name", "") != "six" and getattr(r, "package", "") != "six"]
-    third = install_filesystem_resources(without_six, dist311, install, bytecode_cache_dir=tmp_path / "bc")
+    third = install_filesystem_resources(
+        plan_resources(without_six, in_memory_as="lib"), dist311, install, bytecode_cache_dir=tmp_path / "bc"
+    )
     assert "lib/six.py" in third.removed
     assert not (lib / "six.py").exists()
     assert (install / MANIFEST_NAME).is_file()
@@ -352,11 +360,11 @@ def test_install_sourceless_app_and_run(python: Path, tmp_path: Path) -> None:
     policy = _policy(include_non_distribution_sources=False)
     app = read_package_root(DATA / "pkgroot", ["myapp"], dist, policy)
     extra = apply_policy(make_python_module_source("hello_mod", "MESSAGE = 'from memory'\n"), policy)
-    # install_filesystem_resources installs in-memory resources under lib/ unless told they are packed
-    # (in_memory_as=None, what executables do): a FileManifest holds only files.
+    # A plan with in_memory_as="lib" (what a FileManifest uses: it holds only files) installs
+    # in-memory resources under lib/.
     in_memory = apply_policy(make_python_module_source("mem_mod", "X = 42\n"), PackagingPolicy())
     resources = [*stdlib_resources(dist, policy), *app, extra, in_memory]
-    result = install_filesystem_resources(resources, dist, tmp_path / "out")
+    result = install_filesystem_resources(plan_resources(resources, in_memory_as="lib"), dist, tmp_path / "out")
     lib = tmp_path / "out" / "lib"
     assert result.module_search_paths == ("$ORIGIN/lib",)
     assert (lib / "myapp" / "sub" / "mod.pyc").is_file()

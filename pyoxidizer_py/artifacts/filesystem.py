@@ -14,14 +14,12 @@ expects them:
   ``PREFIX/<dotted path>/__init__<suffix>``); shared libraries and ``File``
   records at ``PREFIX/<relative path>``. Built-in extension modules have no file.
 
-Which resources are files is decided by ``resources.placement.resolve_location``:
-``in-memory`` modules and data go into the packed resources (``packed_resources``)
-and are skipped here, while extension modules, shared libraries and ``File`` records
-whose location is ``in-memory`` go to their ``location_fallback``. A caller that
-wants *every* resource as a file (a ``FileManifest``, which has no packed resources)
-passes ``in_memory_as="lib"``. What was installed is reported per module, package
-data file and metadata file (``FilesystemInstall.modules`` ...), so the packed
-resources index can name these files and the importer never probes the filesystem.
+Which resources are files was decided by the resource plan (``resources.plan``): this
+stage installs the plan's ``filesystem-relative`` resources and nothing else (a
+``FileManifest``, which has no packed resources, plans with ``in_memory_as="lib"``).
+What was installed is reported per module, package data file and metadata file
+(``FilesystemInstall.modules`` ...), so the packed resources index can name these files
+and the importer never probes the filesystem.
 
 Incremental: a file is only rewritten when its bytes change (atomic replace), and a
 manifest lists the files this stage wrote, so files from a previous build that are no
@@ -37,7 +35,7 @@ import json
 import logging
 import os
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,8 +54,7 @@ from pyoxidizer_py.resources.model import (
     SharedLibrary,
     read_content,
 )
-from pyoxidizer_py.resources.placement import IN_MEMORY, normalize_prefix, resolve_location, resolve_locations
-from pyoxidizer_py.resources.policy import parse_location
+from pyoxidizer_py.resources.plan import FILESYSTEM, ResourcePlan, extension_path
 
 __all__ = [
     "MANIFEST_NAME",
@@ -65,7 +62,6 @@ __all__ = [
     "InstalledDataFile",
     "InstalledExtension",
     "InstalledModule",
-    "filesystem_location",
     "install_filesystem_resources",
     "module_search_path",
 ]
@@ -141,25 +137,6 @@ class FilesystemInstall:
     distribution_files: tuple[InstalledDataFile, ...] = field(default=())
 
 
-def filesystem_location(add: AddAttributes, in_memory_as: str | None = None) -> str | None:
-    """The normalised filesystem prefix of a location, or None for ``in-memory``.
-
-    Args:
-        add: the resource's placement attributes.
-        in_memory_as: prefix to use for ``in-memory`` instead of None.
-
-    Raises:
-        BuildError: the location string is invalid.
-    """
-    try:
-        kind, prefix = parse_location(add.location)
-    except ValueError as exc:
-        raise BuildError(str(exc)) from exc
-    if kind == IN_MEMORY:
-        return None if in_memory_as is None else normalize_prefix(in_memory_as)
-    return normalize_prefix(prefix)
-
-
 def module_search_path(prefix: str) -> str:
     """``$ORIGIN``-relative search path entry for an install prefix (``.`` -> ``$ORIGIN``)."""
     clean = prefix.strip("/")
@@ -194,8 +171,7 @@ def _levels(add: AddAttributes) -> list[int]:
 class _Plan:
     """Files to write (relative path -> (bytes, executable)) and prefixes in first-use order."""
 
-    def __init__(self, in_memory_as: str | None) -> None:
-        self.in_memory_as = in_memory_as
+    def __init__(self) -> None:
         self.files: dict[str, tuple[bytes, bool]] = {}
         self.prefixes: list[str] = []
         self.modules: list[tuple[PythonModuleSource, str, bytes]] = []
@@ -204,26 +180,12 @@ class _Plan:
         self.package_data: dict[tuple[str, str], InstalledDataFile] = {}
         self.distribution_files: dict[tuple[str, str], InstalledDataFile] = {}
 
-    def prefix_of(self, res: Resource) -> str | None:
-        """The prefix a resource is installed under, or None when it is not a file here."""
-        if self.in_memory_as is not None:
-            if not res.add.include or (isinstance(res, PythonExtensionModule) and res.is_builtin):
-                return None
-            return filesystem_location(res.add, self.in_memory_as)
-        placed = resolve_location(res)
-        if placed is None or placed[0] != "filesystem-relative":
-            return None
-        return placed[1]
-
     def put(self, rel: str, data: bytes, executable: bool = False) -> None:
         if rel in self.files and self.files[rel][0] != data:
             _log.debug("%s: provided twice with different content; last one wins", rel)
         self.files[rel] = (data, executable)
 
-    def add(self, res: Resource) -> None:
-        prefix = self.prefix_of(res)
-        if prefix is None:
-            return
+    def add(self, res: Resource, prefix: str) -> None:
         if prefix not in self.prefixes:
             self.prefixes.append(prefix)
         try:
@@ -243,7 +205,7 @@ class _Plan:
             key = (res.directory, res.name)
             self.distribution_files[key] = InstalledDataFile(owner=res.directory, name=res.name, prefix=prefix)
         elif isinstance(res, PythonExtensionModule):
-            relpath = res.name.replace(".", "/") + ("/__init__" if res.is_package else "") + res.file_suffix
+            relpath = extension_path(res)
             self.put(_join(prefix, relpath), data, True)
             self.extensions[res.name] = InstalledExtension(
                 name=res.name, prefix=prefix, relpath=relpath, is_package=res.is_package
@@ -332,25 +294,21 @@ def _read_manifest(path: Path) -> list[str]:
 
 
 def install_filesystem_resources(
-    resources: Iterable[Resource],
+    plan: ResourcePlan,
     dist: Distribution,
     install_dir: Path,
     *,
     bytecode_cache_dir: Path | None = None,
-    in_memory_as: str | None = "lib",
     extra_files: Mapping[str, bytes] | None = None,
     manifest_path: Path | None = None,
 ) -> FilesystemInstall:
-    """Write included resources as files under ``install_dir`` (see the module docstring).
+    """Write the plan's ``filesystem-relative`` resources as files under ``install_dir``.
 
     Args:
-        resources: resources with ``add`` set (excluded ones and built-in extensions are skipped).
+        plan: the executable's resource plan (``resources.plan.plan_resources``).
         dist: the target distribution (cache tag, bytecode magic, python for compiling).
         install_dir: the directory the executable is installed in.
         bytecode_cache_dir: optional cache for compiled bytecode (speeds up rebuilds).
-        in_memory_as: prefix that ``in-memory`` resources are installed under (default ``"lib"``,
-            for file manifests); None when they go into the packed resources instead, in which
-            case extension modules, shared libraries and files use their location fallback.
         extra_files: more files to manage the same way (relative ``/`` path -> bytes), such as a
             memory-mapped packed resources file.
         manifest_path: the JSON file listing what this stage wrote into ``install_dir`` (read
@@ -361,23 +319,19 @@ def install_filesystem_resources(
         A ``FilesystemInstall`` with the module search paths, file lists and what was installed.
 
     Raises:
-        BuildError: an invalid location, resources that must be files but have no filesystem
-            location (all named at once), a path escaping the install dir, an unreadable
-            resource, or an I/O error while writing.
+        BuildError: a path escaping the install dir, an unreadable resource, or an I/O error
+            while writing.
         ResourceError: the bytecode compiler cannot run.
         DistributionError: no interpreter on this machine can compile the distribution's bytecode.
     """
     install_dir = Path(install_dir)
-    resources = list(resources)
-    if in_memory_as is None:
-        resolve_locations(resources)  # reports every resource that cannot be placed at once
-    plan = _Plan(in_memory_as)
-    for res in resources:
-        plan.add(res)
-    plan.add_bytecode(dist, bytecode_cache_dir)
+    files_plan = _Plan()
+    for planned in plan.at(FILESYSTEM):
+        files_plan.add(planned.resource, planned.prefix)
+    files_plan.add_bytecode(dist, bytecode_cache_dir)
     for rel, data in (extra_files or {}).items():
-        plan.put(_join(".", rel), data)
-    files, prefixes = plan.files, plan.prefixes
+        files_plan.put(_join(".", rel), data)
+    files, prefixes = files_plan.files, files_plan.prefixes
     manifest = install_dir / MANIFEST_NAME if manifest_path is None else Path(manifest_path)
     previous = _read_manifest(manifest)
     written: list[str] = []
@@ -408,8 +362,8 @@ def install_filesystem_resources(
         files=tuple(sorted(files)),
         written=tuple(written),
         removed=tuple(removed),
-        modules=tuple(plan.installed_modules.values()),
-        extensions=tuple(plan.extensions.values()),
-        package_data=tuple(plan.package_data.values()),
-        distribution_files=tuple(plan.distribution_files.values()),
+        modules=tuple(files_plan.installed_modules.values()),
+        extensions=tuple(files_plan.extensions.values()),
+        package_data=tuple(files_plan.package_data.values()),
+        distribution_files=tuple(files_plan.distribution_files.values()),
     )

@@ -21,7 +21,8 @@ beside it, that the runtime reads without copying. Described for users in
 * the **index** (last), a ``marshal`` (format version 2: no back-references, so equal
   input gives equal bytes) tuple the importer loads with one ``marshal.loads`` call.
 
-The index tuple is ``(FORMAT_VERSION, prefixes, modules, package_data, distributions)``:
+The index tuple is ``(FORMAT_VERSION, prefixes, modules, package_data, distributions,
+shared_libraries, options)``:
 
 * ``prefixes``: directory names relative to the executable's directory; ``prefixes[0]``
   is where in-memory resources *appear* to be (``__file__`` of in-memory modules points
@@ -36,9 +37,17 @@ The index tuple is ``(FORMAT_VERSION, prefixes, modules, package_data, distribut
     ``<path>.pyc`` beside it when ``MODULE_SOURCELESS``;
   - extension module files: ``(flags, loc, path relative to the prefix)``, with
     ``MODULE_PACKAGE`` for a package's ``__init__`` extension (``pkg/__init__<suffix>``);
+  - extension modules in memory: ``(flags, 0, path relative to the in-memory prefix, offset,
+    length, key, dependencies)``, where ``key`` is a content hash (hex) and ``dependencies``
+    the names of the ``shared_libraries`` entries to load first, in load order;
   - namespace packages: ``(flags, loc, ...)`` listing every location holding part of it.
 * ``package_data``: ``{package: {relative name: (0, offset, length) | (loc,)}}``.
 * ``distributions``: ``{"name-1.0.dist-info": {relative name: (0, offset, length) | (loc,)}}``.
+* ``shared_libraries``: ``{path relative to the in-memory prefix: (0, offset, length, key)}``,
+  shared libraries loaded from memory before the extension modules that need them.
+* ``options``: ``{name: value}`` settings of the importer (``"memory_only"``: True when a
+  shared object that cannot be loaded from memory is an error rather than extracted to the
+  per-user cache).
 """
 
 from __future__ import annotations
@@ -68,8 +77,11 @@ __all__ = [
     "FrozenEntry",
     "PackedContents",
     "PackedFileModule",
+    "PackedMemoryExtension",
     "PackedMemoryModule",
+    "PackedSharedLibrary",
     "PackedView",
+    "content_key",
     "encode_packed_resources",
     "read_packed_resources",
     "write_packed_resources",
@@ -77,7 +89,7 @@ __all__ = [
 
 DEFAULT_PACKED_RESOURCES_FILENAME = "packed-resources"
 MAGIC = b"PYOXRES\x00"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 _HEADER = struct.Struct("<8sIIQQQQQQ4sI")
 HEADER_SIZE = _HEADER.size  # 72
 _FROZEN_COUNT = struct.Struct("<II")
@@ -136,6 +148,39 @@ class PackedFileModule:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class PackedMemoryExtension:
+    """An extension module loaded from memory (Linux: a sealed memfd handed to CPython's loader).
+
+    Attributes:
+        name: dotted module name.
+        is_package: the module is a package's ``__init__`` (``pkg/__init__.cpython-311-*.so``).
+        path: its path relative to the in-memory prefix (``yaml/_yaml.cpython-311-x86_64-linux-gnu.so``):
+            ``__file__`` is that path under the executable's directory.
+        data: the shared object's bytes.
+        dependencies: names (paths) of ``PackedSharedLibrary`` entries to load first, in order.
+    """
+
+    name: str
+    is_package: bool
+    path: str
+    data: bytes
+    dependencies: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PackedSharedLibrary:
+    """A shared library loaded from memory before the extension modules that need it.
+
+    Attributes:
+        name: its path relative to the in-memory prefix (``numpy.libs/libscipy_openblas64_-x.so``).
+        data: the library's bytes.
+    """
+
+    name: str
+    data: bytes
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class FrozenEntry:
     """A module CPython's ``FrozenImporter`` serves while the interpreter initialises.
 
@@ -164,6 +209,10 @@ class PackedContents:
         memory_distribution_files: ``{(dist-info directory, relative name): bytes}``.
         file_distribution_files: ``{(dist-info directory, relative name): prefix}``.
         frozen: modules for the frozen table.
+        memory_extensions: extension modules loaded from memory.
+        memory_shared_libraries: shared libraries loaded from memory.
+        memory_only: a shared object that cannot be loaded from memory at run time is an import
+            error instead of being extracted to the per-user cache.
     """
 
     bytecode_magic: bytes
@@ -175,6 +224,14 @@ class PackedContents:
     memory_distribution_files: dict[tuple[str, str], bytes] = field(default_factory=dict)
     file_distribution_files: dict[tuple[str, str], str] = field(default_factory=dict)
     frozen: list[FrozenEntry] = field(default_factory=list)
+    memory_extensions: list[PackedMemoryExtension] = field(default_factory=list)
+    memory_shared_libraries: list[PackedSharedLibrary] = field(default_factory=list)
+    memory_only: bool = False
+
+
+def content_key(data: bytes) -> str:
+    """The content hash naming a shared object's extraction directory (32 hex digits, BLAKE2b)."""
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 class _Data:
@@ -272,8 +329,9 @@ def encode_packed_resources(contents: PackedContents) -> bytes:
         name_offset = _FROZEN_ENTRY.unpack_from(section, pos)[0]
         _FROZEN_ENTRY.pack_into(section, pos, name_offset, *data.add(code), flags)
 
-    memory = {m.name: m for m in contents.memory_modules}
-    files = {m.name: m for m in contents.file_modules if m.name not in memory}
+    extensions = {e.name: e for e in contents.memory_extensions}
+    memory = {m.name: m for m in contents.memory_modules if m.name not in extensions}
+    files = {m.name: m for m in contents.file_modules if m.name not in memory and m.name not in extensions}
     modules: dict[str, tuple[Any, ...]] = {}
     owners: list[tuple[str, int]] = []
     for name in sorted(memory):
@@ -287,6 +345,15 @@ def encode_packed_resources(contents: PackedContents) -> bytes:
             entry[4 + 2 * level : 6 + 2 * level] = data.add(payload)
         modules[name] = _trim(entry)
         owners.append((name.rpartition(".")[0], 0))
+    for name in sorted(extensions):
+        ext = extensions[name]
+        flags = MODULE_EXTENSION | (MODULE_PACKAGE if ext.is_package else 0)
+        modules[name] = (flags, 0, ext.path, *data.add(ext.data), content_key(ext.data), tuple(ext.dependencies))
+        owners.append((name.rpartition(".")[0], 0))
+    shared_libraries = {
+        lib.name: (0, *data.add(lib.data), content_key(lib.data))
+        for lib in sorted(contents.memory_shared_libraries, key=lambda lib: lib.name)
+    }
     for name in sorted(files):
         fm = files[name]
         loc = loc_of(fm.prefix)
@@ -323,6 +390,8 @@ def encode_packed_resources(contents: PackedContents) -> bytes:
         {name: modules[name] for name in sorted(modules)},
         {k: dict(sorted(v.items())) for k, v in sorted(package_data.items())},
         {k: dict(sorted(v.items())) for k, v in sorted(distributions.items())},
+        shared_libraries,
+        {"memory_only": bool(contents.memory_only)},
     )
     index_bytes = marshal.dumps(index, _INDEX_MARSHAL_VERSION)
     data_bytes = b"".join(data.chunks)
@@ -369,7 +438,8 @@ class PackedView:
         version: format version.
         bytecode_magic: the CPython bytecode magic number it was built for.
         frozen: ``(name, is_package, code bytes)`` of the frozen section, in table order.
-        prefixes, modules, package_data, distributions: the index (module docstring).
+        prefixes, modules, package_data, distributions, shared_libraries, options: the index
+            (module docstring).
         blob: the whole blob (slice it with the index's offsets).
     """
 
@@ -380,6 +450,8 @@ class PackedView:
     modules: dict[str, tuple[Any, ...]]
     package_data: dict[str, dict[str, tuple[int, ...]]]
     distributions: dict[str, dict[str, tuple[int, ...]]]
+    shared_libraries: dict[str, tuple[Any, ...]]
+    options: dict[str, Any]
     blob: bytes
 
     def module_source(self, name: str) -> bytes | None:
@@ -388,6 +460,13 @@ class PackedView:
         if entry[1] != 0 or not entry[0] & MODULE_SOURCE or entry[0] & (MODULE_NAMESPACE | MODULE_EXTENSION):
             return None
         return self.blob[entry[2] : entry[2] + entry[3]]
+
+    def extension_data(self, name: str) -> bytes | None:
+        """The bytes of an extension module loaded from memory, or None (a file or not an extension)."""
+        entry = self.modules[name]
+        if not entry[0] & MODULE_EXTENSION or entry[1] != 0:
+            return None
+        return self.blob[entry[3] : entry[3] + entry[4]]
 
     def module_bytecode(self, name: str, level: int = 0) -> bytes | None:
         """The in-memory bytecode (marshal payload) of a module at ``level``, or None."""
@@ -430,7 +509,8 @@ def read_packed_resources(blob: bytes) -> PackedView:
         name = blob[name_off : blob.index(b"\x00", name_off)].decode("ascii")
         frozen.append((name, bool(flags & FROZEN_PACKAGE), blob[code_off : code_off + code_len]))
     assert frozen_off + frozen_len <= index_off
-    version2, prefixes, modules, package_data, distributions = marshal.loads(blob[index_off : index_off + index_len])
+    index = marshal.loads(blob[index_off : index_off + index_len])
+    version2, prefixes, modules, package_data, distributions, shared_libraries, options = index
     return PackedView(
         version=version2,
         bytecode_magic=bytecode_magic,
@@ -439,5 +519,7 @@ def read_packed_resources(blob: bytes) -> PackedView:
         modules=modules,
         package_data=package_data,
         distributions=distributions,
+        shared_libraries=shared_libraries,
+        options=options,
         blob=blob,
     )

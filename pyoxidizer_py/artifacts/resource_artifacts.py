@@ -1,15 +1,13 @@
 """Turn an executable's resources into its resource artifacts: files beside it and ``packed-resources``.
 
-Each included resource goes where ``resources.placement.resolve_location`` says, after
-``resources.file_users`` moved the in-memory data of packages whose code uses ``__file__`` to
-their filesystem fallback:
+Each included resource goes where the resource plan (``resources.plan.plan_resources``) says:
 
-* ``filesystem-relative:PREFIX`` resources (and, through their location fallback, extension
-  modules, shared libraries and files whose location is ``in-memory``) are installed by
+* ``filesystem-relative:PREFIX`` resources are installed by
   ``filesystem.install_filesystem_resources``;
-* ``in-memory`` module sources, package data and distribution metadata go into the packed
-  resources blob (``packed_resources``), together with an index entry for every file
-  installed above, so the runtime's importer finds everything without probing the filesystem.
+* ``in-memory`` module sources, package data, distribution metadata, extension modules and
+  shared libraries go into the packed resources blob (``packed_resources``), together with an
+  index entry for every file installed above, so the runtime's importer finds everything
+  without probing the filesystem.
 
 The blob also carries the runtime's importer module (``templates/pyembed/python/``) and a
 frozen-module table of the in-memory modules CPython imports while it initialises, found by
@@ -32,7 +30,6 @@ import functools
 import logging
 import os
 import subprocess
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,7 +41,9 @@ from pyoxidizer_py.artifacts.packed_resources import (
     FrozenEntry,
     PackedContents,
     PackedFileModule,
+    PackedMemoryExtension,
     PackedMemoryModule,
+    PackedSharedLibrary,
     encode_packed_resources,
 )
 from pyoxidizer_py.artifacts.python_config_rs import PackedResourcesRef
@@ -52,16 +51,16 @@ from pyoxidizer_py.distribution.host_python import bytecode_python
 from pyoxidizer_py.distribution.model import Distribution
 from pyoxidizer_py.errors import BuildError
 from pyoxidizer_py.resources.bytecode import BytecodeRequest, compile_bytecode
-from pyoxidizer_py.resources.file_users import place_data_beside_file_users
 from pyoxidizer_py.resources.model import (
+    PythonExtensionModule,
     PythonModuleSource,
     PythonPackageDistributionResource,
     PythonPackageResource,
     Resource,
+    SharedLibrary,
     read_content,
 )
-from pyoxidizer_py.resources.placement import IN_MEMORY, normalize_prefix, resolve_locations
-from pyoxidizer_py.resources.policy import parse_location
+from pyoxidizer_py.resources.plan import IN_MEMORY, ResourcePlan, extension_path
 from pyoxidizer_py.templates_dir import templates_dir
 
 __all__ = [
@@ -78,9 +77,6 @@ _log = logging.getLogger(__name__)
 
 IMPORTER_MODULE = "_pyoxidizer_importer"
 """Name of the runtime's importer module (its source is ``templates/pyembed/python/<name>.py``)."""
-
-DEFAULT_IN_MEMORY_PREFIX = "lib"
-
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ResourceArtifacts:
@@ -227,21 +223,6 @@ def _read(resource: Resource) -> bytes:
         raise BuildError(f"cannot read resource file {resource.path}: {exc}") from exc
 
 
-def _in_memory_prefix(resources: Sequence[Resource], placed: Sequence[tuple[str, str] | None]) -> str:
-    """Where in-memory resources appear: the commonest filesystem fallback among them, else ``lib``."""
-    counts: Counter[str] = Counter()
-    for resource, where in zip(resources, placed, strict=True):
-        if where is None or where[0] != IN_MEMORY or resource.add.location_fallback is None:
-            continue
-        try:
-            kind, prefix = parse_location(resource.add.location_fallback)
-        except ValueError:
-            continue
-        if kind != IN_MEMORY:
-            counts[normalize_prefix(prefix)] += 1
-    return counts.most_common(1)[0][0] if counts else DEFAULT_IN_MEMORY_PREFIX
-
-
 def _memory_modules(
     modules: Sequence[PythonModuleSource],
     dist: Distribution,
@@ -302,7 +283,7 @@ def _file_modules(fs: FilesystemInstall) -> list[PackedFileModule]:
 
 
 def write_resource_artifacts(
-    resources: Iterable[Resource],
+    plan: ResourcePlan,
     dist: Distribution,
     *,
     artifacts_dir: Path,
@@ -315,7 +296,7 @@ def write_resource_artifacts(
     """Install the filesystem resources and write the packed resources of one executable.
 
     Args:
-        resources: the executable's resources, ``add`` set.
+        plan: the executable's resource plan (``resources.plan.plan_resources``).
         dist: the target distribution (its interpreter compiles bytecode and is probed).
         artifacts_dir: where an ``embedded:`` blob is written.
         install_dir: the executable's directory (filesystem resources, a memory-mapped blob).
@@ -330,38 +311,44 @@ def write_resource_artifacts(
         A ``ResourceArtifacts``.
 
     Raises:
-        BuildError: resources that cannot be placed (all named at once), in-memory resources with
-            load mode ``none`` or without ``oxidized_importer``, unreadable resources, or an I/O error.
+        BuildError: in-memory resources with load mode ``none`` or without ``oxidized_importer``,
+            unreadable resources, or an I/O error.
         DistributionError: no interpreter on this machine can compile the distribution's bytecode.
         ResourceError: the bytecode compiler cannot run.
     """
     config = config or InterpreterConfig()
-    resources, _placements = place_data_beside_file_users(list(resources))
-    placed = resolve_locations(resources)
     kind, blob_name = parse_load_mode(load_mode)
     fs = install_filesystem_resources(
-        resources,
-        dist,
-        install_dir,
-        bytecode_cache_dir=bytecode_cache_dir,
-        in_memory_as=None,
-        manifest_path=manifest_path,
+        plan, dist, install_dir, bytecode_cache_dir=bytecode_cache_dir, manifest_path=manifest_path
     )
     extension_names = {e.name for e in fs.extensions}
     modules: dict[str, PythonModuleSource] = {}
     data: dict[tuple[str, str], bytes] = {}
     dist_files: dict[tuple[str, str], bytes] = {}
-    for resource, where in zip(resources, placed, strict=True):
-        if where is None or where[0] != IN_MEMORY:
-            continue
+    extensions: dict[str, PackedMemoryExtension] = {}
+    libraries: dict[str, PackedSharedLibrary] = {}
+    for planned in plan.at(IN_MEMORY):
+        resource = planned.resource
         if isinstance(resource, PythonModuleSource):
-            if resource.name not in extension_names:  # an extension module wins, as with files
-                modules[resource.name] = resource
+            modules[resource.name] = resource
         elif isinstance(resource, PythonPackageResource):
             data[(resource.package, resource.name)] = _read(resource)
         elif isinstance(resource, PythonPackageDistributionResource):
             dist_files[(resource.directory, resource.name)] = _read(resource)
-    in_memory = bool(modules or data or dist_files)
+        elif isinstance(resource, PythonExtensionModule):
+            extensions[resource.name] = PackedMemoryExtension(
+                name=resource.name,
+                is_package=resource.is_package,
+                path=extension_path(resource),
+                data=_read(resource),
+                dependencies=plan.library_dependencies.get(resource.name, ()),
+            )
+        elif isinstance(resource, SharedLibrary):
+            libraries[resource.name] = PackedSharedLibrary(name=resource.name, data=_read(resource))
+    # An extension module wins over a module source of the same name, as with files.
+    for name in extension_names | set(extensions):
+        modules.pop(name, None)
+    in_memory = bool(modules or data or dist_files or extensions or libraries)
     has_encodings = "encodings" in modules or any(m.name == "encodings" for m in fs.modules)
     if not has_encodings and not config.module_search_paths:
         _log.warning(
@@ -378,7 +365,8 @@ def write_resource_artifacts(
     if kind == "none":
         if in_memory:
             raise BuildError(
-                f"packed_resources_load_mode is 'none' but {len(modules) + len(data) + len(dist_files)} "
+                f"packed_resources_load_mode is 'none' but "
+                f"{len(modules) + len(data) + len(dist_files) + len(extensions) + len(libraries)} "
                 "resources are in-memory",
                 hint='set policy.resources_location = "filesystem-relative:lib" and '
                 "python_config.filesystem_importer = True, or use the default load mode",
@@ -405,7 +393,7 @@ def write_resource_artifacts(
     memory_modules, frozen = _memory_modules(
         ordered, dist, frozen_names=frozen_names, frozen_level=frozen_level, cache_dir=bytecode_cache_dir
     )
-    prefix = _in_memory_prefix(resources, placed)
+    prefix = plan.in_memory_prefix
     contents = PackedContents(
         bytecode_magic=dist.bytecode_magic,
         in_memory_prefix=prefix,
@@ -416,6 +404,9 @@ def write_resource_artifacts(
         memory_distribution_files=dist_files,
         file_distribution_files={(d.owner, d.name): d.prefix for d in fs.distribution_files},
         frozen=frozen,
+        memory_extensions=list(extensions.values()),
+        memory_shared_libraries=list(libraries.values()),
+        memory_only=plan.memory_only,
     )
     blob = encode_packed_resources(contents)
     assert blob_name is not None

@@ -10,6 +10,10 @@ missing on a build machine):
   32-bit offsets either way).
 * ``needed_libraries``: the ``DT_NEEDED`` entries of a shared object, used to
   filter extension modules (``no-libraries``, ``no-copyleft``).
+
+``dynamic_names`` (``DT_SONAME`` and ``DT_NEEDED`` of any ELF class and byte order) reads
+with pyelftools; it orders the shared libraries that extension modules loaded from memory
+need.
 """
 
 from __future__ import annotations
@@ -17,9 +21,10 @@ from __future__ import annotations
 import logging
 import mmap
 import struct
+from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["archive_is_pic", "needed_libraries"]
+__all__ = ["DynamicNames", "archive_is_pic", "dynamic_names", "needed_libraries"]
 
 _log = logging.getLogger(__name__)
 
@@ -135,3 +140,56 @@ def needed_libraries(path: Path) -> tuple[str, ...]:
                 names.append(data[str_off + d_val:end].decode("utf-8", "replace"))
         return tuple(names)
     return ()
+
+
+@dataclass(frozen=True, slots=True)
+class DynamicNames:
+    """The names in a shared object's dynamic section (elf(5), "Dynamic section").
+
+    Attributes:
+        soname: ``DT_SONAME``, or None.
+        needed: ``DT_NEEDED`` entries in order.
+    """
+
+    soname: str | None
+    needed: tuple[str, ...]
+
+
+def dynamic_names(path: Path) -> DynamicNames | None:
+    """Read ``DT_SONAME`` and ``DT_NEEDED`` of an ELF shared object (with pyelftools).
+
+    Args:
+        path: a shared library or extension module file.
+
+    Returns:
+        Its ``DynamicNames``, ``DynamicNames(None, ())`` for an ELF file without a dynamic
+        section, or None when the file is not ELF.
+
+    Raises:
+        OSError: the file cannot be read.
+    """
+    from elftools.common.exceptions import ELFError
+    from elftools.elf.dynamic import DynamicSection
+    from elftools.elf.elffile import ELFFile
+
+    with open(path, "rb") as fh:
+        if fh.read(4) != b"\x7fELF":
+            return None
+        fh.seek(0)
+        try:
+            elf = ELFFile(fh)
+            soname = None
+            needed: list[str] = []
+            for section in elf.iter_sections():
+                if not isinstance(section, DynamicSection):
+                    continue
+                for tag in section.iter_tags():
+                    if tag.entry.d_tag == "DT_NEEDED":
+                        needed.append(tag.needed)
+                    elif tag.entry.d_tag == "DT_SONAME":
+                        soname = tag.soname
+                break
+        except (ELFError, ValueError, KeyError) as exc:
+            _log.debug("%s: unreadable ELF dynamic section (%s)", path, exc)
+            return DynamicNames(None, ())
+    return DynamicNames(soname, tuple(needed))

@@ -14,17 +14,14 @@ Follows PyOxidizer's ``PythonPackagingPolicy`` resolution (pyoxidizer-facts.md Â
   ``include_non_distribution_sources``; False for other kinds.
 * bytecode levels: ``bytecode_optimize_level_zero|one|two`` for module sources; False otherwise.
 
-``resolve_location`` then says where an included resource ends up at run time: module
-sources, package data and distribution metadata can live ``in-memory`` (in the packed
-resources) or as files; extension modules that are not built into libpython, shared
-libraries and ``File`` records must be files, so an ``in-memory`` location sends them to
-their ``location_fallback``, and without a filesystem fallback the build fails naming them.
+Where each included resource finally lives is decided once, for the whole executable, by
+``resources.plan.plan_resources``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 from pyoxidizer_py.errors import BuildError
 from pyoxidizer_py.resources.model import (
@@ -44,9 +41,8 @@ __all__ = [
     "add_attributes_for",
     "apply_policy",
     "apply_policy_all",
+    "describe_resource",
     "normalize_prefix",
-    "resolve_location",
-    "resolve_locations",
 ]
 
 IN_MEMORY = "in-memory"
@@ -135,7 +131,8 @@ def normalize_prefix(prefix: str) -> str:
     return "/".join(parts) or "."
 
 
-def _describe(resource: Resource) -> str:
+def describe_resource(resource: Resource) -> str:
+    """A resource as messages name it (``extension module yaml._yaml``, ``shared library x.so``)."""
     if isinstance(resource, PythonExtensionModule):
         return f"extension module {resource.name}"
     if isinstance(resource, SharedLibrary):
@@ -145,88 +142,9 @@ def _describe(resource: Resource) -> str:
     return f"resource {getattr(resource, 'name', '?')}"
 
 
-def _needs_file(resource: Resource) -> bool:
-    return isinstance(resource, SharedLibrary | File) or (
-        isinstance(resource, PythonExtensionModule) and not resource.is_builtin
-    )
-
-
-def resolve_location(resource: Resource) -> tuple[str, str] | None:
-    """Where an included resource lives at run time.
-
-    Args:
-        resource: a resource with ``add`` set.
-
-    Returns:
-        None when the resource is excluded (``add.include`` False); ``("built-in", "")`` for an
-        extension module compiled into libpython; ``("in-memory", "")``; or
-        ``("filesystem-relative", PREFIX)`` with a normalised prefix (``"lib"``, ``"."``).
-        Extension modules, shared libraries and ``File`` records cannot be loaded from memory:
-        an ``in-memory`` location sends them to ``add.location_fallback``.
-
-    Raises:
-        BuildError: an invalid location string, or a resource that must be a file whose location
-            is ``in-memory`` without a ``filesystem-relative`` fallback (the message names it and
-            the settings to change).
-    """
-    if not resource.add.include:
-        return None
-    if isinstance(resource, PythonExtensionModule) and resource.is_builtin:
-        return (BUILT_IN, "")
-    try:
-        kind, prefix = parse_location(resource.add.location)
-        if kind == IN_MEMORY and _needs_file(resource):
-            fallback = resource.add.location_fallback
-            kind, prefix = parse_location(fallback) if fallback is not None else (IN_MEMORY, "")
-            if kind == IN_MEMORY:
-                raise BuildError(
-                    f"{_describe(resource)} cannot be loaded from memory: its location is 'in-memory' "
-                    f"and resources_location_fallback is {fallback!r}",
-                    hint=_FALLBACK_HINT,
-                )
-    except ValueError as exc:
-        raise BuildError(f"{_describe(resource)}: {exc}") from exc
-    if kind == IN_MEMORY:
-        return (IN_MEMORY, "")
-    return (kind, normalize_prefix(prefix))
-
-
-_FALLBACK_HINT = (
+FALLBACK_HINT = (
     'set policy.resources_location_fallback = "filesystem-relative:lib" (or the resource\'s '
     "add_location_fallback), or leave it out (add_include = False; for the standard library "
     'policy.extension_module_filter = "minimal")'
 )
-
-
-def resolve_locations(resources: Sequence[Resource]) -> list[tuple[str, str] | None]:
-    """``resolve_location`` for every resource, reporting every unplaceable one at once.
-
-    Returns:
-        One result per resource, in order.
-
-    Raises:
-        BuildError: one or more resources that must be files have no filesystem location; the
-            message names them all (the first eight, then a count).
-    """
-    out: list[tuple[str, str] | None] = []
-    bad: list[str] = []
-    errors: list[BuildError] = []
-    for resource in resources:
-        try:
-            out.append(resolve_location(resource))
-        except BuildError as exc:
-            if exc.hint != _FALLBACK_HINT:
-                raise
-            errors.append(exc)
-            bad.append(_describe(resource))
-            out.append(None)
-    if len(errors) == 1:
-        raise errors[0]
-    if errors:
-        shown = ", ".join(bad[:8]) + (f" and {len(bad) - 8} more" if len(bad) > 8 else "")
-        raise BuildError(
-            f"{len(bad)} resources cannot be loaded from memory and have no filesystem location "
-            f"(location 'in-memory', resources_location_fallback None): {shown}",
-            hint=_FALLBACK_HINT,
-        )
-    return out
+"""The hint of the error for resources that must be files but have no filesystem location."""

@@ -6,9 +6,13 @@ packed resources inside the executable) or ``filesystem-relative:PREFIX`` (files
 in ``PREFIX/`` beside the executable, ``.`` meaning the executable's directory).
 Defaults that differ from PyOxidizer's:
 
+* ``allow_in_memory_shared_library_loading`` is True: on Linux with a static libpython,
+  extension modules and their shared libraries load from memory, so the executable is
+  one file (``in_memory_shared_library_fallback`` is new and says what happens where
+  memory loading is refused);
 * ``resources_location_fallback`` is ``filesystem-relative:lib`` instead of None, so
-  extension modules of the distribution and of wheels go to ``lib/`` instead of failing
-  the build;
+  extension modules that cannot load from memory (dynamic libpython, other platforms)
+  go to ``lib/`` instead of failing the build;
 * module sources: the stdlib (``include_distribution_sources``) and installed packages
   (the new ``include_third_party_sources``) ship bytecode only; the application's own
   modules keep their source (``include_non_distribution_sources``) so tracebacks show
@@ -54,7 +58,17 @@ class PackagingPolicy:
 
     allow_files: bool = setting("bool", False, group=_G, doc="Allow plain File resources to be added.")
     allow_in_memory_shared_library_loading: bool = setting(
-        "bool", False, group=_G, doc="Allow extension modules to load from memory (Windows only in PyOxidizer)."
+        "bool", True, group=_G,
+        doc="Load extension modules and the shared libraries they need from memory (Linux, static "
+        "libpython: a sealed memfd opened by the dynamic loader), so the executable needs no files "
+        "beside it. PyOxidizer defaulted to False and could do it only on Windows.",
+    )
+    in_memory_shared_library_fallback: str = setting(
+        "str", "extract", choices=("extract", "error"), group=_G,
+        doc="What an executable does when the system refuses to run code from memory files "
+        "(memfd_create missing, seccomp, vm.memfd_noexec=2): 'extract' writes each shared object "
+        "once into a per-user cache keyed by its content hash and verifies it before every use; "
+        "'error' fails the import instead.",
     )
     bytecode_optimize_level_zero: bool = setting("bool", True, group=_G, doc="Compile bytecode at -O0.")
     bytecode_optimize_level_one: bool = setting("bool", False, group=_G, doc="Compile bytecode at -O1.")

@@ -35,7 +35,7 @@ import sys
 __all__ = ["OxidizedFinder", "install"]
 
 _MAGIC = b"PYOXRES\x00"
-_FORMAT_VERSION = 1
+_FORMAT_VERSION = 2
 
 _PACKAGE = 0x01
 _NAMESPACE = 0x02
@@ -61,7 +61,7 @@ _CodeType = type(_u64.__code__)
 class _Store:
     """One packed resources blob: its memoryview, index and prefix directories."""
 
-    __slots__ = ("data", "distributions", "modules", "package_data", "prefix_dirs")
+    __slots__ = ("data", "distributions", "memory_only", "modules", "package_data", "prefix_dirs", "shared_libraries")
 
     def __init__(self, data, origin):
         if bytes(data[:8]) != _MAGIC:
@@ -73,7 +73,8 @@ class _Store:
             raise ImportError("packed resources were built for another CPython version (bytecode magic differs)")
         index_offset = _u64(data, 32)
         index = marshal.loads(data[index_offset:index_offset + _u64(data, 40)])
-        _version, prefixes, self.modules, self.package_data, self.distributions = index
+        _version, prefixes, self.modules, self.package_data, self.distributions, self.shared_libraries, options = index
+        self.memory_only = bool(options.get("memory_only"))
         self.data = data
         self.prefix_dirs = tuple(origin if p == "." else origin + "/" + p for p in prefixes)
 
@@ -126,10 +127,12 @@ def _normpath(path):
 class OxidizedFinder(_LoaderBasics):
     """Meta path finder and loader for the packed resources (see the module docstring)."""
 
-    def __init__(self, stores, origin, filesystem_importer=False):
+    def __init__(self, stores, origin, filesystem_importer=False, load_shared_object=None):
         self._stores = tuple(stores)
         self._origin = origin
         self._filesystem_importer = filesystem_importer
+        self._load_shared_object = load_shared_object  # memload.rs's load(), None outside Linux
+        self._loaded_libraries = set()  # (id(store), name) of shared libraries loaded from memory
         self._memory_files = None  # absolute path -> (store, offset, length), built on first use
         self._tree = None  # directory -> {name: None (directory) | (store, offset, length) | ()}
         self._memory_dirs = None  # directories with in-memory content
@@ -295,6 +298,7 @@ class OxidizedFinder(_LoaderBasics):
             real = fullname
         if flags & _EXTENSION:
             path = store.prefix_dirs[entry[1]] + "/" + entry[2]
+<<<<<<< HEAD
             loader = _external.ExtensionFileLoader(fullname, path)
             if flags & _PACKAGE:
                 # pkg/__init__<suffix> (mypyc): a package whose submodules live beside it.
@@ -303,6 +307,18 @@ class OxidizedFinder(_LoaderBasics):
                     fullname, path, loader=loader, submodule_search_locations=locations
                 )
             return _external.spec_from_file_location(fullname, path, loader=loader)
+=======
+            if entry[1] == 0:
+                loader = _MemoryExtensionLoader(self, store, fullname, entry, path)
+            else:
+                loader = _external.ExtensionFileLoader(fullname, path)
+            is_package = bool(flags & _PACKAGE)
+            spec = _ModuleSpec(fullname, loader, origin=path, is_package=is_package)
+            spec.has_location = True
+            if is_package:
+                spec.submodule_search_locations = [path.rpartition("/")[0]]
+            return spec
+>>>>>>> cceeded (Extension modules and shared libraries load from memory (memfd + CPython's loader); one resource plan decided in resources/plan.py)
         if flags & _NAMESPACE:
             # As CPython's PathFinder: a NamespaceLoader, origin None, and a _NamespacePath that
             # is recomputed when the parent's path changes and can be extended.
@@ -354,6 +370,25 @@ class OxidizedFinder(_LoaderBasics):
         head, _, tail = source_path.rpartition("/")
         opt = ".opt-%d" % level if level else ""
         return "%s/__pycache__/%s.%s%s.pyc" % (head, tail[:-3], _CACHE_TAG, opt)
+
+    # -- shared objects in memory -----------------------------------------------------------
+    def _shared_object_path(self, store, name, offset, length, key, kind):
+        """A path the dynamic loader can open for a shared object of the packed resources."""
+        load = self._load_shared_object
+        if load is None:
+            raise ImportError("%s is packed in memory, but this runtime cannot load shared objects "
+                              "from memory" % name)
+        return load(name.rpartition("/")[2], store.slice(offset, length), kind, key, store.memory_only)
+
+    def _load_dependencies(self, store, names):
+        """Load the shared libraries an in-memory extension module needs, in order, once each."""
+        for name in names:
+            marker = (id(store), name)
+            if marker in self._loaded_libraries:
+                continue
+            _loc, offset, length, key = store.shared_libraries[name]
+            self._shared_object_path(store, name, offset, length, key, 1)
+            self._loaded_libraries.add(marker)
 
     # -- importlib.abc.InspectLoader / ExecutionLoader ---------------------------------------
     def is_package(self, fullname):
@@ -502,7 +537,10 @@ class OxidizedFinder(_LoaderBasics):
                     for where in entry[1:]:
                         ensure_dir(store.package_dir(where, name))
                 elif flags & _EXTENSION:
-                    add_file(store.prefix_dirs[loc] + "/" + entry[2], ())
+                    path = store.prefix_dirs[loc] + "/" + entry[2]
+                    add_file(path, (store, entry[3], entry[4]) if loc == 0 else ())
+                    if flags & _PACKAGE:
+                        ensure_dir(path.rpartition("/")[0])
                 else:
                     path = store.module_path(loc, name, flags & _PACKAGE)
                     if flags & _PACKAGE:
@@ -621,6 +659,56 @@ class _OxidizedNamespaceLoader(_NamespaceLoaderBase):
             if directory in finder._memory_dirs:
                 return _resources().Reader(finder, directory)
         return super().get_resource_reader(module)
+
+
+class _MemoryExtensionLoader:
+    """Loader of an extension module whose shared object is in the packed resources.
+
+    ``create_module`` loads the libraries it needs, asks the runtime for a path the dynamic
+    loader can open (a sealed memfd, ``/proc/self/fd/N``, or the per-user extraction cache)
+    and runs CPython's own ``_imp.create_dynamic`` on it, so single- and multi-phase init,
+    module state and the sub-interpreter checks are CPython's. The module's ``__file__`` and
+    ``__spec__.origin`` are the path it would have beside the executable.
+    """
+
+    def __init__(self, finder, store, name, entry, path):
+        self._finder = finder
+        self._store = store
+        self.name = name
+        self._entry = entry
+        self.path = path
+
+    def __repr__(self):
+        return "<OxidizedExtensionLoader %s>" % self.name
+
+    def create_module(self, spec):
+        store, entry = self._store, self._entry
+        self._finder._load_dependencies(store, entry[6])
+        opened = self._finder._shared_object_path(store, entry[2], entry[3], entry[4], entry[5], 0)
+        module = _bootstrap._call_with_frames_removed(_imp.create_dynamic, _ModuleSpec(spec.name, self, origin=opened))
+        try:
+            module.__file__ = spec.origin
+        except (AttributeError, TypeError):
+            pass
+        return module
+
+    def exec_module(self, module):
+        _bootstrap._call_with_frames_removed(_imp.exec_dynamic, module)
+
+    def is_package(self, fullname):
+        return bool(self._entry[0] & _PACKAGE)
+
+    def get_code(self, fullname):
+        return None
+
+    def get_source(self, fullname):
+        return None
+
+    def get_filename(self, fullname):
+        return self.path
+
+    def get_resource_reader(self, fullname):
+        return self._finder.get_resource_reader(fullname)
 
 
 class _PathEntryFinder:
@@ -933,13 +1021,16 @@ def _excepthook(exc_type, exc, tb):
         sys.__excepthook__(exc_type, exc, tb)
 
 
-def install(sources, origin, filesystem_importer=False):
+def install(sources, origin, filesystem_importer=False, load_shared_object=None):
     """Install the importer (called once by the runtime, right after the interpreter initialised).
 
     Args:
         sources: memoryviews of the packed resources blobs, earlier ones win.
         origin: the directory holding the executable (``$ORIGIN``).
         filesystem_importer: keep CPython's path-based finder on ``sys.meta_path``.
+        load_shared_object: the runtime's ``load(name, data, kind, key, memory_only)``, which
+            returns a path the dynamic loader can open for an in-memory shared object (kind 0:
+            extension module; kind 1: shared library, also loaded), or None.
 
     Returns:
         The ``OxidizedFinder`` now first on ``sys.meta_path``.
@@ -948,7 +1039,8 @@ def install(sources, origin, filesystem_importer=False):
         ImportError: a blob is not a packed resources blob for this CPython version.
     """
     origin = origin.rstrip("/") if origin != "/" else ""
-    finder = OxidizedFinder([_Store(data, origin) for data in sources], origin, bool(filesystem_importer))
+    stores = [_Store(data, origin) for data in sources]
+    finder = OxidizedFinder(stores, origin, bool(filesystem_importer), load_shared_object)
     _adopt_modules(finder)
     meta_path = sys.meta_path
     if not filesystem_importer:

@@ -11,8 +11,9 @@
 //!    (`encodings` and its codecs, `site` on 3.10, ...) and the importer module
 //!    from memory on every CPython 3.10-3.14, without two-phase initialisation
 //!    (`_Py_InitializeMain` is gone in 3.14.0);
-//! 2. after: `_pyoxidizer_importer.install(blobs, origin, filesystem_importer)`
-//!    runs with memoryviews over the blobs and puts `OxidizedFinder` first on
+//! 2. after: `_pyoxidizer_importer.install(blobs, origin, filesystem_importer, load)`
+//!    runs with memoryviews over the blobs and the shared object loader of
+//!    `memload.rs` (Linux), and puts `OxidizedFinder` first on
 //!    `sys.meta_path` (see `templates/pyembed/python/_pyoxidizer_importer.py`);
 //! 3. the original frozen table is put back, so `FrozenImporter` only knows
 //!    CPython's own frozen modules again.
@@ -27,7 +28,7 @@ use crate::interpreter::NewInterpreterError;
 use crate::pystr;
 
 const MAGIC: &[u8; 8] = b"PYOXRES\0";
-const FORMAT_VERSION: u32 = 1;
+const FORMAT_VERSION: u32 = 2;
 const HEADER_SIZE: usize = 72;
 const FROZEN_ENTRY_SIZE: usize = 24;
 const FROZEN_PACKAGE: u32 = 0x01;
@@ -289,7 +290,16 @@ impl<'a> PackedImporter<'a> {
         }
         let origin = pystr::os_str_to_py(OsStr::new(origin.as_os_str()))?;
         let flag = ffi::PyBool_FromLong(libc::c_long::from(filesystem_importer));
-        let result = if origin.is_null() {
+        // Loads extension modules and shared libraries from memory (memload.rs).
+        #[cfg(target_os = "linux")]
+        let loader = crate::memload::loader_function();
+        #[cfg(not(target_os = "linux"))]
+        let loader = {
+            let none = ffi::Py_None();
+            ffi::Py_IncRef(none);
+            none
+        };
+        let result = if origin.is_null() || loader.is_null() {
             std::ptr::null_mut()
         } else {
             ffi::PyObject_CallFunctionObjArgs(
@@ -297,10 +307,11 @@ impl<'a> PackedImporter<'a> {
                 views,
                 origin,
                 flag,
+                loader,
                 std::ptr::null_mut::<ffi::PyObject>(),
             )
         };
-        for object in [install, views, origin, flag] {
+        for object in [install, views, origin, flag, loader] {
             if !object.is_null() {
                 ffi::Py_DecRef(object);
             }

@@ -14,7 +14,8 @@
 //! Py_RunMain), `launch` (what runs: multiprocessing children, `python`-like
 //! command lines), `start_method` (`multiprocessing_start_method`), `importer`
 //! (packed resources: the frozen table during initialisation and the Python
-//! importer in `python/_pyoxidizer_importer.py`), `pystr` (string conversions),
+//! importer in `python/_pyoxidizer_importer.py`), `memload` (extension modules
+//! and shared libraries from memory, Linux), `pystr` (string conversions),
 //! `allocator`, `terminfo`.
 
 mod allocator;
@@ -22,6 +23,8 @@ mod config;
 mod importer;
 mod interpreter;
 mod launch;
+#[cfg(target_os = "linux")]
+mod memload;
 mod pystr;
 mod start_method;
 mod terminfo;
