@@ -75,6 +75,7 @@ class PythonModuleSource(_Content):
     """A module's source. ``name`` is dotted (``pkg.mod``); ``is_package`` for ``__init__``."""
 
     name: str
+    is_package: bool = False
     is_stdlib: bool = False
     is_test: bool = False
     add: AddAttributes = AddAttributes()
