@@ -115,11 +115,19 @@ def test_index_marks_extension_packages() -> None:
 
 
 def test_file_users_rule(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    assert uses_file_attribute(b"import os\nHERE = os.path.dirname(__file__)\n") == 2
-    assert uses_file_attribute(b"# __file__ in a comment\nx = '__file__'\ny = mod.__file__\n") is None
+    reads = b"import os\nHERE = os.path.dirname(__file__)\nP = os.path.join(HERE, 'z')\nX = os.path.exists(P)\n"
+    assert uses_file_attribute(reads) == 4
+    assert uses_file_attribute(b"import os\nopen(os.path.join(os.path.dirname(__file__), 'x'))\n") == 2
+    assert uses_file_attribute(b"import pathlib\nT = (pathlib.Path(__file__).parent / 'g').read_text()\n") == 2
+    # A path computed from __file__ but never read (numpy.get_include()) does not count.
+    computed = b"import os\ndef inc():\n    return os.path.join(os.path.dirname(__file__), 'i')\n"
+    assert uses_file_attribute(computed) is None
+    assert uses_file_attribute(b"# __file__ in a comment\nx = '__file__'\ny = open(mod.__file__)\n") is None
     policy = PackagingPolicy()
     resources = [
-        apply_policy(make_python_module_source("tz", "import os\nP = os.path.dirname(__file__)\n", True), policy),
+        apply_policy(make_python_module_source("tz", reads.decode(), True), policy),
+        apply_policy(make_python_module_source("tz.conftest", "import os\nopen(__file__)\n"), policy),
+        apply_policy(PythonPackageResource(package="tz", name="py.typed", data=b""), policy),
         apply_policy(make_python_module_source("tz.sub", "X = 1\n"), policy),
         apply_policy(PythonPackageResource(package="tz.sub", name="zone/UTC", data=b"TZif"), policy),
         apply_policy(make_python_module_source("plain", "X = 1\n", True), policy),
@@ -127,8 +135,12 @@ def test_file_users_rule(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> No
     ]
     placed, notes = place_data_beside_file_users(resources)
     locations = {(r.package, r.name): r.add.location for r in placed if isinstance(r, PythonPackageResource)}
-    assert locations == {("tz.sub", "zone/UTC"): "filesystem-relative:lib", ("plain", "x.txt"): "in-memory"}
-    assert [(n.package, n.module, n.moved, n.prefix) for n in notes] == [("tz", "tz:2", 1, "lib")]
+    assert locations == {
+        ("tz.sub", "zone/UTC"): "filesystem-relative:lib",
+        ("tz", "py.typed"): "in-memory",  # type-checker files stay in memory
+        ("plain", "x.txt"): "in-memory",
+    }
+    assert [(n.package, n.module, n.moved, n.prefix) for n in notes] == [("tz", "tz:4", 1, "lib")]
     # Without a filesystem fallback the data stays in memory and the build says what to add.
     strict = PackagingPolicy(resources_location_fallback=None)
     with caplog.at_level(logging.WARNING):
@@ -136,7 +148,7 @@ def test_file_users_rule(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> No
     assert all(r.add.location == "in-memory" for r in placed)
     assert notes[0].in_memory == 1
     assert (
-        "tz: its code uses __file__ (tz:2) but 1 of its data files are in memory, where open() cannot read "
+        "tz: its code uses __file__ (tz:4) but 1 of its data files are in memory, where open() cannot read "
         'them; add policy.resources_location_fallback = "filesystem-relative:lib"'
     ) in caplog.text
 

@@ -512,6 +512,7 @@ def test_real_packages_work_from_memory(tmp_path: Path, cargo_target: Path, case
     app = tmp_path / "elsewhere" / "app"
     shutil.copytree(install, app)
     exe, lib = app / "compat", f"{app}/lib"
+    (app / "lib").mkdir(exist_ok=True)  # static builds: extension modules are in memory, no lib/ at all
     (app / "lib" / "dropped_beside_exe.py").write_text("X = 1\n")  # not indexed: filesystem importing is off
     cwd = tmp_path / "cwd"
     cwd.mkdir()

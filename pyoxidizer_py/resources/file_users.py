@@ -7,14 +7,27 @@ black's ``blib2to3`` grammar, botocore's service models, setuptools' launcher te
 The importer gives in-memory modules a ``__file__`` beside the executable
 (``<exe dir>/lib/pkg/mod.py``), but no file exists there, so such reads fail.
 
-The rule (``place_data_beside_file_users``): when any non-stdlib module of a package tree
-names ``__file__`` in its code, every data file of that tree (``PythonPackageResource``
-records of the top-most regular package and its subpackages) whose location is
-``in-memory`` moves to its ``location_fallback`` when that is ``filesystem-relative``, so
-the file exists where ``__file__`` points (the in-memory prefix and the fallback prefix
-are the same directory, ``lib`` by default). Without a filesystem fallback the data stays
-in memory and the build warns, naming the package, the module and the line to add.
-Modules and metadata are not moved: ``__file__`` is set for them either way.
+The rule (``place_data_beside_file_users``): a module *reads beside ``__file__``* when it
+passes a path built from ``__file__`` (directly, or through a name assigned from an expression
+that uses it, as in ``HERE = os.path.dirname(__file__)``) to a call that opens, lists or tests
+files: ``open``, ``io.open``, ``codecs.open``, ``os.listdir``/``scandir``/``walk``,
+``os.path.exists``/``isfile``/``isdir``/``getsize``, ``glob.glob``/``iglob``, or pathlib's
+``open``/``read_text``/``read_bytes``/``iterdir``/``glob``/``rglob``/``exists``/``is_file``/
+``is_dir``. Computing a path from ``__file__`` without reading it (``numpy.get_include()``)
+does not count. When such a module is in package ``P``, every data file of ``P`` and its
+subpackages (``PythonPackageResource`` records) whose location is ``in-memory`` moves to its
+``location_fallback`` when that is ``filesystem-relative``, so the file exists where
+``__file__`` points (the in-memory prefix and the fallback prefix are the same directory,
+``lib`` by default). Without a filesystem fallback the data stays in memory and the build
+warns, naming the package, the module and the line to add. Modules and metadata are not
+moved: ``__file__`` is set for them either way.
+
+Not counted, so they do not push whole packages out of a single-file executable: test code
+(``conftest.py`` and modules under ``test``/``tests``/``testing`` subpackages), C build tooling
+whose code reads beside ``__file__`` only while generating or compiling C code (packages named
+``distutils``, as ``numpy.distutils`` and ``setuptools._distutils``; cffi's compiler modules
+``cffi.recompiler``/``verifier``/``vengine_*``; pycparser's table generators), and
+type-checker files (``*.pyi``, ``py.typed``), which nothing reads at run time.
 """
 
 from __future__ import annotations
@@ -43,16 +56,23 @@ _FILE_RE = re.compile(rb"\b__file__\b")
 FALLBACK_FIX = 'policy.resources_location_fallback = "filesystem-relative:lib"'
 
 
+_READ_CALLS = frozenset({
+    "open", "listdir", "scandir", "walk", "exists", "isfile", "isdir", "getsize", "glob", "iglob",
+    "read_text", "read_bytes", "iterdir", "rglob", "is_file", "is_dir",
+})
+
+
 def uses_file_attribute(source: bytes) -> int | None:
-    """The first line where ``source`` reads the name ``__file__``, or None.
+    """The first line where ``source`` reads files beside ``__file__`` (module docstring), or None.
 
     Args:
         source: a module's source bytes.
 
     Returns:
-        A 1-based line number of a ``__file__`` name in load context (comments, strings and
-        attribute names such as ``module.__file__`` do not count), or None; None as well
-        for source that does not parse.
+        A 1-based line number of a file-access call whose arguments (or, for a method call, the
+        object) use ``__file__`` or a name assigned from an expression using it; None otherwise
+        (comments, strings and ``module.__file__`` attributes do not count), and None for source
+        that does not parse.
     """
     if not _FILE_RE.search(source):
         return None
@@ -60,12 +80,55 @@ def uses_file_attribute(source: bytes) -> int | None:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):
         return None
-    lines = [
-        node.lineno
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Name) and node.id == "__file__" and isinstance(node.ctx, ast.Load)
-    ]
+    derived: set[str] = {"__file__"}
+
+    def uses_file(node: ast.AST) -> bool:
+        return any(
+            isinstance(n, ast.Name) and n.id in derived and isinstance(n.ctx, ast.Load) for n in ast.walk(node)
+        )
+
+    assignments = [n for n in ast.walk(tree) if isinstance(n, ast.Assign | ast.AnnAssign) and n.value is not None]
+    for _ in range(3):  # names derived from names derived from __file__
+        for node in assignments:
+            assert node.value is not None
+            if uses_file(node.value):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                derived.update(t.id for t in targets if isinstance(t, ast.Name))
+    lines = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
+        if name not in _READ_CALLS:
+            continue
+        operands = [*node.args, *(k.value for k in node.keywords)]
+        if isinstance(func, ast.Attribute):
+            operands.append(func.value)
+        if any(uses_file(op) for op in operands):
+            lines.append(node.lineno)
     return min(lines) if lines else None
+
+
+# Modules that read beside __file__ only while generating or compiling C code.
+_C_BUILD_MODULES = frozenset({
+    "cffi.recompiler", "cffi.verifier", "cffi.vengine_cpy", "cffi.vengine_gen", "pycparser._ast_gen",
+    "pycparser._build_tables",
+})
+
+
+def _not_counted(module: str) -> bool:
+    """Test code and C build tooling (module docstring)."""
+    parts = module.split(".")
+    return (
+        parts[-1] == "conftest"
+        or module in _C_BUILD_MODULES
+        or any(p in ("test", "tests", "testing", "distutils", "_distutils") for p in parts)
+    )
+
+
+def _type_checker_file(name: str) -> bool:
+    return name.endswith(".pyi") or name.rpartition("/")[2] == "py.typed"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -105,16 +168,6 @@ def _filesystem_fallback(resource: Resource) -> str | None:
     return fallback if kind == "filesystem-relative" else None
 
 
-def _root(package: str, regular: set[str]) -> str:
-    """The top-most regular package above (or equal to) ``package``; ``package`` itself without one."""
-    parts = package.split(".")
-    for i in range(1, len(parts) + 1):
-        candidate = ".".join(parts[:i])
-        if candidate in regular:
-            return candidate
-    return package
-
-
 def place_data_beside_file_users(resources: Sequence[Resource]) -> tuple[list[Resource], list[DataPlacement]]:
     """Apply the module docstring's rule.
 
@@ -130,13 +183,9 @@ def place_data_beside_file_users(resources: Sequence[Resource]) -> tuple[list[Re
     Raises:
         OSError: a module's source cannot be read.
     """
-    regular: set[str] = set()
-    for r in resources:
-        if isinstance(r, PythonModuleSource | PythonExtensionModule) and r.is_package and not r.is_stdlib:
-            regular.add(r.name)
     users: dict[str, str] = {}
     for r in resources:
-        if not isinstance(r, PythonModuleSource) or r.is_stdlib or not r.add.include:
+        if not isinstance(r, PythonModuleSource) or r.is_stdlib or not r.add.include or _not_counted(r.name):
             continue
         line = uses_file_attribute(read_content(r))
         if line is None:
@@ -144,7 +193,7 @@ def place_data_beside_file_users(resources: Sequence[Resource]) -> tuple[list[Re
         package = r.name if r.is_package else r.name.rpartition(".")[0]
         if not package:
             continue  # a top-level module has no package data
-        users.setdefault(_root(package, regular), f"{r.name}:{line}")
+        users.setdefault(package, f"{r.name}:{line}")
     if not users:
         return list(resources), []
 
@@ -161,7 +210,13 @@ def place_data_beside_file_users(resources: Sequence[Resource]) -> tuple[list[Re
     kept: dict[str, int] = {}
     prefixes: dict[str, str] = {}
     for r in resources:
-        if isinstance(r, PythonPackageResource) and not r.is_stdlib and r.add.include and _is_memory(r.add.location):
+        if (
+            isinstance(r, PythonPackageResource)
+            and not r.is_stdlib
+            and r.add.include
+            and _is_memory(r.add.location)
+            and not _type_checker_file(r.name)
+        ):
             tree = tree_of(r.package)
             if tree is not None:
                 fallback = _filesystem_fallback(r)
