@@ -42,6 +42,7 @@ from pyoxidizer_py.resources.collect import make_python_module_source, pip_insta
 from pyoxidizer_py.resources.file_users import place_data_beside_file_users, uses_file_attribute
 from pyoxidizer_py.resources.model import PythonExtensionModule, PythonModuleSource, PythonPackageResource
 from pyoxidizer_py.resources.placement import apply_policy
+from pyoxidizer_py.resources.plan import plan_resources
 from pyoxidizer_py.resources.policy import PackagingPolicy
 from pyoxidizer_py.resources.scan import ScanOptions, scan_tree
 from pyoxidizer_py.resources.stdlib import stdlib_resources
@@ -246,7 +247,7 @@ def test_real_packages_in_plain_interpreter(case: tuple[str, str, bool], tmp_pat
     version, location, filesystem_importer = case
     dist = introspect_installed(PYTHONS[version])
     result = write_resource_artifacts(
-        _resources(version, location),  # type: ignore[arg-type]
+        plan_resources(_resources(version, location)),  # type: ignore[arg-type]
         dist,
         artifacts_dir=tmp_path / "art",
         install_dir=tmp_path / "inst",

@@ -9,12 +9,13 @@ The importer gives in-memory modules a ``__file__`` beside the executable
 
 The rule (``place_data_beside_file_users``): a module *reads beside ``__file__``* when it
 passes a path built from ``__file__`` (directly, or through a name assigned from an expression
-that uses it, as in ``HERE = os.path.dirname(__file__)``) to a call that opens, lists or tests
-files: ``open``, ``io.open``, ``codecs.open``, ``os.listdir``/``scandir``/``walk``,
-``os.path.exists``/``isfile``/``isdir``/``getsize``, ``glob.glob``/``iglob``, or pathlib's
-``open``/``read_text``/``read_bytes``/``iterdir``/``glob``/``rglob``/``exists``/``is_file``/
-``is_dir``. Computing a path from ``__file__`` without reading it (``numpy.get_include()``)
-does not count. When such a module is in package ``P``, every data file of ``P`` and its
+that uses it, as in ``HERE = os.path.dirname(__file__)``) to a call that may read it: any call
+but those that only compute, format or log a path (``os.path.join``/``dirname``/``abspath``...,
+``pathlib.Path`` and its ``with_name``/``resolve``/``joinpath``..., ``str``, ``format``,
+``print``, logging). So ``open(os.path.join(HERE, "x"))``, ``os.path.exists(HERE + "/x")``,
+``os.listdir(HERE)``, ``Path(__file__).parent.joinpath("g").read_text()`` and
+``load_grammar(GRAMMAR_FILE)`` count; returning a path (``numpy.get_include()``) or naming it in
+a message does not. When such a module is in package ``P``, every data file of ``P`` and its
 subpackages (``PythonPackageResource`` records) whose location is ``in-memory`` moves to its
 ``location_fallback`` when that is ``filesystem-relative``, so the file exists where
 ``__file__`` points (the in-memory prefix and the fallback prefix are the same directory,
@@ -56,9 +57,14 @@ _FILE_RE = re.compile(rb"\b__file__\b")
 FALLBACK_FIX = 'policy.resources_location_fallback = "filesystem-relative:lib"'
 
 
-_READ_CALLS = frozenset({
-    "open", "listdir", "scandir", "walk", "exists", "isfile", "isdir", "getsize", "glob", "iglob",
-    "read_text", "read_bytes", "iterdir", "rglob", "is_file", "is_dir",
+# Calls that only compute or print a path: a __file__-derived value passed to them is not read.
+_PATH_ONLY_CALLS = frozenset({
+    "join", "dirname", "abspath", "realpath", "normpath", "normcase", "basename", "split", "splitext",
+    "relpath", "expanduser", "fspath", "Path", "PurePath", "PosixPath", "PurePosixPath", "str", "repr",
+    "format", "with_name", "with_suffix", "with_stem", "resolve", "absolute", "joinpath", "relative_to",
+    "print", "debug", "info", "warning", "warn", "error", "exception", "critical", "log", "len",
+    "isinstance", "startswith", "endswith", "replace", "strip", "rstrip", "lstrip", "encode", "decode",
+    "append", "insert", "get", "getattr", "hasattr", "setattr",
 })
 
 
@@ -100,8 +106,8 @@ def uses_file_attribute(source: bytes) -> int | None:
             continue
         func = node.func
         name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
-        if name not in _READ_CALLS:
-            continue
+        if name is None or name in _PATH_ONLY_CALLS or name.endswith(("Error", "Exception", "Warning")):
+            continue  # path arithmetic, formatting, logging, or an exception's message
         operands = [*node.args, *(k.value for k in node.keywords)]
         if isinstance(func, ast.Attribute):
             operands.append(func.value)
