@@ -443,7 +443,9 @@ def test_namespace_split_across_locations(tmp_path: Path) -> None:
         apply_policy(make_python_module_source("nsx.b", "WHERE = 'site'\n"), files),
         apply_policy(make_python_module_source("nsx.deep.c", "WHERE = 'deep'\n"), files),
     ]
-    result = write_resource_artifacts(resources, dist, artifacts_dir=tmp_path / "art", install_dir=tmp_path / "inst")
+    result = write_resource_artifacts(
+        plan_resources(resources), dist, artifacts_dir=tmp_path / "art", install_dir=tmp_path / "inst"
+    )
     assert result.blob_path is not None
     origin = tmp_path / "inst"
     proc = subprocess.run(
@@ -471,6 +473,9 @@ def test_missing_encodings_is_a_warning(tmp_path: Path, caplog: pytest.LogCaptur
     policy.include_classified_resources = False  # what "files" mode did before it kept classified resources
     with caplog.at_level(logging.WARNING):
         write_resource_artifacts(
-            stdlib_resources(dist, policy), dist, artifacts_dir=tmp_path / "art", install_dir=tmp_path / "inst"
+            plan_resources(stdlib_resources(dist, policy)),
+            dist,
+            artifacts_dir=tmp_path / "art",
+            install_dir=tmp_path / "inst",
         )
     assert "the standard library's encodings package is not among the resources" in caplog.text
