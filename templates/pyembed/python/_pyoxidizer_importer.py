@@ -298,16 +298,6 @@ class OxidizedFinder(_LoaderBasics):
             real = fullname
         if flags & _EXTENSION:
             path = store.prefix_dirs[entry[1]] + "/" + entry[2]
-<<<<<<< HEAD
-            loader = _external.ExtensionFileLoader(fullname, path)
-            if flags & _PACKAGE:
-                # pkg/__init__<suffix> (mypyc): a package whose submodules live beside it.
-                locations = [path.rpartition("/")[0]]
-                return _external.spec_from_file_location(
-                    fullname, path, loader=loader, submodule_search_locations=locations
-                )
-            return _external.spec_from_file_location(fullname, path, loader=loader)
-=======
             if entry[1] == 0:
                 loader = _MemoryExtensionLoader(self, store, fullname, entry, path)
             else:
@@ -318,7 +308,6 @@ class OxidizedFinder(_LoaderBasics):
             if is_package:
                 spec.submodule_search_locations = [path.rpartition("/")[0]]
             return spec
->>>>>>> cceeded (Extension modules and shared libraries load from memory (memfd + CPython's loader); one resource plan decided in resources/plan.py)
         if flags & _NAMESPACE:
             # As CPython's PathFinder: a NamespaceLoader, origin None, and a _NamespacePath that
             # is recomputed when the parent's path changes and can be extended.
