@@ -32,8 +32,8 @@ from pyoxidizer_py.resources.model import (
     Resource,
     SharedLibrary,
 )
-from pyoxidizer_py.resources.plan import plan_resources
 from pyoxidizer_py.resources.placement import apply_policy
+from pyoxidizer_py.resources.plan import plan_resources
 from pyoxidizer_py.resources.policy import PackagingPolicy
 from pyoxidizer_py.resources.scan import ScanOptions, scan_tree
 from pyoxidizer_py.resources.stdlib import stdlib_resources

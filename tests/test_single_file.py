@@ -221,7 +221,10 @@ def test_refused_memfd_extracts_once_into_the_cache_then_reuses_it(big: Path, tm
 def test_memory_only_executable_with_spawn_children(strict: Path) -> None:
     result = _run(strict)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines() == ["spawn [{'a': 1}, {'b': [2]}]", "yaml True _yaml.cpython-311-x86_64-linux-gnu.so"]
+    assert result.stdout.splitlines() == [
+        "spawn [{'a': 1}, {'b': [2]}]",
+        "yaml True _yaml.cpython-311-x86_64-linux-gnu.so",
+    ]
     # Memory only: a refused memfd is an import error naming the module, not an extraction.
     refused = _run(strict, {"PYOXIDIZER_PY_NO_MEMFD": "1", "HOME": str(strict.parent)})
     assert refused.returncode == 1

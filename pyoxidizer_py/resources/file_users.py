@@ -41,7 +41,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pyoxidizer_py.resources.model import (
-    PythonExtensionModule,
     PythonModuleSource,
     PythonPackageResource,
     Resource,

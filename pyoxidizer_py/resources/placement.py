@@ -33,7 +33,7 @@ from pyoxidizer_py.resources.model import (
     Resource,
     SharedLibrary,
 )
-from pyoxidizer_py.resources.policy import PackagingPolicy, parse_location
+from pyoxidizer_py.resources.policy import PackagingPolicy
 
 __all__ = [
     "BUILT_IN",

@@ -361,13 +361,13 @@ class OxidizedFinder(_LoaderBasics):
         return "%s/__pycache__/%s.%s%s.pyc" % (head, tail[:-3], _CACHE_TAG, opt)
 
     # -- shared objects in memory -----------------------------------------------------------
-    def _shared_object_path(self, store, name, offset, length, key, kind):
-        """A path the dynamic loader can open for a shared object of the packed resources."""
+    def _shared_object_path(self, store, name, span, key, kind):
+        """A path the dynamic loader can open for the shared object at ``span`` (offset, length)."""
         load = self._load_shared_object
         if load is None:
             raise ImportError("%s is packed in memory, but this runtime cannot load shared objects "
                               "from memory" % name)
-        return load(name.rpartition("/")[2], store.slice(offset, length), kind, key, store.memory_only)
+        return load(name.rpartition("/")[2], store.slice(*span), kind, key, store.memory_only)
 
     def _load_dependencies(self, store, names):
         """Load the shared libraries an in-memory extension module needs, in order, once each."""
@@ -376,7 +376,7 @@ class OxidizedFinder(_LoaderBasics):
             if marker in self._loaded_libraries:
                 continue
             _loc, offset, length, key = store.shared_libraries[name]
-            self._shared_object_path(store, name, offset, length, key, 1)
+            self._shared_object_path(store, name, (offset, length), key, 1)
             self._loaded_libraries.add(marker)
 
     # -- importlib.abc.InspectLoader / ExecutionLoader ---------------------------------------
@@ -673,9 +673,9 @@ class _MemoryExtensionLoader:
     def create_module(self, spec):
         store, entry = self._store, self._entry
         self._finder._load_dependencies(store, entry[6])
-        opened = self._finder._shared_object_path(store, entry[2], entry[3], entry[4], entry[5], 0)
+        opened = self._finder._shared_object_path(store, entry[2], (entry[3], entry[4]), entry[5], 0)
         module = _bootstrap._call_with_frames_removed(_imp.create_dynamic, _ModuleSpec(spec.name, self, origin=opened))
-        try:
+        try:  # noqa: SIM105 (no contextlib import in the importer)
             module.__file__ = spec.origin
         except (AttributeError, TypeError):
             pass
