@@ -606,6 +606,7 @@ if sys.argv[1:] == ["extra"]:
     exe = dist.to_python_executable(name = "onefile", packaging_policy = policy, config = config)
     exe.libpython_link_mode = "static"
     exe.licenses_filename = None
+    exe.sbom_filename = None
     exe.add_python_resources(exe.read_package_root(path = "src", packages = ["myapp"]))
     return exe
 

@@ -203,7 +203,9 @@ def test_cargo_build_default_and_pyoxidizer_exe_modes_pick_up_edits(tmp_path: Pa
     cargo(project, "build", env=env)
     exe = project / "target" / "debug" / "edits"
     assert run([str(exe)], tmp_path, env).stdout == "first version\n"
-    assert (project / "target" / "debug" / "lib").is_dir()  # extra files beside the executable
+    # Extra files beside the executable (extension modules load from memory, so no lib/).
+    assert (project / "target" / "debug" / "COPYING.txt").is_file()
+    assert not (project / "target" / "debug" / "lib").exists()
     assert "first version" in cargo(project, "run", env=env).stdout
 
     # Editing pyoxidizer.bzl: picked up, pyo3 is not rebuilt.

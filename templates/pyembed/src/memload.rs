@@ -145,7 +145,9 @@ fn valid_component(s: &str) -> bool {
 /// else written under a temporary name and renamed into place.
 fn extracted_file(name: &str, key: &str, data: &[u8]) -> Result<PathBuf, String> {
     if !valid_component(name) || !key.bytes().all(|b| b.is_ascii_alphanumeric()) || key.is_empty() {
-        return Err(format!("invalid packed shared object name {name:?} / key {key:?}"));
+        return Err(format!(
+            "invalid packed shared object name {name:?} / key {key:?}"
+        ));
     }
     let dir = cache_root()?.join(key);
     let path = dir.join(name);
@@ -184,7 +186,13 @@ fn memfd_disabled() -> bool {
 }
 
 /// A path the loader can open for `data`, and for shared libraries, the object loaded.
-unsafe fn load(name: &str, data: &[u8], kind: c_int, key: &str, memory_only: bool) -> Result<String, String> {
+unsafe fn load(
+    name: &str,
+    data: &[u8],
+    kind: c_int,
+    key: &str,
+    memory_only: bool,
+) -> Result<String, String> {
     let memfd_name = CString::new(name).map_err(|_| format!("invalid name {name:?}"))?;
     let path = if memfd_disabled() {
         if memory_only {
@@ -193,7 +201,9 @@ unsafe fn load(name: &str, data: &[u8], kind: c_int, key: &str, memory_only: boo
                  from memory only (in_memory_shared_library_fallback = \"error\")"
             ));
         }
-        extracted_file(name, key, data)?.to_string_lossy().into_owned()
+        extracted_file(name, key, data)?
+            .to_string_lossy()
+            .into_owned()
     } else {
         match memory_file(&memfd_name, data) {
             Ok(fd) => format!("/proc/self/fd/{fd}"),
@@ -203,7 +213,9 @@ unsafe fn load(name: &str, data: &[u8], kind: c_int, key: &str, memory_only: boo
                      objects from memory only (in_memory_shared_library_fallback = \"error\")"
                 ))
             }
-            Err(_) => extracted_file(name, key, data)?.to_string_lossy().into_owned(),
+            Err(_) => extracted_file(name, key, data)?
+                .to_string_lossy()
+                .into_owned(),
         }
     };
     if kind == KIND_SHARED_LIBRARY {
@@ -223,7 +235,10 @@ unsafe fn load(name: &str, data: &[u8], kind: c_int, key: &str, memory_only: boo
     Ok(path)
 }
 
-unsafe extern "C" fn py_load(_slf: *mut ffi::PyObject, args: *mut ffi::PyObject) -> *mut ffi::PyObject {
+unsafe extern "C" fn py_load(
+    _slf: *mut ffi::PyObject,
+    args: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
     let mut name: *const c_char = std::ptr::null();
     let mut key: *const c_char = std::ptr::null();
     let mut kind: c_int = 0;
@@ -265,9 +280,13 @@ unsafe extern "C" fn py_load(_slf: *mut ffi::PyObject, args: *mut ffi::PyObject)
 
 static mut LOAD_DEF: ffi::PyMethodDef = ffi::PyMethodDef {
     ml_name: c"load".as_ptr(),
-    ml_meth: ffi::PyMethodDefPointer { PyCFunction: py_load },
+    ml_meth: ffi::PyMethodDefPointer {
+        PyCFunction: py_load,
+    },
     ml_flags: ffi::METH_VARARGS,
-    ml_doc: c"load(name, data, kind, key, memory_only) -> path of a shared object the loader can open".as_ptr(),
+    ml_doc:
+        c"load(name, data, kind, key, memory_only) -> path of a shared object the loader can open"
+            .as_ptr(),
 };
 
 /// A new reference to the `load` callable the importer is installed with.
@@ -275,5 +294,9 @@ static mut LOAD_DEF: ffi::PyMethodDef = ffi::PyMethodDef {
 /// # Safety
 /// The interpreter is initialised and this thread holds the GIL.
 pub(crate) unsafe fn loader_function() -> *mut ffi::PyObject {
-    ffi::PyCFunction_NewEx(std::ptr::addr_of_mut!(LOAD_DEF), std::ptr::null_mut(), std::ptr::null_mut())
+    ffi::PyCFunction_NewEx(
+        std::ptr::addr_of_mut!(LOAD_DEF),
+        std::ptr::null_mut(),
+        std::ptr::null_mut(),
+    )
 }
