@@ -172,8 +172,9 @@ def test_rebuild_after_python_edit_does_not_recompile_pyo3(tmp_path: Path, cargo
     exe_work = work / "x86_64-unknown-linux-gnu" / "debug" / "greet"
     assert (exe_work / "project" / "Cargo.toml").is_file()
     assert (exe_work / "artifacts" / "default_python_config.rs").is_file()
-    manifest = work / "x86_64-unknown-linux-gnu" / "debug" / "manifests" / "install.json"
-    assert "lib/yaml/_yaml.cpython-311-x86_64-linux-gnu.so" in manifest.read_text()
+    # The resources stage wrote no file into install/ (PyYAML's _yaml loads from memory), so it
+    # keeps no list of installed files.
+    assert not (work / "x86_64-unknown-linux-gnu" / "debug" / "manifests" / "install.json").exists()
 
 
 def test_work_dir_flag_places_intermediates_and_cache_clear_removes_them(tmp_path: Path, cargo_target: Path) -> None:
