@@ -120,12 +120,13 @@ def test_package_run_cache_and_incremental_rebuild(repo: PantsRepo) -> None:
     install = repo.root / INSTALL
     exe = install / "greet"
     # dist/ holds the executable, COPYING.txt and what the config installs, nothing of ours.
-    assert sorted(p.name for p in install.iterdir()) == ["COPYING.txt", "greet", "lib"]
+    # (PyYAML's _yaml is in the executable: extension modules load from memory.)
+    assert sorted(p.name for p in install.iterdir()) == ["COPYING.txt", "greet"]
     tree = sorted(p.relative_to(repo.root / "dist" / "greet").as_posix() for p in (repo.root / "dist" / "greet").rglob("*")
                   if p.is_file())
     assert all(p.startswith("x86_64-unknown-linux-gnu/debug/install/") for p in tree), tree
     assert not [p for p in tree if "cargo" in p or "/." in p or "manifest" in p or p.endswith((".rs", ".toml"))]
-    assert "x86_64-unknown-linux-gnu/debug/install/lib/yaml/_yaml.cpython-311-x86_64-linux-gnu.so" in tree
+    assert not [p for p in tree if p.endswith(".so")]
     ran = subprocess.run([str(exe), "Ann"], capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"})
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout.splitlines() == ["Hello, Ann!", "libyaml: True"]
