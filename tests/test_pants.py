@@ -121,7 +121,7 @@ def test_package_run_cache_and_incremental_rebuild(repo: PantsRepo) -> None:
     exe = install / "greet"
     # dist/ holds the executable, COPYING.txt and what the config installs, nothing of ours.
     # (PyYAML's _yaml is in the executable: extension modules load from memory.)
-    assert sorted(p.name for p in install.iterdir()) == ["COPYING.txt", "greet"]
+    assert sorted(p.name for p in install.iterdir()) == ["COPYING.txt", "greet", "sbom.cdx.json"]
     tree = sorted(p.relative_to(repo.root / "dist" / "greet").as_posix() for p in (repo.root / "dist" / "greet").rglob("*")
                   if p.is_file())
     assert all(p.startswith("x86_64-unknown-linux-gnu/debug/install/") for p in tree), tree
