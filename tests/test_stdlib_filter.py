@@ -21,6 +21,7 @@ from pyoxidizer_py.distribution.installed import introspect_installed
 from pyoxidizer_py.distribution.model import Distribution
 from pyoxidizer_py.resources.collect import make_python_module_source
 from pyoxidizer_py.resources.model import PythonExtensionModule, PythonModuleSource, Resource
+from pyoxidizer_py.resources.plan import plan_resources
 from pyoxidizer_py.resources.policy import PackagingPolicy
 from pyoxidizer_py.resources.stdlib import stdlib_resources
 from pyoxidizer_py.resources.stdlib_filter import DROPPED_MODULE, FilterResult, apply_import_filters
@@ -141,7 +142,7 @@ def test_dropped_module_import_names_the_policy(version: str, tmp_path: Path) ->
     policy = PackagingPolicy(stdlib_filter="imported")
     dist, result = _filtered(version, policy, run_command="import app.main")
     artifacts = write_resource_artifacts(
-        result.resources, dist, artifacts_dir=tmp_path / "art", install_dir=tmp_path / "inst",
+        plan_resources(result.resources), dist, artifacts_dir=tmp_path / "art", install_dir=tmp_path / "inst",
         bytecode_cache_dir=tmp_path / "bc",
     )
     assert artifacts.blob_path is not None
