@@ -49,7 +49,7 @@ from pyoxidizer_py.config.discovery import find_config
 from pyoxidizer_py.config.evaluate import Evaluation, EvaluationOptions, evaluate_config
 from pyoxidizer_py.config.pyproject import ZeroConfig, ZeroConfigOptions, check_entry_points, find_zero_config
 from pyoxidizer_py.distribution.pbs.cache import CACHEDIR_TAG
-from pyoxidizer_py.environment import config_work_dir
+from pyoxidizer_py.environment import config_identity, config_work_dir, work_root
 from pyoxidizer_py.errors import BuildError, PyOxidizerError
 from pyoxidizer_py.resources.plan import plan_resources, shared_objects_in_memory
 from pyoxidizer_py.rust_project.cargo import CargoBuildOptions, cargo_build
@@ -174,6 +174,9 @@ def check_allocator_settings(exe_name: str, config: Any, target_triple: str) -> 
         )
 
 
+DEFAULT_SBOM_FILENAME = PythonExecutable._ATTRS["sbom_filename"]
+
+
 class _Builder:
     """Builds the resolved targets of one evaluation (each executable at most once per output dir)."""
 
@@ -186,6 +189,9 @@ class _Builder:
         self.root = ctx.build_path / self.triple / self.profile
         self.work = config_work_dir(ctx.config_path, explicit=options.work_dir)
         self.work_profile = self.work / self.triple / self.profile
+        # A build system's fresh sandbox (Pants' pyoxidizer_binary): see ``sbom_settings``.
+        self.sandboxed = config_identity(ctx.config_path, work_root(options.work_dir)).startswith("sandbox:")
+        self._sbom_note_shown = False
         self.built: dict[tuple[int, Path], Path] = {}
         try:
             self.work_profile.mkdir(parents=True, exist_ok=True)
@@ -241,6 +247,24 @@ class _Builder:
     def work_dir(self, exe: PythonExecutable) -> Path:
         return self.work_profile / exe.name
 
+    def sbom_settings(self, exe: PythonExecutable) -> tuple[str | None, bool]:
+        """``(sbom_filename, sbom_embed)`` for this build.
+
+        In a build system's sandbox (``environment.config_identity``), the default SBOM file is
+        embedded in the executable instead of written beside it: Pants' ``pants run`` of a
+        ``pyoxidizer_binary`` executes the one file directly in ``install/`` other than
+        ``COPYING.txt`` (PyOxidizer's layout) and fails when there are two. An ``sbom_filename``
+        the config sets to another name is kept.
+        """
+        filename, embed = exe.settings["sbom_filename"], bool(exe.settings["sbom_embed"])
+        if self.sandboxed and filename == DEFAULT_SBOM_FILENAME:
+            if not self._sbom_note_shown:
+                log.warning("note: building in a sandbox: the SBOM is embedded in the executable, not beside it "
+                         "(read it with `pyoxidizer-py sbom EXE`)")
+                self._sbom_note_shown = True
+            return None, True
+        return filename, embed
+
     def write_artifacts(
         self, exe: PythonExecutable, artifacts: Path, *, install_dir: Path
     ) -> tuple[Any, Path, FilesystemInstall]:
@@ -271,7 +295,7 @@ class _Builder:
         search = None if config.module_search_paths is not None else list(resources.module_search_paths)
         write_python_config_rs(
             artifacts, config, module_search_paths=search, packed_resources=resources.packed_resources,
-            embedded_sbom=EMBEDDED_SBOM_FILE if exe.settings["sbom_embed"] else None,
+            embedded_sbom=EMBEDDED_SBOM_FILE if self.sbom_settings(exe)[1] else None,
         )
         return plan, pyo3_file, fs
 
@@ -290,7 +314,8 @@ class _Builder:
         from pyoxidizer_py.rust_project.reproducible import source_date_epoch
 
         settings = exe.settings
-        if not (settings["licenses_filename"] or settings["sbom_filename"] or settings["sbom_embed"]):
+        sbom_filename, sbom_embed = self.sbom_settings(exe)
+        if not (settings["licenses_filename"] or sbom_filename or sbom_embed):
             return ()
         try:
             timestamp = source_date_epoch()
@@ -317,8 +342,8 @@ class _Builder:
         return write_notices(components, artifacts, NoticeOptions(
             exe_name=exe.name,
             licenses_filename=settings["licenses_filename"],
-            sbom_filename=settings["sbom_filename"],
-            sbom_embed=settings["sbom_embed"],
+            sbom_filename=sbom_filename,
+            sbom_embed=sbom_embed,
             unknown_license_policy=settings["unknown_license_policy"],
             timestamp=timestamp,
         ))
