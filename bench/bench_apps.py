@@ -88,16 +88,20 @@ def _check(argv: list[str], expected: str) -> None:
 def bench_apps(python: Path, work: Path, *, runs: int) -> AppsResult:
     """Build each application three ways under ``work`` and measure them (see the module docstring)."""
     work.mkdir(parents=True, exist_ok=True)
-    version = subprocess.run([str(python), "-c", "import sys; print(sys.version.split()[0])"],
-                             capture_output=True, text=True, check=True).stdout.strip()
+    version = subprocess.run(
+        [str(python), "-c", "import sys; print(sys.version.split()[0])"], capture_output=True, text=True, check=True
+    ).stdout.strip()
     venv = work / "venv"
     subprocess.run([str(python), "-m", "venv", str(venv)], check=True)
     vpy = venv / "bin" / "python"
     requirements = sorted({r for reqs, _, _ in APPS.values() for r in reqs})
-    subprocess.run([str(vpy), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "pyinstaller",
-                    *requirements], check=True)
-    pyinstaller = subprocess.run([str(vpy), "-m", "PyInstaller", "--version"], capture_output=True, text=True,
-                                 check=True).stdout.strip()
+    subprocess.run(
+        [str(vpy), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "pyinstaller", *requirements],
+        check=True,
+    )
+    pyinstaller = subprocess.run(
+        [str(vpy), "-m", "PyInstaller", "--version"], capture_output=True, text=True, check=True
+    ).stdout.strip()
     venv_bytes = _tree_bytes(venv)
     cargo_target = work / "cargo-target"
     results = []
@@ -106,17 +110,48 @@ def bench_apps(python: Path, work: Path, *, runs: int) -> AppsResult:
         project.mkdir()
         (project / "app.py").write_text(script)
         (project / "pyoxidizer.bzl").write_text(CONFIG.format(requirements=reqs))
-        timed_run([sys.executable, "-m", "pyoxidizer_py", "build", "--release", "--path", str(project),
-                   "--python-distribution", str(python)],
-                  env=env_with_repo({"CARGO_TARGET_DIR": str(cargo_target)}), cwd=project)
+        timed_run(
+            [
+                sys.executable,
+                "-m",
+                "pyoxidizer_py",
+                "build",
+                "--release",
+                "--path",
+                str(project),
+                "--python-distribution",
+                str(python),
+            ],
+            env=env_with_repo({"CARGO_TARGET_DIR": str(cargo_target)}),
+            cwd=project,
+        )
         out = project / "build" / TRIPLE / "release" / "exe"
         files = tuple(sorted(p.name for p in out.iterdir()))
         ours = work / f"{name}-single"
         shutil.copy2(out / "app", ours)
         pi = work / f"{name}-pyinstaller"
-        subprocess.run([str(vpy), "-m", "PyInstaller", "--onefile", "--noconfirm", "--log-level", "ERROR",
-                        "--name", name, "--distpath", str(pi / "dist"), "--workpath", str(pi / "build"),
-                        "--specpath", str(pi), str(project / "app.py")], check=True, cwd=work)
+        subprocess.run(
+            [
+                str(vpy),
+                "-m",
+                "PyInstaller",
+                "--onefile",
+                "--noconfirm",
+                "--log-level",
+                "ERROR",
+                "--name",
+                name,
+                "--distpath",
+                str(pi / "dist"),
+                "--workpath",
+                str(pi / "build"),
+                "--specpath",
+                str(pi),
+                str(project / "app.py"),
+            ],
+            check=True,
+            cwd=work,
+        )
         pi_exe = pi / "dist" / name
         commands = {
             "single file (ours)": [str(ours)],
@@ -126,8 +161,16 @@ def bench_apps(python: Path, work: Path, *, runs: int) -> AppsResult:
         for argv in commands.values():
             _check(argv, expected)
         startup = compare_commands(commands, runs=runs, warmup=3)
-        results.append(AppResult(name=name, startup=startup, ours_bytes=ours.stat().st_size, ours_files=files,
-                                 pyinstaller_bytes=pi_exe.stat().st_size, venv_bytes=venv_bytes))
+        results.append(
+            AppResult(
+                name=name,
+                startup=startup,
+                ours_bytes=ours.stat().st_size,
+                ours_files=files,
+                pyinstaller_bytes=pi_exe.stat().st_size,
+                venv_bytes=venv_bytes,
+            )
+        )
     return AppsResult(python=python, python_version=version, pyinstaller=pyinstaller, apps=tuple(results))
 
 
@@ -152,8 +195,11 @@ def render_apps(result: AppsResult, runs: int) -> list[str]:
         "|---|---|---|---|",
     ]
     for app in result.apps:
-        sizes = {"single file (ours)": app.ours_bytes, "PyInstaller --onefile": app.pyinstaller_bytes,
-                 "venv python": app.venv_bytes}
+        sizes = {
+            "single file (ours)": app.ours_bytes,
+            "PyInstaller --onefile": app.pyinstaller_bytes,
+            "venv python": app.venv_bytes,
+        }
         for variant, stats in app.startup.items():
             size = mb(sizes[variant]) + (" (whole venv, both apps)" if variant == "venv python" else "")
             out.append(f"| {app.name} | {variant} | {ms(stats)} | {size} |")
@@ -162,6 +208,8 @@ def render_apps(result: AppsResult, runs: int) -> list[str]:
         ours = app.startup["single file (ours)"].mean
         pi = app.startup["PyInstaller --onefile"].mean
         venv = app.startup["venv python"].mean
-        out.append(f"- {app.name}: output directory holds `{', '.join(app.ours_files)}`; the single file starts "
-                   f"{pi / ours:.1f}x faster than PyInstaller's and at {ours / venv:.2f}x the venv's time.")
+        out.append(
+            f"- {app.name}: output directory holds `{', '.join(app.ours_files)}`; the single file starts "
+            f"{pi / ours:.1f}x faster than PyInstaller's and at {ours / venv:.2f}x the venv's time."
+        )
     return out

@@ -28,7 +28,7 @@ from timing import REPO, Stats, compare_commands, env_with_repo, timed_run, tree
 
 TRIPLE_DIR = Path("build") / "x86_64-unknown-linux-gnu" / "debug" / "install"
 EDITED_FILE = Path("src") / "greeter" / "cli.py"
-MAIN_LINE = "    names = sys.argv[1:] or [\"world\"]\n"
+MAIN_LINE = '    names = sys.argv[1:] or ["world"]\n'
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -67,8 +67,20 @@ def _compiled_crates(output: str) -> int:
 
 def _build(project: Path, dist: Distribution, cargo_target: Path) -> tuple[float, str]:
     """Time one ``build`` of ``project`` (verbose, so cargo's own lines are in the output)."""
-    cmd = [sys.executable, "-m", "pyoxidizer_py", "--verbose", "build", "--path", str(project),
-           "--python-distribution", str(dist.python), "--var", "LINK_MODE", dist.link_mode]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pyoxidizer_py",
+        "--verbose",
+        "build",
+        "--path",
+        str(project),
+        "--python-distribution",
+        str(dist.python),
+        "--var",
+        "LINK_MODE",
+        dist.link_mode,
+    ]
     # The work dir (generated project, artifacts, bytecode cache) goes with the scratch dir, so a
     # cold build starts from nothing.
     env = {"CARGO_TARGET_DIR": str(cargo_target), "PYOXIDIZER_PY_WORK_DIR": str(project.parent / "pyoxidizer-work")}
@@ -89,12 +101,14 @@ def _link_kind(exe: Path) -> str:
 
 
 def _python_version(python: Path) -> str:
-    return subprocess.run([str(python), "-c", "import sys; print(sys.version.split()[0])"],
-                          capture_output=True, text=True, check=True).stdout.strip()
+    return subprocess.run(
+        [str(python), "-c", "import sys; print(sys.version.split()[0])"], capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
-def bench_distribution(dist: Distribution, work: Path, *, cold_runs: int, rebuild_runs: int,
-                       startup_runs: int) -> BuildResult:
+def bench_distribution(
+    dist: Distribution, work: Path, *, cold_runs: int, rebuild_runs: int, startup_runs: int
+) -> BuildResult:
     """Run every build benchmark for one distribution under the scratch dir ``work``."""
     cold: list[float] = []
     compiled = 0
@@ -145,10 +159,19 @@ def bench_distribution(dist: Distribution, work: Path, *, cold_runs: int, rebuil
     )
     total, files = tree_size(install)
     return BuildResult(
-        dist=dist, linked=linked, python_version=_python_version(dist.python),
-        cold=Stats(samples=tuple(cold)), cold_compiled=compiled, local_first=local_first,
-        edit_rebuild=Stats(samples=tuple(edits)), edit_compiled=edit_compiled,
-        noop_rebuild=Stats(samples=tuple(noops)), noop_compiled=noop_compiled,
-        startup=startup, install_bytes=total, install_files=files, exe_bytes=exe.stat().st_size,
+        dist=dist,
+        linked=linked,
+        python_version=_python_version(dist.python),
+        cold=Stats(samples=tuple(cold)),
+        cold_compiled=compiled,
+        local_first=local_first,
+        edit_rebuild=Stats(samples=tuple(edits)),
+        edit_compiled=edit_compiled,
+        noop_rebuild=Stats(samples=tuple(noops)),
+        noop_compiled=noop_compiled,
+        startup=startup,
+        install_bytes=total,
+        install_files=files,
+        exe_bytes=exe.stat().st_size,
         libpython_bytes=sum(p.stat().st_size for p in libpythons if not p.is_symlink()),
     )

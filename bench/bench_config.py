@@ -79,7 +79,7 @@ def _parse_importtime(stderr: str) -> list[tuple[str, int]]:
     for line in stderr.splitlines():
         if not line.startswith("import time:") or "cumulative" in line:
             continue
-        _self, cumulative, name = line[len("import time:"):].split("|")
+        _self, cumulative, name = line[len("import time:") :].split("|")
         if name.strip() == "site" and not name.startswith("  "):
             rows.clear()  # everything so far was interpreter start-up
             continue
@@ -93,20 +93,30 @@ def bench_import(runs: int, wall_runs: int) -> ImportResult:
     totals: list[int] = []
     rows: list[tuple[str, int]] = []
     for _ in range(runs):
-        proc = subprocess.run([sys.executable, "-X", "importtime", "-c", "import pyoxidizer_py.cli"],
-                              env=env, capture_output=True, text=True, check=True)
+        proc = subprocess.run(
+            [sys.executable, "-X", "importtime", "-c", "import pyoxidizer_py.cli"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         rows = _parse_importtime(proc.stderr)
         totals.append(next(us for name, us in rows if name.strip() == "pyoxidizer_py.cli"))
     # Direct children of pyoxidizer_py.cli and other top-level imports, by cumulative time.
     depth = {name: len(name) - len(name.lstrip()) for name, _ in rows}
-    shallow = sorted(((n.strip(), us) for n, us in rows if depth[n] <= 3 and n.strip() != "pyoxidizer_py.cli"),
-                     key=lambda r: -r[1])
+    shallow = sorted(
+        ((n.strip(), us) for n, us in rows if depth[n] <= 3 and n.strip() != "pyoxidizer_py.cli"), key=lambda r: -r[1]
+    )
     # The console script pip installed beside this interpreter (not a pyenv shim, which adds a shell).
     script = Path(sys.executable).parent / "pyoxidizer-py"
     with tempfile.TemporaryDirectory() as tmp:
         project = Path(tmp) / "bench"
-        subprocess.run([sys.executable, "-m", "pyoxidizer_py", "init-config-file", str(project)], env=env,
-                       capture_output=True, check=True)
+        subprocess.run(
+            [sys.executable, "-m", "pyoxidizer_py", "init-config-file", str(project)],
+            env=env,
+            capture_output=True,
+            check=True,
+        )
         commands = {
             "python -c pass": [sys.executable, "-c", "pass"],
             "python -m pyoxidizer_py --version": [sys.executable, "-m", "pyoxidizer_py", "--version"],
@@ -118,4 +128,3 @@ def bench_import(runs: int, wall_runs: int) -> ImportResult:
             commands["python -m pyoxidizer_py list-targets"] = [sys.executable, "-m", "pyoxidizer_py", "list-targets"]
         wall = compare_commands(commands, runs=wall_runs, env=env, cwd=project)
     return ImportResult(importtime_us=sorted(totals), heaviest=shallow[:6], wall=wall)
-

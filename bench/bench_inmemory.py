@@ -92,14 +92,14 @@ resolve_targets()
 """
 
 APPS = {
-    "rich": 'from rich.console import Console\nfrom rich.table import Table\n\n'
-            'table = Table(title="bench")\nfor column in ("name", "value"):\n    table.add_column(column)\n'
-            'table.add_row("answer", "42")  # edited by the rebuild benchmark\n'
-            'Console(width=60, force_terminal=False).print(table)\n',
+    "rich": "from rich.console import Console\nfrom rich.table import Table\n\n"
+    'table = Table(title="bench")\nfor column in ("name", "value"):\n    table.add_column(column)\n'
+    'table.add_row("answer", "42")  # edited by the rebuild benchmark\n'
+    "Console(width=60, force_terminal=False).print(table)\n",
     "click": 'import click\n\n\n@click.command()\n@click.option("--name", default="world")\n'
-             'def hello(name):\n    click.echo(f"hello {name}")\n\n\nhello()\n',
+    'def hello(name):\n    click.echo(f"hello {name}")\n\n\nhello()\n',
     "yaml": 'import yaml\n\nprint(yaml.safe_dump(yaml.safe_load("a: [1, 2]\\nb: {c: d}\\n")), end="")\n',
-    "numpy": 'import numpy as np\n\nprint(int(np.arange(10).sum()))\n',
+    "numpy": "import numpy as np\n\nprint(int(np.arange(10).sum()))\n",
 }
 
 # Runs under ``python -S -I``; prints the modules that import, in a stable order.
@@ -169,8 +169,18 @@ class InMemoryResult:
 
 
 def _build(project: Path, python: Path, cargo_target: Path, *extra: str) -> Path:
-    cmd = [sys.executable, "-m", "pyoxidizer_py", "build", "--release", "--path", str(project),
-           "--python-distribution", str(python), *extra]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pyoxidizer_py",
+        "build",
+        "--release",
+        "--path",
+        str(project),
+        "--python-distribution",
+        str(python),
+        *extra,
+    ]
     _elapsed, output = timed_run(cmd, env=env_with_repo({"CARGO_TARGET_DIR": str(cargo_target)}), cwd=project)
     project.joinpath("build-output.txt").write_text(output)
     return project / "build" / TRIPLE / "release" / "exe"
@@ -185,8 +195,9 @@ def tools_venv(python: Path, cache: Path) -> Path:
     if not venv_python.exists() or not stamp.is_file() or stamp.read_text() != "\n".join(wanted):
         shutil.rmtree(venv, ignore_errors=True)
         subprocess.run([str(python), "-m", "venv", str(venv)], check=True)
-        subprocess.run([str(venv_python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *wanted],
-                       check=True)
+        subprocess.run(
+            [str(venv_python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *wanted], check=True
+        )
         stamp.write_text("\n".join(wanted))
     return venv_python
 
@@ -194,16 +205,35 @@ def tools_venv(python: Path, cache: Path) -> Path:
 def _pyinstaller_onefile(venv_python: Path, script: Path, work: Path) -> Path:
     out = work / f"pyinstaller-{script.stem}"
     shutil.rmtree(out, ignore_errors=True)
-    subprocess.run([str(venv_python), "-m", "PyInstaller", "--onefile", "--noconfirm", "--log-level", "ERROR",
-                    "--distpath", str(out / "dist"), "--workpath", str(out / "build"), "--specpath", str(out),
-                    str(script)], check=True, cwd=work, capture_output=True)
+    subprocess.run(
+        [
+            str(venv_python),
+            "-m",
+            "PyInstaller",
+            "--onefile",
+            "--noconfirm",
+            "--log-level",
+            "ERROR",
+            "--distpath",
+            str(out / "dist"),
+            "--workpath",
+            str(out / "build"),
+            "--specpath",
+            str(out),
+            str(script),
+        ],
+        check=True,
+        cwd=work,
+        capture_output=True,
+    )
     return out / "dist" / script.stem
 
 
 def stdlib_modules(python: Path) -> list[str]:
     """Stdlib modules that ``python -S -I`` imports without error, in import order."""
-    out = subprocess.run([str(python), "-S", "-I", "-c", _LIST_MODULES], capture_output=True, text=True,
-                         check=True, timeout=600).stdout
+    out = subprocess.run(
+        [str(python), "-S", "-I", "-c", _LIST_MODULES], capture_output=True, text=True, check=True, timeout=600
+    ).stdout
     return [ln for ln in out.splitlines() if ln]
 
 
@@ -228,11 +258,13 @@ def bench_in_memory(python: Path, work: Path, *, runs: int, cache: Path, rebuild
     """Build the executables under ``work`` and measure everything in the module docstring."""
     work.mkdir(parents=True, exist_ok=True)
     target = work / "cargo-target"
-    version = subprocess.run([str(python), "-c", "import sys; print(sys.version.split()[0])"],
-                             capture_output=True, text=True, check=True).stdout.strip()
+    version = subprocess.run(
+        [str(python), "-c", "import sys; print(sys.version.split()[0])"], capture_output=True, text=True, check=True
+    ).stdout.strip()
     venv_python = tools_venv(python, cache)
-    pyinstaller = subprocess.run([str(venv_python), "-m", "PyInstaller", "--version"], capture_output=True, text=True,
-                                 check=True).stdout.strip()
+    pyinstaller = subprocess.run(
+        [str(venv_python), "-m", "PyInstaller", "--version"], capture_output=True, text=True, check=True
+    ).stdout.strip()
 
     hello = work / "hello"
     hello.mkdir(exist_ok=True)
@@ -259,7 +291,7 @@ def bench_in_memory(python: Path, work: Path, *, runs: int, cache: Path, rebuild
             "python -S -I -c pass": [py, "-S", "-I", "-c", "pass"],
             "single file, default config (site on)": [str(singles["default"])],
             "single file, site_import = False": [str(singles["site0"])],
-            "single file, stdlib_filter = \"imported\"": [str(singles["filtered"])],
+            'single file, stdlib_filter = "imported"': [str(singles["filtered"])],
             "python -I -c pass": [py, "-I", "-c", "pass"],
             "PyInstaller --onefile": [str(pi_hello)],
         },
@@ -268,7 +300,7 @@ def bench_in_memory(python: Path, work: Path, *, runs: int, cache: Path, rebuild
     )
     hello_sizes = {
         "full stdlib, bytecode only": singles["default"].stat().st_size,
-        "stdlib_filter = \"imported\"": singles["filtered"].stat().st_size,
+        'stdlib_filter = "imported"': singles["filtered"].stat().st_size,
         f"PyInstaller --onefile ({pyinstaller})": pi_hello.stat().st_size,
     }
 
@@ -300,8 +332,15 @@ def bench_in_memory(python: Path, work: Path, *, runs: int, cache: Path, rebuild
         for exe in (install / "app", pi_exe):
             _check_output(exe, expected)
         total, count = tree_size(install)
-        apps.append(AppSize(name=name, requirement=APP_REQUIREMENTS[name], ours_bytes=total, ours_files=count,
-                            pyinstaller_bytes=pi_exe.stat().st_size))
+        apps.append(
+            AppSize(
+                name=name,
+                requirement=APP_REQUIREMENTS[name],
+                ours_bytes=total,
+                ours_files=count,
+                pyinstaller_bytes=pi_exe.stat().st_size,
+            )
+        )
         if name == "rich":
             rich_stats = compare_commands(
                 {
@@ -315,17 +354,27 @@ def bench_in_memory(python: Path, work: Path, *, runs: int, cache: Path, rebuild
             rebuilds = []
             main = project / "app" / "__main__.py"
             for i in range(rebuild_runs):
-                main.write_text(re.sub(r'table.add_row\("answer", "[^"]*"\)', f'table.add_row("answer", "{i}")',
-                                       main.read_text()))
+                main.write_text(
+                    re.sub(r'table.add_row\("answer", "[^"]*"\)', f'table.add_row("answer", "{i}")', main.read_text())
+                )
                 start = time.perf_counter()
                 _build(project, python, target)
                 rebuilds.append(time.perf_counter() - start)
                 _check_output(install / "app", f"answer │ {i}")
             release_rebuild = Stats(samples=tuple(rebuilds))
     return InMemoryResult(
-        python=python, python_version=version, pyinstaller=pyinstaller, hello=hello_stats, stdlib=stdlib_stats,
-        rich=rich_stats, module_count=len(modules), hello_sizes=hello_sizes, hello_files=files,
-        filtered_modules=filtered_modules, apps=tuple(apps), release_rebuild=release_rebuild,
+        python=python,
+        python_version=version,
+        pyinstaller=pyinstaller,
+        hello=hello_stats,
+        stdlib=stdlib_stats,
+        rich=rich_stats,
+        module_count=len(modules),
+        hello_sizes=hello_sizes,
+        hello_files=files,
+        filtered_modules=filtered_modules,
+        apps=tuple(apps),
+        release_rebuild=release_rebuild,
     )
 
 
@@ -341,56 +390,94 @@ def render_in_memory(result: InMemoryResult, runs: int) -> list[str]:
 
     h = result.hello
     base = h["python -S -I -c pass"]
-    out = ["### Single-file executables: start-up", "",
-           f"CPython {result.python_version} ({result.python}), release builds (stripped), static libpython. "
-           f"Interleaved runs, {runs} of each command; ratios against `python -S -I -c pass` of the same run "
-           "compare minimums (means in brackets). The default hello is one file: "
-           f"`{', '.join(result.hello_files)}`.", "",
-           "| command | mean (ms) | min (ms) | vs `python -S -I -c pass` |", "|---|---:|---:|---:|"]
+    out = [
+        "### Single-file executables: start-up",
+        "",
+        f"CPython {result.python_version} ({result.python}), release builds (stripped), static libpython. "
+        f"Interleaved runs, {runs} of each command; ratios against `python -S -I -c pass` of the same run "
+        "compare minimums (means in brackets). The default hello is one file: "
+        f"`{', '.join(result.hello_files)}`.",
+        "",
+        "| command | mean (ms) | min (ms) | vs `python -S -I -c pass` |",
+        "|---|---:|---:|---:|",
+    ]
     for name, stats in h.items():
-        out.append(f"| {name} | {ms(stats)} | {stats.min * 1000:.1f} | **{stats.min / base.min:.2f}x** "
-                   f"({stats.mean / base.mean:.2f}x) |")
+        out.append(
+            f"| {name} | {ms(stats)} | {stats.min * 1000:.1f} | **{stats.min / base.min:.2f}x** "
+            f"({stats.mean / base.mean:.2f}x) |"
+        )
     pi = h["PyInstaller --onefile"]
     ours = h["single file, default config (site on)"]
-    out += ["", f"Target: a hello with `site` on within 1.05x of `python -S -I -c pass`. The single file starts "
-            f"**{pi.min / ours.min:.1f}x faster** than PyInstaller `--onefile` ({result.pyinstaller}).", ""]
+    out += [
+        "",
+        f"Target: a hello with `site` on within 1.05x of `python -S -I -c pass`. The single file starts "
+        f"**{pi.min / ours.min:.1f}x faster** than PyInstaller `--onefile` ({result.pyinstaller}).",
+        "",
+    ]
     r = result.rich
     if r:
         exe, venv = r["executable"], r["venv python (same script)"]
-        out += ["**A rich-table app** (`rich` renders a table; the executable runs it with `run_module`) against "
-                "the same script run by a venv's python that has rich installed, and its PyInstaller `--onefile` "
-                "(target: executable / venv <= 0.80):", "",
-                "| command | mean (ms) | min (ms) | vs venv |", "|---|---:|---:|---:|"]
+        out += [
+            "**A rich-table app** (`rich` renders a table; the executable runs it with `run_module`) against "
+            "the same script run by a venv's python that has rich installed, and its PyInstaller `--onefile` "
+            "(target: executable / venv <= 0.80):",
+            "",
+            "| command | mean (ms) | min (ms) | vs venv |",
+            "|---|---:|---:|---:|",
+        ]
         for name, stats in r.items():
-            out.append(f"| {name} | {ms(stats)} | {stats.min * 1000:.1f} | **{stats.min / venv.min:.2f}x** "
-                       f"({stats.mean / venv.mean:.2f}x) |")
+            out.append(
+                f"| {name} | {ms(stats)} | {stats.min * 1000:.1f} | **{stats.min / venv.min:.2f}x** "
+                f"({stats.mean / venv.mean:.2f}x) |"
+            )
         out += ["", f"The executable takes **{exe.min / venv.min:.2f}x** the venv's time (minimums).", ""]
     s = result.stdlib
     mem, fs = s["executable, in-memory"], s["python -S -I (filesystem)"]
-    out += [f"**Importing {result.module_count} stdlib modules** (every module `python -S -I` imports "
-            "without error, minus tests, GUIs and `__main__` modules; `site` off in both; target: at least "
-            "1.25x as fast):", "",
-            "| command | mean (ms) | min (ms) |", "|---|---:|---:|",
-            f"| executable, in-memory | {ms(mem)} | {mem.min * 1000:.1f} |",
-            f"| `python -S -I import_stdlib.py` (filesystem) | {ms(fs)} | {fs.min * 1000:.1f} |", "",
-            f"In memory is **{fs.min / mem.min:.2f}x** as fast as the filesystem (minimums; "
-            f"{fs.mean / mem.mean:.2f}x comparing means).", ""]
-    out += ["### Single-file executables: size", "",
-            "**hello** (targets: <= 10 MB with the full stdlib, <= 5 MB with `stdlib_filter = \"imported\"`; "
-            f"the filter kept {result.filtered_modules} stdlib modules):", "",
-            "| file | bytes | MiB |", "|---|---:|---:|"]
+    out += [
+        f"**Importing {result.module_count} stdlib modules** (every module `python -S -I` imports "
+        "without error, minus tests, GUIs and `__main__` modules; `site` off in both; target: at least "
+        "1.25x as fast):",
+        "",
+        "| command | mean (ms) | min (ms) |",
+        "|---|---:|---:|",
+        f"| executable, in-memory | {ms(mem)} | {mem.min * 1000:.1f} |",
+        f"| `python -S -I import_stdlib.py` (filesystem) | {ms(fs)} | {fs.min * 1000:.1f} |",
+        "",
+        f"In memory is **{fs.min / mem.min:.2f}x** as fast as the filesystem (minimums; "
+        f"{fs.mean / mem.mean:.2f}x comparing means).",
+        "",
+    ]
+    out += [
+        "### Single-file executables: size",
+        "",
+        '**hello** (targets: <= 10 MB with the full stdlib, <= 5 MB with `stdlib_filter = "imported"`; '
+        f"the filter kept {result.filtered_modules} stdlib modules):",
+        "",
+        "| file | bytes | MiB |",
+        "|---|---:|---:|",
+    ]
     for name, size in result.hello_sizes.items():
         out.append(f"| {name} | {size:,} | {_mib(size)} |")
-    out += ["", "**Applications** against PyInstaller `--onefile` of the same script (target: no larger), built "
-            "with `stdlib_filter = \"imported\"` and `run_module`. Ours is everything the build installs (the "
-            "executable, and extension modules in `lib/` beside it while they cannot load from memory):", "",
-            "| app | requirement | ours (MiB) | files | PyInstaller --onefile (MiB) | ours / PyInstaller |",
-            "|---|---|---:|---:|---:|---:|"]
+    out += [
+        "",
+        "**Applications** against PyInstaller `--onefile` of the same script (target: no larger), built "
+        'with `stdlib_filter = "imported"` and `run_module`. Ours is everything the build installs (the '
+        "executable, and extension modules in `lib/` beside it while they cannot load from memory):",
+        "",
+        "| app | requirement | ours (MiB) | files | PyInstaller --onefile (MiB) | ours / PyInstaller |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
     for a in result.apps:
-        out.append(f"| {a.name} | `{a.requirement}` | {_mib(a.ours_bytes)} | {a.ours_files} "
-                   f"| {_mib(a.pyinstaller_bytes)} | **{a.ours_bytes / a.pyinstaller_bytes:.2f}x** |")
+        out.append(
+            f"| {a.name} | `{a.requirement}` | {_mib(a.ours_bytes)} | {a.ours_files} "
+            f"| {_mib(a.pyinstaller_bytes)} | **{a.ours_bytes / a.pyinstaller_bytes:.2f}x** |"
+        )
     rb = result.release_rebuild
-    out += ["", f"**Release rebuild** of the rich app after a one-line edit of its own `.py` file: median "
-            f"**{rb.median:.2f} s**, min {rb.min:.2f} s ({len(rb.samples)} runs; target: <= 3 s; the debug "
-            "rebuild is in the Builds table).", ""]
+    out += [
+        "",
+        f"**Release rebuild** of the rich app after a one-line edit of its own `.py` file: median "
+        f"**{rb.median:.2f} s**, min {rb.min:.2f} s ({len(rb.samples)} runs; target: <= 3 s; the debug "
+        "rebuild is in the Builds table).",
+        "",
+    ]
     return out

@@ -82,12 +82,17 @@ class _Pants:
         _run([str(venv / "bin" / "pex"), "pex==2.1.137", "-c", "pex", "-o", str(pex)])
         digest = hashlib.sha256(pex.read_bytes()).hexdigest()
         self.root = base / "repo"
-        shutil.copytree(REPO / "examples" / "pants", self.root,
-                        ignore=shutil.ignore_patterns("dist", ".pants.d", ".pids", "wheels", "pyoxidizer.lock"))
+        shutil.copytree(
+            REPO / "examples" / "pants",
+            self.root,
+            ignore=shutil.ignore_patterns("dist", ".pants.d", ".pids", "wheels", "pyoxidizer.lock"),
+        )
         _run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(self.root / "wheels"), str(REPO)])
         self.pants = venv / "bin" / "pants"
         self.env = {
-            "PATH": os.environ["PATH"], "LANG": os.environ.get("LANG", "C.UTF-8"), "HOME": os.environ["HOME"],
+            "PATH": os.environ["PATH"],
+            "LANG": os.environ.get("LANG", "C.UTF-8"),
+            "HOME": os.environ["HOME"],
             "PANTS_PEX_CLI_URL_TEMPLATE": f"file://{pex}",
             "PANTS_PEX_CLI_KNOWN_VERSIONS": f'["v2.1.137|linux_x86_64|{digest}|{pex.stat().st_size}"]',
             "PANTS_PEX_CLI_VERSION": "v2.1.137",
@@ -109,8 +114,11 @@ class _Pants:
 
 
 def _edit(cli: Path, i: int) -> None:
-    text = re.sub(r'print\(f"libyaml: \{yaml.__with_libyaml__\}.*"\)', f'print(f"libyaml: {{yaml.__with_libyaml__}} {i}")',
-                  cli.read_text())
+    text = re.sub(
+        r'print\(f"libyaml: \{yaml.__with_libyaml__\}.*"\)',
+        f'print(f"libyaml: {{yaml.__with_libyaml__}} {i}")',
+        cli.read_text(),
+    )
     cli.write_text(text)
 
 
@@ -156,33 +164,40 @@ def bench_pants(base: Path, *, runs: int) -> PantsResult:
             own_times.append(elapsed)
     for sandbox in sandboxes:
         shutil.rmtree(sandbox, ignore_errors=True)
-    return PantsResult(cold_package=cold, cold_process=cold_process, edit_package=Stats(samples=tuple(packages)),
-                       edit_process=Stats(samples=tuple(processes)), cache_hit_package=hit,
-                       own_rebuild=Stats(samples=tuple(own_times)))
+    return PantsResult(
+        cold_package=cold,
+        cold_process=cold_process,
+        edit_package=Stats(samples=tuple(packages)),
+        edit_process=Stats(samples=tuple(processes)),
+        cache_hit_package=hit,
+        own_rebuild=Stats(samples=tuple(own_times)),
+    )
 
 
 def render(result: PantsResult, runs: int) -> str:
     """The Markdown section for docs/performance.md."""
     e, p, o = result.edit_package, result.edit_process, result.own_rebuild
     ratio = p.median / o.median if o.samples else float("nan")
-    return "\n".join([
-        "### Pants `pyoxidizer_binary` (examples/pants, debug, pyenv 3.11)",
-        "",
-        f"Pants 2.17.1 with its daemon; medians of {runs} one-line `.py` edits (our own rebuild: "
-        f"{len(o.samples)} of them, the first build only fills the work dir).",
-        "",
-        "| step | seconds |",
-        "|---|---:|",
-        f"| `pants package ::`, cold named cache | {result.cold_package:.1f} |",
-        f"| pyoxidizer-py process in it | {result.cold_process:.1f} |",
-        f"| `pants package ::` after a one-line edit, warm named cache | {e.median:.1f} (min {e.min:.1f}) |",
-        f"| pyoxidizer-py process in it | {p.median:.1f} (min {p.min:.1f}) |",
-        f"| our own incremental rebuild of the same inputs (`pyoxidizer-py build`) | {o.median:.1f} (min {o.min:.1f}) |",
-        f"| process under Pants / our own rebuild | {ratio:.2f}x |",
-        f"| `pants package ::` after `rm -rf dist` (cache hit, no process) | {result.cache_hit_package:.1f} |",
-        "",
-        "",
-    ])
+    return "\n".join(
+        [
+            "### Pants `pyoxidizer_binary` (examples/pants, debug, pyenv 3.11)",
+            "",
+            f"Pants 2.17.1 with its daemon; medians of {runs} one-line `.py` edits (our own rebuild: "
+            f"{len(o.samples)} of them, the first build only fills the work dir).",
+            "",
+            "| step | seconds |",
+            "|---|---:|",
+            f"| `pants package ::`, cold named cache | {result.cold_package:.1f} |",
+            f"| pyoxidizer-py process in it | {result.cold_process:.1f} |",
+            f"| `pants package ::` after a one-line edit, warm named cache | {e.median:.1f} (min {e.min:.1f}) |",
+            f"| pyoxidizer-py process in it | {p.median:.1f} (min {p.min:.1f}) |",
+            f"| our own incremental rebuild of the same inputs (`pyoxidizer-py build`) | {o.median:.1f} (min {o.min:.1f}) |",
+            f"| process under Pants / our own rebuild | {ratio:.2f}x |",
+            f"| `pants package ::` after `rm -rf dist` (cache hit, no process) | {result.cache_hit_package:.1f} |",
+            "",
+            "",
+        ]
+    )
 
 
 def write(path: Path, section: str) -> None:

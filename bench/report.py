@@ -28,9 +28,17 @@ def _mib(n: int) -> str:
     return f"{n / 1024 / 1024:.1f} MiB"
 
 
-def render_section(*, facts: Mapping[str, str], params: Mapping[str, int], evaluations: Sequence[EvalResult],
-                   imports: ImportResult, builds: Sequence[BuildResult | tuple[Distribution, str]],
-                   elapsed: float, quick: bool, extra: Sequence[str] = ()) -> str:
+def render_section(
+    *,
+    facts: Mapping[str, str],
+    params: Mapping[str, int],
+    evaluations: Sequence[EvalResult],
+    imports: ImportResult,
+    builds: Sequence[BuildResult | tuple[Distribution, str]],
+    elapsed: float,
+    quick: bool,
+    extra: Sequence[str] = (),
+) -> str:
     """The generated Markdown section (without markers)."""
     out: list[str] = ["## Latest results", ""]
     if quick:
@@ -39,30 +47,45 @@ def render_section(*, facts: Mapping[str, str], params: Mapping[str, int], evalu
     out += [f"| {k} | {v} |" for k, v in facts.items()]
     out += [f"| whole bench | {elapsed:.0f} s |", ""]
 
-    out += ["### Configuration evaluation (in process)", "",
-            f"`evaluate_config(EvaluationOptions(config_path=..., requested_targets=[]))`, {params['eval_runs']} runs "
-            "after a first call; the first call in a process also builds the dialect globals.", "",
-            "| config | first call (ms) | median (ms) | min (ms) |", "|---|---:|---:|---:|"]
+    out += [
+        "### Configuration evaluation (in process)",
+        "",
+        f"`evaluate_config(EvaluationOptions(config_path=..., requested_targets=[]))`, {params['eval_runs']} runs "
+        "after a first call; the first call in a process also builds the dialect globals.",
+        "",
+        "| config | first call (ms) | median (ms) | min (ms) |",
+        "|---|---:|---:|---:|",
+    ]
     for e in evaluations:
         out.append(f"| {e.name} | {_ms(e.first)} | {_ms(e.stats.median)} | {_ms(e.stats.min)} |")
     out.append("")
 
     med = sorted(imports.importtime_us)[len(imports.importtime_us) // 2]
-    out += ["### CLI import and start", "",
-            f"`python -X importtime -c \"import pyoxidizer_py.cli\"`: cumulative import time of `pyoxidizer_py.cli` "
-            f"median **{med / 1000:.1f} ms**, min {min(imports.importtime_us) / 1000:.1f} ms "
-            f"({len(imports.importtime_us)} runs). Largest imports below it (cumulative, one run): "
-            + ", ".join(f"`{n}` {us / 1000:.1f} ms" for n, us in imports.heaviest) + ".", "",
-            f"Whole-process wall time, interleaved, {params['wall_runs']} runs each (`list-targets` in a "
-            "directory made by `init-config-file`; target: at most 60 ms):", "",
-            "| command | mean (ms) | stdev (ms) | min (ms) |", "|---|---:|---:|---:|"]
+    out += [
+        "### CLI import and start",
+        "",
+        f'`python -X importtime -c "import pyoxidizer_py.cli"`: cumulative import time of `pyoxidizer_py.cli` '
+        f"median **{med / 1000:.1f} ms**, min {min(imports.importtime_us) / 1000:.1f} ms "
+        f"({len(imports.importtime_us)} runs). Largest imports below it (cumulative, one run): "
+        + ", ".join(f"`{n}` {us / 1000:.1f} ms" for n, us in imports.heaviest)
+        + ".",
+        "",
+        f"Whole-process wall time, interleaved, {params['wall_runs']} runs each (`list-targets` in a "
+        "directory made by `init-config-file`; target: at most 60 ms):",
+        "",
+        "| command | mean (ms) | stdev (ms) | min (ms) |",
+        "|---|---:|---:|---:|",
+    ]
     for name, s in imports.wall.items():
         out.append(f"| `{name}` | {_ms(s.mean)} | {_ms(s.stdev)} | {_ms(s.min)} |")
     bare = imports.wall.get("python -c pass")
     listing = next((s for n, s in imports.wall.items() if n.endswith("list-targets")), None)
     if bare is not None and listing is not None:
-        out += ["", f"`list-targets` takes **{_ms(listing.min)} ms** (minimum; mean {_ms(listing.mean)} ms), "
-                f"{_ms(listing.min - bare.min)} ms more than a bare interpreter start."]
+        out += [
+            "",
+            f"`list-targets` takes **{_ms(listing.min)} ms** (minimum; mean {_ms(listing.mean)} ms), "
+            f"{_ms(listing.min - bare.min)} ms more than a bare interpreter start.",
+        ]
     out.append("")
 
     if builds:
@@ -74,37 +97,55 @@ def render_section(*, facts: Mapping[str, str], params: Mapping[str, int], evalu
 def _render_builds(params: Mapping[str, int], builds: Sequence[BuildResult | tuple[Distribution, str]]) -> list[str]:
     ok = [b for b in builds if isinstance(b, BuildResult)]
     failed = [b for b in builds if not isinstance(b, BuildResult)]
-    out = ["### Builds (debug profile)", "",
-           f"Cold build of `examples/hello` (fresh build dir and `CARGO_TARGET_DIR`; best and worst of "
-           f"{params['cold_runs']}), and rebuilds of `examples/local-app` ({params['rebuild_runs']} each, "
-           "median): after editing only `src/greeter/cli.py`, and with no change. \"crates\" is how many "
-           "crates cargo compiled. Times are wall clock of `python -m pyoxidizer_py build`.", "",
-           "| distribution | linked | cold build (s) | crates | rebuild after .py edit (s) | crates "
-           "| no-change rebuild (s) | crates |",
-           "|---|---|---:|---:|---:|---:|---:|---:|"]
+    out = [
+        "### Builds (debug profile)",
+        "",
+        f"Cold build of `examples/hello` (fresh build dir and `CARGO_TARGET_DIR`; best and worst of "
+        f"{params['cold_runs']}), and rebuilds of `examples/local-app` ({params['rebuild_runs']} each, "
+        'median): after editing only `src/greeter/cli.py`, and with no change. "crates" is how many '
+        "crates cargo compiled. Times are wall clock of `python -m pyoxidizer_py build`.",
+        "",
+        "| distribution | linked | cold build (s) | crates | rebuild after .py edit (s) | crates "
+        "| no-change rebuild (s) | crates |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
     for b in ok:
         cold = f"{b.cold.min:.1f} to {max(b.cold.samples):.1f}"
-        out.append(f"| {b.dist.label} ({b.python_version}) | {b.linked} | {cold} "
-                   f"| {b.cold_compiled} | {b.edit_rebuild.median:.2f} | {b.edit_compiled} "
-                   f"| {b.noop_rebuild.median:.2f} | {b.noop_compiled} |")
-    out += ["", "### Startup of the hello executable", "",
-            f"Mean of {params['startup_runs']} runs each (hyperfine, 5 warm-up runs), the executable and the "
-            "interpreter it embeds measured in the same run. The executable runs the example's one-line "
-            "`run_command` (`import sys; print(...)`).", "",
-            "| distribution | linked | executable (ms) | `python -S -I -c pass` (ms) | ratio "
-            "| `python -I -c pass` (ms) |",
-            "|---|---|---:|---:|---:|---:|"]
+        out.append(
+            f"| {b.dist.label} ({b.python_version}) | {b.linked} | {cold} "
+            f"| {b.cold_compiled} | {b.edit_rebuild.median:.2f} | {b.edit_compiled} "
+            f"| {b.noop_rebuild.median:.2f} | {b.noop_compiled} |"
+        )
+    out += [
+        "",
+        "### Startup of the hello executable",
+        "",
+        f"Mean of {params['startup_runs']} runs each (hyperfine, 5 warm-up runs), the executable and the "
+        "interpreter it embeds measured in the same run. The executable runs the example's one-line "
+        "`run_command` (`import sys; print(...)`).",
+        "",
+        "| distribution | linked | executable (ms) | `python -S -I -c pass` (ms) | ratio | `python -I -c pass` (ms) |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
     for b in ok:
         exe, bare, site = (b.startup[k] for k in ("hello executable", "python -S -I -c pass", "python -I -c pass"))
-        out.append(f"| {b.dist.label} | {b.linked} | {_ms(exe.mean)} ± {_ms(exe.stdev)} | {_ms(bare.mean)} ± "
-                   f"{_ms(bare.stdev)} | **{exe.mean / bare.mean:.2f}x** | {_ms(site.mean)} |")
-    out += ["", "### Installed size of the hello example", "",
-            "| distribution | linked | install dir | files | executable | libpython in `lib/` |",
-            "|---|---|---:|---:|---:|---:|"]
+        out.append(
+            f"| {b.dist.label} | {b.linked} | {_ms(exe.mean)} ± {_ms(exe.stdev)} | {_ms(bare.mean)} ± "
+            f"{_ms(bare.stdev)} | **{exe.mean / bare.mean:.2f}x** | {_ms(site.mean)} |"
+        )
+    out += [
+        "",
+        "### Installed size of the hello example",
+        "",
+        "| distribution | linked | install dir | files | executable | libpython in `lib/` |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
     for b in ok:
         lib = _mib(b.libpython_bytes) if b.libpython_bytes else "—"
-        out.append(f"| {b.dist.label} | {b.linked} | {_mib(b.install_bytes)} ({b.install_bytes:,} B) | "
-                   f"{b.install_files} | {_mib(b.exe_bytes)} ({b.exe_bytes:,} B) | {lib} |")
+        out.append(
+            f"| {b.dist.label} | {b.linked} | {_mib(b.install_bytes)} ({b.install_bytes:,} B) | "
+            f"{b.install_files} | {_mib(b.exe_bytes)} ({b.exe_bytes:,} B) | {lib} |"
+        )
     out.append("")
     if failed:
         out += ["Not measured:", ""]

@@ -39,10 +39,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
     parser.add_argument("--output", type=Path, default=REPO / "docs" / "performance.md")
     parser.add_argument("--skip-builds", action="store_true", help="only the configuration benchmarks")
-    parser.add_argument("--only-in-memory", action="store_true",
-                        help="only the in-memory / single-file benchmarks (issue 6)")
-    parser.add_argument("--skip-apps", action="store_true",
-                        help="skip the single-file numpy / PyYAML applications against PyInstaller (issue 12)")
+    parser.add_argument(
+        "--only-in-memory", action="store_true", help="only the in-memory / single-file benchmarks (issue 6)"
+    )
+    parser.add_argument(
+        "--skip-apps",
+        action="store_true",
+        help="skip the single-file numpy / PyYAML applications against PyInstaller (issue 12)",
+    )
     args = parser.parse_args(argv)
     q = args.quick
     started = time.perf_counter()
@@ -67,8 +71,13 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_builds:
         progress("single-file executables: size, start-up, PyInstaller")
         with tempfile.TemporaryDirectory(prefix="pyoxidizer-py-bench-") as tmp:
-            result = bench_in_memory(IN_MEMORY_PYTHON, Path(tmp), runs=params["startup_runs"], cache=TOOLS_CACHE,
-                                     rebuild_runs=params["rebuild_runs"])
+            result = bench_in_memory(
+                IN_MEMORY_PYTHON,
+                Path(tmp),
+                runs=params["startup_runs"],
+                cache=TOOLS_CACHE,
+                rebuild_runs=params["rebuild_runs"],
+            )
         extra = render_in_memory(result, params["startup_runs"])
     if not args.skip_builds and not args.skip_apps:
         progress("single-file applications with C extensions vs PyInstaller --onefile and a venv")
@@ -83,15 +92,27 @@ def main(argv: list[str] | None = None) -> int:
                     continue
                 progress(f"builds: {dist.label} {dist.python} LINK_MODE={dist.link_mode}")
                 try:
-                    builds.append(bench_distribution(
-                        dist, Path(tmp) / f"d{i}", cold_runs=params["cold_runs"],
-                        rebuild_runs=params["rebuild_runs"], startup_runs=params["startup_runs"]))
+                    builds.append(
+                        bench_distribution(
+                            dist,
+                            Path(tmp) / f"d{i}",
+                            cold_runs=params["cold_runs"],
+                            rebuild_runs=params["rebuild_runs"],
+                            startup_runs=params["startup_runs"],
+                        )
+                    )
                 except RuntimeError as exc:
                     builds.append((dist, str(exc).splitlines()[0]))
     elapsed = time.perf_counter() - started
     section = render_section(
-        facts=machine_facts(), params=params, evaluations=evaluations, imports=imports, builds=builds,
-        elapsed=elapsed, quick=q, extra=extra,
+        facts=machine_facts(),
+        params=params,
+        evaluations=evaluations,
+        imports=imports,
+        builds=builds,
+        elapsed=elapsed,
+        quick=q,
+        extra=extra,
     )
     write_section(args.output, section)
     progress(f"wrote {args.output}")

@@ -87,8 +87,9 @@ def compare_commands(
     for i in range(warmup + runs):
         for name, argv in commands.items():
             start = time.perf_counter()
-            subprocess.run(list(argv), check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
-                           cwd=cwd)
+            subprocess.run(
+                list(argv), check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=cwd
+            )
             if i >= warmup:
                 samples[name].append(time.perf_counter() - start)
     return {name: Stats(samples=tuple(s)) for name, s in samples.items()}
@@ -121,8 +122,9 @@ def machine_facts() -> dict[str, str]:
                 break
     except OSError:
         pass
-    git = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
-                         capture_output=True, text=True, check=False)
+    git = subprocess.run(
+        ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+    )
     return {
         "date": time.strftime("%Y-%m-%d %H:%M %Z"),
         "machine": f"{cpu}, {os.cpu_count()} CPUs, {mem} RAM",

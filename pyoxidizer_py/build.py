@@ -56,7 +56,13 @@ from pyoxidizer_py.rust_project.cargo import CargoBuildOptions, cargo_build
 from pyoxidizer_py.rust_project.project import render_project
 
 __all__ = [
-    "BuildOptions", "BuildResult", "allocator_features", "build", "build_embedded_artifacts", "build_evaluation", "run",
+    "BuildOptions",
+    "BuildResult",
+    "allocator_features",
+    "build",
+    "build_embedded_artifacts",
+    "build_evaluation",
+    "run",
 ]
 
 log = logging.getLogger(__name__)
@@ -259,8 +265,10 @@ class _Builder:
         filename, embed = exe.settings["sbom_filename"], bool(exe.settings["sbom_embed"])
         if self.sandboxed and filename == DEFAULT_SBOM_FILENAME:
             if not self._sbom_note_shown:
-                log.warning("note: building in a sandbox: the SBOM is embedded in the executable, not beside it "
-                         "(read it with `pyoxidizer-py sbom EXE`)")
+                log.warning(
+                    "note: building in a sandbox: the SBOM is embedded in the executable, not beside it "
+                    "(read it with `pyoxidizer-py sbom EXE`)"
+                )
                 self._sbom_note_shown = True
             return None, True
         return filename, embed
@@ -294,7 +302,10 @@ class _Builder:
         fs = resources.filesystem
         search = None if config.module_search_paths is not None else list(resources.module_search_paths)
         write_python_config_rs(
-            artifacts, config, module_search_paths=search, packed_resources=resources.packed_resources,
+            artifacts,
+            config,
+            module_search_paths=search,
+            packed_resources=resources.packed_resources,
             embedded_sbom=EMBEDDED_SBOM_FILE if self.sbom_settings(exe)[1] else None,
         )
         return plan, pyo3_file, fs
@@ -327,26 +338,39 @@ class _Builder:
         if project_manifest is not None:
             allocators = allocator_features(exe.config.record.allocator_backend)
             features = cargo_features(CargoBuildOptions(features=allocators))
-            queries.append(CrateQuery(
-                manifest_path=project_manifest, target_triple=self.triple, features=tuple(features),
-                no_default_features=True, include_root=False,
-            ))
+            queries.append(
+                CrateQuery(
+                    manifest_path=project_manifest,
+                    target_triple=self.triple,
+                    features=tuple(features),
+                    no_default_features=True,
+                    include_root=False,
+                )
+            )
         for path, all_features, extra_features in exe.cargo_licensing:
             manifest = Path(path) / "Cargo.toml" if Path(path).is_dir() else Path(path)
-            queries.append(CrateQuery(
-                manifest_path=manifest, target_triple=self.triple, features=tuple(extra_features or ()),
-                all_features=bool(all_features),
-            ))
+            queries.append(
+                CrateQuery(
+                    manifest_path=manifest,
+                    target_triple=self.triple,
+                    features=tuple(extra_features or ()),
+                    all_features=bool(all_features),
+                )
+            )
         if queries:
             components += crate_components(queries)
-        return write_notices(components, artifacts, NoticeOptions(
-            exe_name=exe.name,
-            licenses_filename=settings["licenses_filename"],
-            sbom_filename=sbom_filename,
-            sbom_embed=sbom_embed,
-            unknown_license_policy=settings["unknown_license_policy"],
-            timestamp=timestamp,
-        ))
+        return write_notices(
+            components,
+            artifacts,
+            NoticeOptions(
+                exe_name=exe.name,
+                licenses_filename=settings["licenses_filename"],
+                sbom_filename=sbom_filename,
+                sbom_embed=sbom_embed,
+                unknown_license_policy=settings["unknown_license_policy"],
+                timestamp=timestamp,
+            ),
+        )
 
     def write_embedded_artifacts(self, exe: PythonExecutable, dest: Path) -> None:
         """Write everything a cargo build of the executable needs into ``dest``.
@@ -462,7 +486,12 @@ def _filter_stdlib(exe: PythonExecutable, dist: Any, config: Any, artifacts: Pat
             options += ["-W", w]
         startup = startup_modules(bytecode_python(dist), tuple(options)).imported
     result = apply_import_filters(
-        exe.resources, dist, policy, run_command=config.run_command, run_module=config.run_module, startup=startup,
+        exe.resources,
+        dist,
+        policy,
+        run_command=config.run_command,
+        run_module=config.run_module,
+        startup=startup,
         scan_cache=artifacts.parent / "import-scan-cache.json",
     )
     report = artifacts / "dropped-modules.txt"
@@ -470,7 +499,11 @@ def _filter_stdlib(exe: PythonExecutable, dist: Any, config: Any, artifacts: Pat
         write_bytes_if_changed(report, result.report().encode("utf-8"))
         log.warning(
             "%s: left out %d stdlib resources (kept %d of %d stdlib modules); list in %s",
-            exe.name, len(result.dropped), result.kept_stdlib_modules, result.stdlib_modules, report,
+            exe.name,
+            len(result.dropped),
+            result.kept_stdlib_modules,
+            result.stdlib_modules,
+            report,
         )
     else:
         report.unlink(missing_ok=True)

@@ -259,9 +259,7 @@ def run_build_script(options: BuildScriptOptions) -> BuildScriptResult:
     pyo3_path = dest / PYO3_CONFIG_FILENAME
     old_pyo3 = pyo3_path.read_text(encoding="utf-8") if pyo3_path.is_file() else None
     name = evaluation.resolved[-1]
-    build_embedded_artifacts(
-        evaluation, name, dest, BuildOptions(release=release, target_triple=triple, start=config)
-    )
+    build_embedded_artifacts(evaluation, name, dest, BuildOptions(release=release, target_triple=triple, start=config))
     if not reference.is_file():
         raise BuildError(
             f"unable to find generated {DEFAULT_PYTHON_CONFIG_FILENAME} in {dest}; "
@@ -283,7 +281,10 @@ def run_build_script(options: BuildScriptOptions) -> BuildScriptResult:
     )
     os.utime(stamp)  # the stamp's time is "evaluated at", even when its content did not change
     return BuildScriptResult(
-        artifacts_dir=dest, cargo_lines=tuple(lines), up_to_date=False, under_cargo=under_cargo,
+        artifacts_dir=dest,
+        cargo_lines=tuple(lines),
+        up_to_date=False,
+        under_cargo=under_cargo,
         pyo3_config_changed=changed,
     )
 
@@ -423,4 +424,3 @@ def generate_python_embedding_artifacts(options: EmbeddingArtifactsOptions) -> l
     if not (dest / "stdlib").is_dir():
         raise PyOxidizerError(f"{dist.description} has no stdlib at {dist.stdlib_dir}")
     return sorted(p.name for p in dest.iterdir())
-

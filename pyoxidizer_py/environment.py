@@ -136,7 +136,9 @@ def config_identity(config_path: Path, root: Path) -> str:
     return f"path:{config}"
 
 
-def config_work_dir(config_path: Path, *, explicit: Path | None = None, environ: Mapping[str, str] | None = None) -> Path:
+def config_work_dir(
+    config_path: Path, *, explicit: Path | None = None, environ: Mapping[str, str] | None = None
+) -> Path:
     """The work dir of one config: ``<real work root>/<config dir name>-<16 hex digits>``.
 
     The digits are the start of the sha256 of ``config_identity``; the readable prefix only

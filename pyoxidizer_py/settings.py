@@ -100,6 +100,7 @@ def setting(
         int_range=int_range,
     )
     if isinstance(default, (list, dict)):
+
         def factory(d: Any = default) -> Any:
             return type(d)(d)
 

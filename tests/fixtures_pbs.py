@@ -148,8 +148,9 @@ def write_tar_zst(path: Path, members: list[Member], *, level: int = 3, checksum
             _add(tf, name, source, link)
 
 
-def write_raw_tar(path: Path, entries: list[tuple[tarfile.TarInfo, bytes | None]], *, compression: str = "zst",
-                  checksum: bool = False) -> None:
+def write_raw_tar(
+    path: Path, entries: list[tuple[tarfile.TarInfo, bytes | None]], *, compression: str = "zst", checksum: bool = False
+) -> None:
     """Write ``(TarInfo, data)`` entries as given (hard links, odd types and names included).
 
     Args:
@@ -167,15 +168,28 @@ def write_raw_tar(path: Path, entries: list[tuple[tarfile.TarInfo, bytes | None]
         path.write_bytes(gzip.compress(raw, compresslevel=1, mtime=0))
 
 
-def tar_entry(name: str, *, data: bytes | None = None, kind: str = "file", link: str = "",
-              size: int | None = None, mode: int = 0o644) -> tuple[tarfile.TarInfo, bytes | None]:
+def tar_entry(
+    name: str,
+    *,
+    data: bytes | None = None,
+    kind: str = "file",
+    link: str = "",
+    size: int | None = None,
+    mode: int = 0o644,
+) -> tuple[tarfile.TarInfo, bytes | None]:
     """One entry for ``write_raw_tar``: ``kind`` is file, dir, symlink, hardlink, fifo, chr or blk."""
     info = tarfile.TarInfo(name)
     info.mtime = 315532800
     info.mode = mode
-    info.type = {"file": tarfile.REGTYPE, "dir": tarfile.DIRTYPE, "symlink": tarfile.SYMTYPE,
-                 "hardlink": tarfile.LNKTYPE, "fifo": tarfile.FIFOTYPE, "chr": tarfile.CHRTYPE,
-                 "blk": tarfile.BLKTYPE}[kind]
+    info.type = {
+        "file": tarfile.REGTYPE,
+        "dir": tarfile.DIRTYPE,
+        "symlink": tarfile.SYMTYPE,
+        "hardlink": tarfile.LNKTYPE,
+        "fifo": tarfile.FIFOTYPE,
+        "chr": tarfile.CHRTYPE,
+        "blk": tarfile.BLKTYPE,
+    }[kind]
     info.linkname = link
     if kind == "file":
         data = data or b""
@@ -210,17 +224,19 @@ def _stdlib_files(python: Path, stdlib: Path, mode: str) -> list[Path]:
     """Stdlib files (relative to ``stdlib``) the interpreter needs."""
     if mode == "full":
         return [
-            p.relative_to(stdlib) for p in sorted(stdlib.rglob("*"))
-            if p.is_file() and "__pycache__" not in p.parts and "site-packages" not in p.parts
-            and "dist-packages" not in p.parts and "lib-dynload" not in p.parts and not p.name.startswith("config-")
+            p.relative_to(stdlib)
+            for p in sorted(stdlib.rglob("*"))
+            if p.is_file()
+            and "__pycache__" not in p.parts
+            and "site-packages" not in p.parts
+            and "dist-packages" not in p.parts
+            and "lib-dynload" not in p.parts
+            and not p.name.startswith("config-")
             and not any(part.startswith("config-") for part in p.relative_to(stdlib).parts)
             and "test" not in p.relative_to(stdlib).parts[:1]
         ]
     code = (
-        f"{_IMPORTS}\n"
-        "for m in list(sys.modules.values()):\n"
-        "    f = getattr(m, '__file__', None)\n"
-        "    if f: print(f)\n"
+        f"{_IMPORTS}\nfor m in list(sys.modules.values()):\n    f = getattr(m, '__file__', None)\n    if f: print(f)\n"
     )
     out = subprocess.run([str(python), "-c", code], check=True, capture_output=True, text=True).stdout
     files: set[Path] = set()
@@ -237,8 +253,13 @@ def _stdlib_files(python: Path, stdlib: Path, mode: str) -> list[Path]:
             for q in p.parent.rglob("*"):
                 if q.is_file() and "__pycache__" not in q.parts and "tests" not in q.parts:
                     files.add(q.relative_to(stdlib))
-    for name in ("os.py", "LICENSE.txt", "site.py", "_sysconfigdata__x86_64-linux-gnu.py",
-                 "_sysconfigdata__linux_x86_64-linux-gnu.py"):
+    for name in (
+        "os.py",
+        "LICENSE.txt",
+        "site.py",
+        "_sysconfigdata__x86_64-linux-gnu.py",
+        "_sysconfigdata__linux_x86_64-linux-gnu.py",
+    ):
         if (stdlib / name).is_file():
             files.add(Path(name))
     for p in (stdlib / "encodings").glob("*.py"):
@@ -313,14 +334,16 @@ def full_python_json(facts: dict[str, Any], layout: dict[str, str], *, json_vers
                 if base in layout:
                     objs.append(layout[base])
                     claimed.add(base)
-        extensions[name] = [{
-            "in_core": name in _IN_CORE,
-            "init_fn": init_fn,
-            "links": [{"name": lib, "system": True} for lib in libs],
-            "objs": objs,
-            "required": name in _REQUIRED,
-            "variant": "default",
-        }]
+        extensions[name] = [
+            {
+                "in_core": name in _IN_CORE,
+                "init_fn": init_fn,
+                "links": [{"name": lib, "system": True} for lib in libs],
+                "objs": objs,
+                "required": name in _REQUIRED,
+                "variant": "default",
+            }
+        ]
     ext_suffix = facts["ext"][0]
     for name, links, licenses in (
         ("_ssl", [{"name": "ssl", "system": True}, {"name": "crypto", "system": True}], ["Apache-2.0"]),
@@ -328,7 +351,11 @@ def full_python_json(facts: dict[str, Any], layout: dict[str, str], *, json_vers
         ("_decimal", [{"name": "mpdec", "system": True}], ["BSD-2-Clause"]),
     ):
         variant: dict[str, Any] = {
-            "in_core": False, "init_fn": f"PyInit_{name}", "links": links, "objs": [], "required": False,
+            "in_core": False,
+            "init_fn": f"PyInit_{name}",
+            "links": links,
+            "objs": [],
+            "required": False,
             "variant": "default",
             "shared_lib": f"install/lib/python3.11/lib-dynload/{name}{ext_suffix}",
         }
@@ -340,11 +367,18 @@ def full_python_json(facts: dict[str, Any], layout: dict[str, str], *, json_vers
     extensions["pyexpat"][0]["licenses"] = ["MIT"]
     core_objs = [path for base, path in layout.items() if base not in claimed]
     cv = dict(facts["config_vars"])
-    cv.update({
-        "LIBRARY": "libpython3.11.a", "LDLIBRARY": "libpython3.11.so", "INSTSONAME": "libpython3.11.so.1.0",
-        "LDVERSION": "3.11", "Py_ENABLE_SHARED": "1", "abiflags": "", "prefix": "/install",
-        "LIBPL": "/install/lib/python3.11/config-3.11-x86_64-linux-gnu",
-    })
+    cv.update(
+        {
+            "LIBRARY": "libpython3.11.a",
+            "LDLIBRARY": "libpython3.11.so",
+            "INSTSONAME": "libpython3.11.so.1.0",
+            "LDVERSION": "3.11",
+            "Py_ENABLE_SHARED": "1",
+            "abiflags": "",
+            "prefix": "/install",
+            "LIBPL": "/install/lib/python3.11/config-3.11-x86_64-linux-gnu",
+        }
+    )
     doc: dict[str, Any] = {
         "version": json_version,
         "target_triple": TRIPLE,
@@ -360,16 +394,23 @@ def full_python_json(facts: dict[str, Any], layout: dict[str, str], *, json_vers
         "python_platform_tag": facts["platform"],
         "python_exe": "install/bin/python3.11",
         "python_paths": {
-            "stdlib": "install/lib/python3.11", "platstdlib": "install/lib/python3.11",
-            "purelib": "install/lib/python3.11/site-packages", "platlib": "install/lib/python3.11/site-packages",
-            "include": "install/include/python3.11", "platinclude": "install/include/python3.11",
-            "scripts": "install/bin", "data": "install",
+            "stdlib": "install/lib/python3.11",
+            "platstdlib": "install/lib/python3.11",
+            "purelib": "install/lib/python3.11/site-packages",
+            "platlib": "install/lib/python3.11/site-packages",
+            "include": "install/include/python3.11",
+            "platinclude": "install/include/python3.11",
+            "scripts": "install/bin",
+            "data": "install",
         },
         "python_paths_abstract": facts["paths_abstract"],
         "python_config_vars": cv,
         "python_suffixes": {
-            "bytecode": [".pyc"], "debug_bytecode": [".pyc"], "extension": facts["ext"],
-            "optimized_bytecode": [".pyc"], "source": [".py"],
+            "bytecode": [".pyc"],
+            "debug_bytecode": [".pyc"],
+            "extension": facts["ext"],
+            "optimized_bytecode": [".pyc"],
+            "source": [".py"],
         },
         "python_bytecode_magic_number": facts["magic"],
         "python_stdlib_platform_config": "install/lib/python3.11/config-3.11-x86_64-linux-gnu",
@@ -492,8 +533,9 @@ def build_full_archive(
     dest_dir.mkdir(parents=True, exist_ok=True)
     path = dest_dir / (filename or f"cpython-{facts['version']}+{RELEASE}-{TRIPLE}-noopt-full.tar.zst")
     write_tar_zst(path, members, checksum=checksum)
-    return BuiltArchive(path=path, sha256=_sha256(path), kind="full", json_version=json_version,
-                        python_version=facts["version"])
+    return BuiltArchive(
+        path=path, sha256=_sha256(path), kind="full", json_version=json_version, python_version=facts["version"]
+    )
 
 
 _LAYOUT_CACHE: dict[Path, dict[str, str]] = {}
@@ -563,8 +605,9 @@ def build_install_only_archive(dest_dir: Path, *, stdlib: str = "minimal") -> Bu
     dest_dir.mkdir(parents=True, exist_ok=True)
     path = dest_dir / f"cpython-3.11.7+{RELEASE}-{TRIPLE}-install_only.tar.gz"
     write_tar_gz(path, members)
-    return BuiltArchive(path=path, sha256=_sha256(path), kind="install_only", json_version=None,
-                        python_version="3.11.7")
+    return BuiltArchive(
+        path=path, sha256=_sha256(path), kind="install_only", json_version=None, python_version="3.11.7"
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -655,7 +698,7 @@ class PbsServer:
                 sent = 0
                 try:
                     while sent < limit:
-                        chunk = body[sent:min(limit, sent + 65536)]
+                        chunk = body[sent : min(limit, sent + 65536)]
                         self.wfile.write(chunk)
                         sent += len(chunk)
                         if fault.get("slow"):
@@ -737,7 +780,8 @@ def publish(server: PbsServer, archive: BuiltArchive, *, release: str = RELEASE)
     target.parent.mkdir(parents=True, exist_ok=True)
     if not target.exists():
         os.link(archive.path, target) if archive.path.stat().st_dev == target.parent.stat().st_dev else shutil.copy(
-            archive.path, target)
+            archive.path, target
+        )
     return server.url_for(f"{release}/{quote(archive.filename, safe='')}")
 
 

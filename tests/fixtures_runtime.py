@@ -47,8 +47,9 @@ def installed_distribution(
     use_shared: bool = True,
 ) -> Distribution:
     """A Distribution for an installed CPython, from what the interpreter reports."""
-    info = json.loads(subprocess.run([str(python), "-I", "-c", _PROBE], check=True,
-                                     capture_output=True, text=True).stdout)
+    info = json.loads(
+        subprocess.run([str(python), "-I", "-c", _PROBE], check=True, capture_output=True, text=True).stdout
+    )
     shared = None
     if use_shared and info["shared"]:
         candidate = Path(info["libdir"]) / info["ldlibrary"]

@@ -62,19 +62,43 @@ def _settings(examples: int) -> settings:
 
 # -- strategies ---------------------------------------------------------------------------------
 
-_COMPONENTS = ["python", "install", "build", "lib", "licenses", "a", "b", "c", "..", ".", "", "x.py",
-               "canary", "etc", "passwd", "\\", "C:", "é", "a b", "~"]
+_COMPONENTS = [
+    "python",
+    "install",
+    "build",
+    "lib",
+    "licenses",
+    "a",
+    "b",
+    "c",
+    "..",
+    ".",
+    "",
+    "x.py",
+    "canary",
+    "etc",
+    "passwd",
+    "\\",
+    "C:",
+    "é",
+    "a b",
+    "~",
+]
 component = st.sampled_from(_COMPONENTS)
-path_text = st.builds(lambda lead, parts: lead + "/".join(parts),
-                      st.sampled_from(["", "", "", "/", "./", "../"]), st.lists(component, min_size=0, max_size=6))
+path_text = st.builds(
+    lambda lead, parts: lead + "/".join(parts),
+    st.sampled_from(["", "", "", "/", "./", "../"]),
+    st.lists(component, min_size=0, max_size=6),
+)
 member_name = st.one_of(
     st.builds(lambda parts: "python/" + "/".join(parts), st.lists(component, min_size=0, max_size=5)),
     path_text,
     st.text(min_size=1, max_size=40),
     st.integers(1, 300).map(lambda n: "python/" + "d/" * n + "f"),  # deep: os.makedirs recursion
 )
-link_target = st.one_of(path_text, st.sampled_from(["../..", "b/../..", "../../../../canary", "../../../canary",
-                                                     "/etc", ".", "a", "b/c"]))
+link_target = st.one_of(
+    path_text, st.sampled_from(["../..", "b/../..", "../../../../canary", "../../../canary", "/etc", ".", "a", "b/c"])
+)
 
 
 @st.composite
@@ -98,8 +122,12 @@ def archive_members(draw: st.DrawFn) -> list[tuple[tarfile.TarInfo, bytes | None
             entries.append(tar_entry(f"python/build/{name}", kind="symlink", link=draw(link_target)))
     if draw(st.integers(0, 3)) == 0:  # a long chain of links (os.path.realpath recursed once per link)
         length = draw(st.integers(2, 120))
-        entries += [tar_entry(f"python/l{i}", kind="symlink", link=f"l{(i + 1) % length}" if draw(st.booleans())
-                              else f"l{i + 1}") for i in range(length)]
+        entries += [
+            tar_entry(
+                f"python/l{i}", kind="symlink", link=f"l{(i + 1) % length}" if draw(st.booleans()) else f"l{i + 1}"
+            )
+            for i in range(length)
+        ]
     names = [e[0].name for e in entries]
     for _ in range(draw(st.integers(0, 8))):
         entry = draw(member(names))
@@ -111,6 +139,7 @@ def archive_members(draw: st.DrawFn) -> list[tuple[tarfile.TarInfo, bytes | None
 
 
 # -- sandbox ------------------------------------------------------------------------------------
+
 
 def _snapshot(root: Path) -> dict[str, Any]:
     out: dict[str, Any] = {}
@@ -155,6 +184,7 @@ class Hang(Exception):
 @contextlib.contextmanager
 def _time_bound(seconds: float) -> Iterator[None]:
     """Turn a hang in this process into a test failure (SIGALRM; the tests run in the main thread)."""
+
     def expired(signum: int, frame: object) -> None:
         raise Hang(f"no answer within {seconds}s")
 
@@ -177,8 +207,12 @@ def _run_bounded(sandbox: Sandbox, archive: Path, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(tempfile, "tempdir", str(sandbox.root / "tmp"))
     try:
         try:
-            extract_archive(archive, dest, limits=ExtractLimits(max_bytes=1 << 24),
-                            check=lambda root: check_extracted_tree(root, archive))
+            extract_archive(
+                archive,
+                dest,
+                limits=ExtractLimits(max_bytes=1 << 24),
+                check=lambda root: check_extracted_tree(root, archive),
+            )
         except DistributionError:
             assert not dest.exists()
             assert list((sandbox.root / "out").iterdir()) == []  # no staging directory left
@@ -202,8 +236,9 @@ def _run_bounded(sandbox: Sandbox, archive: Path, monkeypatch: pytest.MonkeyPatc
     sandbox.check_untouched()
 
 
-def _write(archive: Path, entries: list[tuple[tarfile.TarInfo, bytes | None]], compression: str,
-           checksum: bool) -> None:
+def _write(
+    archive: Path, entries: list[tuple[tarfile.TarInfo, bytes | None]], compression: str, checksum: bool
+) -> None:
     try:
         write_raw_tar(archive, entries, compression=compression, checksum=checksum)
     except (ValueError, UnicodeEncodeError, tarfile.HeaderError):  # tarfile itself cannot write this entry
@@ -212,20 +247,32 @@ def _write(archive: Path, entries: list[tuple[tarfile.TarInfo, bytes | None]], c
 
 # -- member names, kinds and link chains --------------------------------------------------------
 
+
 @_settings(160)
 @given(entries=archive_members(), compression=st.sampled_from(["zst", "gz"]), checksum=st.booleans())
 @example(  # the two-step chain of issue 15
-    entries=[tar_entry("python", kind="dir"), tar_entry("python/build", kind="dir"),
-             tar_entry("python/build/a", kind="symlink", link="b/../.."),
-             tar_entry("python/build/b", kind="symlink", link="../.."),
-             tar_entry("python/build/a/canary/passwd", data=b"owned")],
-    compression="zst", checksum=False)
+    entries=[
+        tar_entry("python", kind="dir"),
+        tar_entry("python/build", kind="dir"),
+        tar_entry("python/build/a", kind="symlink", link="b/../.."),
+        tar_entry("python/build/b", kind="symlink", link="../.."),
+        tar_entry("python/build/a/canary/passwd", data=b"owned"),
+    ],
+    compression="zst",
+    checksum=False,
+)
 @example(  # a hard link to a member that does not exist (tarfile's KeyError)
     entries=[tar_entry("python", kind="dir"), tar_entry("python/x", kind="hardlink", link="python/missing")],
-    compression="gz", checksum=False)
-def test_members_never_escape_or_crash(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch,
-                                       entries: list[tuple[tarfile.TarInfo, bytes | None]], compression: str,
-                                       checksum: bool) -> None:
+    compression="gz",
+    checksum=False,
+)
+def test_members_never_escape_or_crash(
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    entries: list[tuple[tarfile.TarInfo, bytes | None]],
+    compression: str,
+    checksum: bool,
+) -> None:
     sandbox = Sandbox(tmp_path_factory.mktemp("fz"))
     archive = sandbox.root / "in" / f"a.tar.{compression}"
     _write(archive, entries, compression, checksum)
@@ -233,13 +280,20 @@ def test_members_never_escape_or_crash(tmp_path_factory: pytest.TempPathFactory,
 
 
 @_settings(80)
-@given(entries=archive_members(), flips=st.lists(st.tuples(st.integers(0, 1 << 20), st.integers(1, 255)), max_size=6),
-       cut=st.one_of(st.none(), st.integers(0, 1 << 20)), compression=st.sampled_from(["zst", "gz"]))
-def test_corrupt_tar_headers_never_escape_or_crash(tmp_path_factory: pytest.TempPathFactory,
-                                                   monkeypatch: pytest.MonkeyPatch,
-                                                   entries: list[tuple[tarfile.TarInfo, bytes | None]],
-                                                   flips: list[tuple[int, int]], cut: int | None,
-                                                   compression: str) -> None:
+@given(
+    entries=archive_members(),
+    flips=st.lists(st.tuples(st.integers(0, 1 << 20), st.integers(1, 255)), max_size=6),
+    cut=st.one_of(st.none(), st.integers(0, 1 << 20)),
+    compression=st.sampled_from(["zst", "gz"]),
+)
+def test_corrupt_tar_headers_never_escape_or_crash(
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    entries: list[tuple[tarfile.TarInfo, bytes | None]],
+    flips: list[tuple[int, int]],
+    cut: int | None,
+    compression: str,
+) -> None:
     """Bytes of the uncompressed tar stream changed or cut off, then compressed validly: the tar
     parser itself sees garbage headers, sizes and pax records."""
     sandbox = Sandbox(tmp_path_factory.mktemp("fx"))
@@ -254,7 +308,7 @@ def test_corrupt_tar_headers_never_escape_or_crash(tmp_path_factory: pytest.Temp
     for offset, xor in flips:
         raw[offset % len(raw)] ^= xor
     if cut is not None:
-        raw = raw[:cut % (len(raw) + 1)]
+        raw = raw[: cut % (len(raw) + 1)]
     archive = sandbox.root / "in" / f"a.tar.{compression}"
     if compression == "zst":
         archive.write_bytes(zstandard.ZstdCompressor(level=1).compress(bytes(raw)))
@@ -265,28 +319,44 @@ def test_corrupt_tar_headers_never_escape_or_crash(tmp_path_factory: pytest.Temp
 
 # -- PYTHON.json shapes ---------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def base_doc(pbs_archives: PbsArchives) -> dict[str, Any]:
-    with pbs_archives.full_v8.path.open("rb") as raw, zstandard.ZstdDecompressor().stream_reader(raw) as reader, \
-            tarfile.open(fileobj=reader, mode="r|") as tf:
+    with (
+        pbs_archives.full_v8.path.open("rb") as raw,
+        zstandard.ZstdDecompressor().stream_reader(raw) as reader,
+        tarfile.open(fileobj=reader, mode="r|") as tf,
+    ):
         first = next(iter(tf))
         return json.loads(tf.extractfile(first).read())  # type: ignore[union-attr]
 
 
 _PATH_KEYS = [
-    ("license_path",), ("python_exe",), ("python_paths", "stdlib"), ("python_paths", "include"),
-    ("python_stdlib_platform_config",), ("run_tests",), ("tcl_library_path",),
-    ("python_config_vars", "INSTSONAME"), ("python_config_vars", "LIBRARY"), ("python_config_vars", "LDVERSION"),
-    ("build_info", "core", "objs", 0), ("build_info", "inittab_object"),
+    ("license_path",),
+    ("python_exe",),
+    ("python_paths", "stdlib"),
+    ("python_paths", "include"),
+    ("python_stdlib_platform_config",),
+    ("run_tests",),
+    ("tcl_library_path",),
+    ("python_config_vars", "INSTSONAME"),
+    ("python_config_vars", "LIBRARY"),
+    ("python_config_vars", "LDVERSION"),
+    ("build_info", "core", "objs", 0),
+    ("build_info", "inittab_object"),
     ("build_info", "core", "links", 0, "path_static"),
-    ("build_info", "extensions", "_ssl", 0, "license_paths", 0), ("build_info", "extensions", "_io", 0, "objs", 0),
+    ("build_info", "extensions", "_ssl", 0, "license_paths", 0),
+    ("build_info", "extensions", "_io", 0, "objs", 0),
 ]
 _BIG = "\x00big"  # written as a 5001-digit integer (past Python's default int/str conversion limit)
-json_scalar = st.one_of(st.none(), st.booleans(), st.integers(), st.just(_BIG), st.text(max_size=10),
-                        st.floats(allow_nan=False))
-json_value = st.recursive(json_scalar, lambda inner: st.one_of(st.lists(inner, max_size=3),
-                                                               st.dictionaries(st.text(max_size=5), inner, max_size=3)),
-                          max_leaves=8)
+json_scalar = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.just(_BIG), st.text(max_size=10), st.floats(allow_nan=False)
+)
+json_value = st.recursive(
+    json_scalar,
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=5), inner, max_size=3)),
+    max_leaves=8,
+)
 
 
 @st.composite
@@ -294,8 +364,16 @@ def mutation(draw: st.DrawFn) -> tuple[str, tuple[Any, ...], Any]:
     what = draw(st.sampled_from(["path", "path", "path", "value", "delete", "deep"]))
     key = draw(st.sampled_from(_PATH_KEYS))
     if what == "path":
-        return what, key, draw(st.one_of(path_text, st.sampled_from(["../../../../etc/passwd", "/etc/passwd",
-                                                                     "install/../../canary/passwd", ""])))
+        return (
+            what,
+            key,
+            draw(
+                st.one_of(
+                    path_text,
+                    st.sampled_from(["../../../../etc/passwd", "/etc/passwd", "install/../../canary/passwd", ""]),
+                )
+            ),
+        )
     if what == "deep":
         return what, key, draw(st.integers(1, 200_000))
     return what, key, draw(json_value)
@@ -320,19 +398,25 @@ def _apply(doc: dict[str, Any], change: tuple[str, tuple[Any, ...], Any]) -> byt
 
 
 @_settings(100)
-@given(changes=st.lists(mutation(), min_size=1, max_size=3), links=st.lists(link_target, max_size=2),
-       compression=st.sampled_from(["zst", "gz"]))
+@given(
+    changes=st.lists(mutation(), min_size=1, max_size=3),
+    links=st.lists(link_target, max_size=2),
+    compression=st.sampled_from(["zst", "gz"]),
+)
 @example(changes=[("path", ("license_path",), "../../../../etc/passwd")], links=[], compression="zst")
 @example(changes=[("path", ("python_paths", "stdlib"), "../../canary")], links=[], compression="zst")
 @example(changes=[("path", ("build_info", "core", "objs", 0), "/etc/passwd")], links=[], compression="gz")
 @example(changes=[("deep", ("license_path",), 100_000)], links=[], compression="zst")
 @example(changes=[("value", ("python_implementation_hex_version",), _BIG)], links=[], compression="zst")
-@example(changes=[("path", ("license_path",), "licenses/l0/passwd")], links=["../../../../canary"],
-         compression="zst")
-def test_python_json_shapes_never_escape_or_crash(tmp_path_factory: pytest.TempPathFactory,
-                                                  monkeypatch: pytest.MonkeyPatch, base_doc: dict[str, Any],
-                                                  changes: list[tuple[str, tuple[Any, ...], Any]],
-                                                  links: list[str], compression: str) -> None:
+@example(changes=[("path", ("license_path",), "licenses/l0/passwd")], links=["../../../../canary"], compression="zst")
+def test_python_json_shapes_never_escape_or_crash(
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    base_doc: dict[str, Any],
+    changes: list[tuple[str, tuple[Any, ...], Any]],
+    links: list[str],
+    compression: str,
+) -> None:
     sandbox = Sandbox(tmp_path_factory.mktemp("fj"))
     doc = copy.deepcopy(base_doc)
     data = b""
@@ -343,13 +427,19 @@ def test_python_json_shapes_never_escape_or_crash(tmp_path_factory: pytest.TempP
             data = _dumps(doc).encode()
     py = "python/install/lib/python3.11"
     entries = [
-        tar_entry("python/PYTHON.json", data=data), tar_entry("python", kind="dir"),
-        tar_entry("python/install", kind="dir"), tar_entry("python/install/bin", kind="dir"),
+        tar_entry("python/PYTHON.json", data=data),
+        tar_entry("python", kind="dir"),
+        tar_entry("python/install", kind="dir"),
+        tar_entry("python/install/bin", kind="dir"),
         tar_entry("python/install/bin/python3.11", data=b"#!/bin/false\n", mode=0o755),
-        tar_entry("python/install/lib", kind="dir"), tar_entry(py, kind="dir"),
-        tar_entry(f"{py}/os.py", data=b"# os\n"), tar_entry(f"{py}/json", kind="dir"),
-        tar_entry(f"{py}/json/__init__.py", data=b""), tar_entry(f"{py}/json/data.txt", data=b"x"),
-        tar_entry("python/install/include", kind="dir"), tar_entry("python/install/include/python3.11", kind="dir"),
+        tar_entry("python/install/lib", kind="dir"),
+        tar_entry(py, kind="dir"),
+        tar_entry(f"{py}/os.py", data=b"# os\n"),
+        tar_entry(f"{py}/json", kind="dir"),
+        tar_entry(f"{py}/json/__init__.py", data=b""),
+        tar_entry(f"{py}/json/data.txt", data=b"x"),
+        tar_entry("python/install/include", kind="dir"),
+        tar_entry("python/install/include/python3.11", kind="dir"),
         tar_entry("python/licenses", kind="dir"),
         tar_entry("python/licenses/LICENSE.cpython.txt", data=b"PSF license\n"),
     ]
@@ -361,19 +451,23 @@ def test_python_json_shapes_never_escape_or_crash(tmp_path_factory: pytest.TempP
 
 # -- the command line --------------------------------------------------------------------------
 
+
 @_settings(8)
 @given(entries=archive_members(), compression=st.sampled_from(["zst", "gz"]))
-def test_cli_answers_every_archive_with_exit_0_or_one_error_line(tmp_path_factory: pytest.TempPathFactory,
-                                                                 entries: list[tuple[tarfile.TarInfo, bytes | None]],
-                                                                 compression: str) -> None:
+def test_cli_answers_every_archive_with_exit_0_or_one_error_line(
+    tmp_path_factory: pytest.TempPathFactory, entries: list[tuple[tarfile.TarInfo, bytes | None]], compression: str
+) -> None:
     sandbox = Sandbox(tmp_path_factory.mktemp("fc"))
     archive = sandbox.root / "in" / f"a.tar.{compression}"
     _write(archive, entries, compression, True)
     env = {**os.environ, "TMPDIR": str(sandbox.root / "tmp"), "PYOXIDIZER_PY_MAX_EXTRACT_BYTES": "16M"}
-    for args in (["python-distribution-info", str(archive)],
-                 ["python-distribution-extract", str(sandbox.root / "out" / "dest"), "--archive-path", str(archive)]):
-        result = subprocess.run([sys.executable, "-m", "pyoxidizer_py", *args], capture_output=True, text=True,
-                                env=env, timeout=60)
+    for args in (
+        ["python-distribution-info", str(archive)],
+        ["python-distribution-extract", str(sandbox.root / "out" / "dest"), "--archive-path", str(archive)],
+    ):
+        result = subprocess.run(
+            [sys.executable, "-m", "pyoxidizer_py", *args], capture_output=True, text=True, env=env, timeout=60
+        )
         assert result.returncode in (0, 1), (args, result.returncode, result.stderr)
         assert "Traceback" not in result.stderr, result.stderr
         if result.returncode == 1:

@@ -37,8 +37,9 @@ EXE = [sys.executable, "-m", "pyoxidizer_py"]
 
 
 def cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*EXE, *args], env={**os.environ, **(env or {})}, capture_output=True, text=True,
-                          cwd=cwd, timeout=300)
+    return subprocess.run(
+        [*EXE, *args], env={**os.environ, **(env or {})}, capture_output=True, text=True, cwd=cwd, timeout=300
+    )
 
 
 def _sha(path: Path) -> str:
@@ -46,6 +47,7 @@ def _sha(path: Path) -> str:
 
 
 # -- escapes through PYTHON.json ----------------------------------------------------------------
+
 
 def _set(path: str, value: Any) -> Any:
     def mutate(doc: dict[str, Any]) -> None:
@@ -59,6 +61,7 @@ def _set(path: str, value: Any) -> Any:
             node[name][int(index)] = value
         else:
             node[last] = value
+
     return mutate
 
 
@@ -79,18 +82,21 @@ def escaping_archives(tmp_path_factory: pytest.TempPathFactory, pbs_archives: Pb
     out = {}
     for label, (key, value) in ESCAPES.items():
         out[label] = build_full_archive(root / label, mutate=_set(key, value), workdir=pbs_archives.workdir)
+
     # A link entry's path_static, an extension's object and license path, all in one document.
     def several(doc: dict[str, Any]) -> None:
         doc["build_info"]["core"]["links"][0]["path_static"] = "../../../../usr/lib/x86_64-linux-gnu/libm.a"
         doc["build_info"]["extensions"]["_io"][0]["objs"][0] = "/etc/passwd"
         doc["build_info"]["extensions"]["_ssl"][0]["license_paths"] = ["/etc/shadow"]
+
     out["several"] = build_full_archive(root / "several", mutate=several, workdir=pbs_archives.workdir)
     return out
 
 
 @pytest.mark.parametrize("label", sorted(ESCAPES))
-def test_python_json_path_outside_refused_by_info(label: str, escaping_archives: dict[str, BuiltArchive],
-                                                  tmp_path: Path) -> None:
+def test_python_json_path_outside_refused_by_info(
+    label: str, escaping_archives: dict[str, BuiltArchive], tmp_path: Path
+) -> None:
     key, value = ESCAPES[label]
     archive = escaping_archives[label].path
     line = one_error_line(cli("python-distribution-info", str(archive), env={"TMPDIR": str(tmp_path)}))
@@ -101,19 +107,29 @@ def test_python_json_path_outside_refused_by_info(label: str, escaping_archives:
 
 def test_every_escaping_key_is_named(escaping_archives: dict[str, BuiltArchive]) -> None:
     line = one_error_line(cli("python-distribution-licenses", str(escaping_archives["several"].path)))
-    for key in ("build_info.core.links[0].path_static", "build_info.extensions._io[0].objs[0]",
-                "build_info.extensions._ssl[0].license_paths[0]"):
+    for key in (
+        "build_info.core.links[0].path_static",
+        "build_info.extensions._io[0].objs[0]",
+        "build_info.extensions._ssl[0].license_paths[0]",
+    ):
         assert key in line
 
 
 @pytest.mark.parametrize("label", ["license_path", "stdlib", "core_obj"])
-def test_build_refuses_escaping_archive_and_caches_nothing(label: str, escaping_archives: dict[str, BuiltArchive],
-                                                           tmp_path: Path) -> None:
+def test_build_refuses_escaping_archive_and_caches_nothing(
+    label: str, escaping_archives: dict[str, BuiltArchive], tmp_path: Path
+) -> None:
     project = tmp_path / "app"
     assert cli("init-config-file", str(project), "--python-code", "print(1)").returncode == 0
     cache = tmp_path / "cache"
-    result = cli("build", "--path", str(project), "--python-distribution", str(escaping_archives[label].path),
-                 env={"PYOXIDIZER_PY_CACHE_DIR": str(cache)})
+    result = cli(
+        "build",
+        "--path",
+        str(project),
+        "--python-distribution",
+        str(escaping_archives[label].path),
+        env={"PYOXIDIZER_PY_CACHE_DIR": str(cache)},
+    )
     line = one_error_line(result)
     assert ESCAPES[label][0] in line
     passwd = Path("/etc/passwd").read_bytes()
@@ -125,8 +141,10 @@ def test_build_refuses_escaping_archive_and_caches_nothing(label: str, escaping_
 
 def test_python_json_path_through_an_inside_link_is_accepted(pbs_archives: PbsArchives, tmp_path: Path) -> None:
     archive = build_full_archive(
-        tmp_path / "ok", mutate=_set("license_path", "licenses/current/LICENSE.cpython.txt"),
-        workdir=pbs_archives.workdir, extra_members=[("python/licenses/current", None, ".")],
+        tmp_path / "ok",
+        mutate=_set("license_path", "licenses/current/LICENSE.cpython.txt"),
+        workdir=pbs_archives.workdir,
+        extra_members=[("python/licenses/current", None, ".")],
     )
     result = cli("python-distribution-licenses", str(archive.path))
     assert result.returncode == 0, result.stderr
@@ -134,15 +152,28 @@ def test_python_json_path_through_an_inside_link_is_accepted(pbs_archives: PbsAr
 
 # -- links, hard links, deep JSON -------------------------------------------------------------
 
+
 def _tiny_full(extra: list[tuple[tarfile.TarInfo, bytes | None]], doc: bytes = b"{}") -> list[Any]:
-    return [tar_entry("python/PYTHON.json", data=doc), tar_entry("python", kind="dir"),
-            tar_entry("python/install", kind="dir"), tar_entry("python/build", kind="dir"), *extra]
+    return [
+        tar_entry("python/PYTHON.json", data=doc),
+        tar_entry("python", kind="dir"),
+        tar_entry("python/install", kind="dir"),
+        tar_entry("python/build", kind="dir"),
+        *extra,
+    ]
 
 
 def test_two_step_symlink_chain_is_refused(tmp_path: Path) -> None:
     archive = tmp_path / "chain.tar.zst"
-    write_raw_tar(archive, _tiny_full([tar_entry("python/build/a", kind="symlink", link="b/../.."),
-                                       tar_entry("python/build/b", kind="symlink", link="../..")]))
+    write_raw_tar(
+        archive,
+        _tiny_full(
+            [
+                tar_entry("python/build/a", kind="symlink", link="b/../.."),
+                tar_entry("python/build/b", kind="symlink", link="../.."),
+            ]
+        ),
+    )
     dest = tmp_path / "dest"
     cache = tmp_path / "cache"
     line = one_error_line(cli("python-distribution-extract", str(dest), "--archive-path", str(archive)))
@@ -152,17 +183,30 @@ def test_two_step_symlink_chain_is_refused(tmp_path: Path) -> None:
     # The cache path (a build naming the archive) refuses it too and caches nothing.
     project = tmp_path / "app"
     assert cli("init-config-file", str(project), "--python-code", "print(1)").returncode == 0
-    one_error_line(cli("build", "--path", str(project), "--python-distribution", str(archive),
-                       env={"PYOXIDIZER_PY_CACHE_DIR": str(cache)}))
+    one_error_line(
+        cli(
+            "build",
+            "--path",
+            str(project),
+            "--python-distribution",
+            str(archive),
+            env={"PYOXIDIZER_PY_CACHE_DIR": str(cache)},
+        )
+    )
     assert list((cache / "python_distributions" / "extracted").iterdir()) == []
 
 
 def test_hard_link_to_missing_member_is_one_error_line(tmp_path: Path) -> None:
     archive = tmp_path / "hl.tar.gz"
-    write_raw_tar(archive, _tiny_full([tar_entry("python/install/x", kind="hardlink", link="python/install/nope")]),
-                  compression="gz")
-    for args in (["python-distribution-info", str(archive)],
-                 ["python-distribution-extract", str(tmp_path / "dest"), "--archive-path", str(archive)]):
+    write_raw_tar(
+        archive,
+        _tiny_full([tar_entry("python/install/x", kind="hardlink", link="python/install/nope")]),
+        compression="gz",
+    )
+    for args in (
+        ["python-distribution-info", str(archive)],
+        ["python-distribution-extract", str(tmp_path / "dest"), "--archive-path", str(archive)],
+    ):
         line = one_error_line(cli(*args))
         assert "'python/install/x' is a hard link to 'python/install/nope'" in line
     assert not (tmp_path / "dest").exists()
@@ -190,8 +234,10 @@ def test_hard_link_to_earlier_file_is_extracted(tmp_path: Path, pbs_archives: Pb
 def test_deeply_nested_directories_are_one_error_line(tmp_path: Path) -> None:
     archive = tmp_path / "deep-dirs.tar.zst"  # found by probing: os.makedirs recursed into a RecursionError
     write_raw_tar(archive, [tar_entry("python", kind="dir"), tar_entry("python/" + "d/" * 3000 + "f", data=b"x")])
-    for args in (["python-distribution-info", str(archive)],
-                 ["python-distribution-extract", str(tmp_path / "dest"), "--archive-path", str(archive)]):
+    for args in (
+        ["python-distribution-info", str(archive)],
+        ["python-distribution-extract", str(tmp_path / "dest"), "--archive-path", str(archive)],
+    ):
         assert "nested more than 64 directories deep" in one_error_line(cli(*args))
     assert sorted(p.name for p in tmp_path.iterdir()) == [archive.name]
 
@@ -204,10 +250,17 @@ def test_long_link_chains_and_loops_are_one_error_line(order: str, tmp_path: Pat
     else:
         links = [(f"l{i}", f"l{i + 1}" if order == "forward" else (f"l{i - 1}" if i else "x")) for i in range(3000)]
     archive = tmp_path / f"{order}.tar.zst"
-    write_raw_tar(archive, [tar_entry("python", kind="dir"),
-                            *[tar_entry(f"python/{name}", kind="symlink", link=target) for name, target in links]])
-    for args in (["python-distribution-info", str(archive)],
-                 ["python-distribution-extract", str(tmp_path / "dest"), "--archive-path", str(archive)]):
+    write_raw_tar(
+        archive,
+        [
+            tar_entry("python", kind="dir"),
+            *[tar_entry(f"python/{name}", kind="symlink", link=target) for name, target in links],
+        ],
+    )
+    for args in (
+        ["python-distribution-info", str(archive)],
+        ["python-distribution-extract", str(tmp_path / "dest"), "--archive-path", str(archive)],
+    ):
         line = one_error_line(cli(*args))
         assert "more than 40 symbolic links (a loop or a chain)" in line and ": member 'python/" in line
     assert sorted(p.name for p in tmp_path.iterdir()) == [archive.name]
@@ -228,6 +281,7 @@ def test_deeply_nested_python_json_is_one_error_line(tmp_path: Path) -> None:
 
 # -- integrity: flipped bytes, digests ---------------------------------------------------------
 
+
 def _flip(src: Path, dest: Path, count: int = 600) -> Path:
     data = bytearray(src.read_bytes())
     middle = len(data) // 2
@@ -242,8 +296,9 @@ def checksummed(tmp_path_factory: pytest.TempPathFactory, pbs_archives: PbsArchi
     return build_full_archive(tmp_path_factory.mktemp("ck"), checksum=True, workdir=pbs_archives.workdir)
 
 
-def test_flipped_bytes_in_checksummed_zstd_archive_fail_info_and_extract(checksummed: BuiltArchive,
-                                                                         tmp_path: Path) -> None:
+def test_flipped_bytes_in_checksummed_zstd_archive_fail_info_and_extract(
+    checksummed: BuiltArchive, tmp_path: Path
+) -> None:
     bad = _flip(checksummed.path, tmp_path / checksummed.filename)
     line = one_error_line(cli("python-distribution-info", str(bad)))
     assert f"cannot extract {bad}" in line
@@ -259,8 +314,9 @@ def test_flipped_bytes_caught_by_sha256sums_beside_the_archive(pbs_archives: Pbs
     bad = _flip(good.path, tmp_path / good.filename)
     (tmp_path / "SHA256SUMS").write_text(f"{'0' * 64}  other.tar.zst\n{good.sha256}  {good.filename}\n")
     line = one_error_line(cli("python-distribution-info", str(bad)))
-    assert f"sha256 mismatch for {bad}: expected {good.sha256} (from {tmp_path / 'SHA256SUMS'}), got {_sha(bad)}" \
-        in line
+    assert (
+        f"sha256 mismatch for {bad}: expected {good.sha256} (from {tmp_path / 'SHA256SUMS'}), got {_sha(bad)}" in line
+    )
     (tmp_path / "SHA256SUMS").unlink()
     (tmp_path / f"{good.filename}.sha256").write_text(good.sha256 + "\n")
     line = one_error_line(cli("python-distribution-extract", str(tmp_path / "d"), "--archive-path", str(bad)))
@@ -278,9 +334,11 @@ def test_matching_sidecar_digest_is_accepted(pbs_archives: PbsArchives, tmp_path
 
 # -- staging, limits, stale directories --------------------------------------------------------
 
+
 def test_extract_failing_midway_leaves_no_partial_destination(pbs_archives: PbsArchives, tmp_path: Path) -> None:
-    archive = build_full_archive(tmp_path / "a", workdir=pbs_archives.workdir,
-                                 extra_members=[("python/install/evil", None, "../../../..")])
+    archive = build_full_archive(
+        tmp_path / "a", workdir=pbs_archives.workdir, extra_members=[("python/install/evil", None, "../../../..")]
+    )
     dest = tmp_path / "out" / "dest"
     line = one_error_line(cli("python-distribution-extract", str(dest), "--archive-path", str(archive.path)))
     assert "'python/install/evil' is a symlink" in line
@@ -291,8 +349,9 @@ def test_extract_refuses_non_empty_destination(pbs_archives: PbsArchives, tmp_pa
     dest = tmp_path / "dest"
     dest.mkdir()
     (dest / "keep.txt").write_text("mine")
-    line = one_error_line(cli("python-distribution-extract", str(dest), "--archive-path",
-                              str(pbs_archives.install_only.path)))
+    line = one_error_line(
+        cli("python-distribution-extract", str(dest), "--archive-path", str(pbs_archives.install_only.path))
+    )
     assert "already exists and is not an empty directory" in line
     assert [p.name for p in dest.iterdir()] == ["keep.txt"]
 
@@ -302,8 +361,15 @@ def test_zstd_bomb_stops_at_the_limit(tmp_path: Path) -> None:
     write_raw_tar(archive, _tiny_full([tar_entry("python/install/zeros", data=bytes(64 << 20))]))
     assert archive.stat().st_size < 64 << 10
     dest = tmp_path / "dest"
-    line = one_error_line(cli("python-distribution-extract", str(dest), "--archive-path", str(archive),
-                              env={"PYOXIDIZER_PY_MAX_EXTRACT_BYTES": "16M"}))
+    line = one_error_line(
+        cli(
+            "python-distribution-extract",
+            str(dest),
+            "--archive-path",
+            str(archive),
+            env={"PYOXIDIZER_PY_MAX_EXTRACT_BYTES": "16M"},
+        )
+    )
     assert "expands to more than 16.0 MiB (the limit; set PYOXIDIZER_PY_MAX_EXTRACT_BYTES to raise it)" in line
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bomb.tar.zst"]
 
@@ -314,8 +380,9 @@ def test_declared_sizes_are_refused_before_writing(tmp_path: Path) -> None:
     header.size = 100 << 30
     raw = header.tobuf(tarfile.PAX_FORMAT) + bytes(1 << 16)
     archive = tmp_path / "huge.tar.zst"
-    archive.write_bytes(zstandard.ZstdCompressor().compress(
-        tar_entry("python", kind="dir")[0].tobuf(tarfile.PAX_FORMAT) + raw))
+    archive.write_bytes(
+        zstandard.ZstdCompressor().compress(tar_entry("python", kind="dir")[0].tobuf(tarfile.PAX_FORMAT) + raw)
+    )
     line = one_error_line(cli("python-distribution-extract", str(tmp_path / "d"), "--archive-path", str(archive)))
     assert "expands to more than 8.0 GiB" in line
     # A zstandard frame whose header declares ~4 GiB: refused on the frame header alone.
@@ -323,12 +390,19 @@ def test_declared_sizes_are_refused_before_writing(tmp_path: Path) -> None:
     descriptor = frame[4]
     assert descriptor >> 6 == 2  # a 4-byte Frame_Content_Size field (RFC 8878 §3.1.1.1.1)
     start = 5 + (0 if descriptor & 0x20 else 1) + [0, 1, 2, 4][descriptor & 3]
-    frame[start:start + 4] = (0xFFFFFFF0).to_bytes(4, "little")
+    frame[start : start + 4] = (0xFFFFFFF0).to_bytes(4, "little")
     spoofed = tmp_path / "spoof.tar.zst"
     spoofed.write_bytes(bytes(frame))
     assert zstandard.get_frame_parameters(bytes(frame)).content_size == 0xFFFFFFF0
-    line = one_error_line(cli("python-distribution-extract", str(tmp_path / "d"), "--archive-path", str(spoofed),
-                              env={"PYOXIDIZER_PY_MAX_EXTRACT_BYTES": "1G"}))
+    line = one_error_line(
+        cli(
+            "python-distribution-extract",
+            str(tmp_path / "d"),
+            "--archive-path",
+            str(spoofed),
+            env={"PYOXIDIZER_PY_MAX_EXTRACT_BYTES": "1G"},
+        )
+    )
     assert "expands to more than 1.0 GiB" in line
     assert sorted(p.name for p in tmp_path.iterdir()) == ["huge.tar.zst", "spoof.tar.zst"]
 
@@ -357,8 +431,10 @@ def test_stale_staging_dirs_of_killed_runs_are_removed(pbs_archives: PbsArchives
     os.utime(dead, (time.time() - 3600, time.time() - 3600))
     alive = extracted / f".staging-{'b' * 64}-alive"
     killed = extracted / f".staging-{sha}-killed"
-    with (subprocess.Popen([sys.executable, "-c", _HOLD_LOCK, str(alive)], stdout=subprocess.PIPE, text=True) as holder,
-          subprocess.Popen([sys.executable, "-c", _HOLD_LOCK, str(killed)], stdout=subprocess.PIPE, text=True) as victim):
+    with (
+        subprocess.Popen([sys.executable, "-c", _HOLD_LOCK, str(alive)], stdout=subprocess.PIPE, text=True) as holder,
+        subprocess.Popen([sys.executable, "-c", _HOLD_LOCK, str(killed)], stdout=subprocess.PIPE, text=True) as victim,
+    ):
         try:
             assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
             assert victim.stdout is not None and victim.stdout.readline().strip() == "locked"
@@ -393,24 +469,39 @@ def _install_only(tmp_path: Path, build_time_vars: dict[str, str]) -> Path:
     py = "python/lib/python3.11"
     archive = tmp_path / "cpython-3.11.7+20250101-x86_64-unknown-linux-gnu-install_only.tar.gz"
     magic = b"MAGIC_NUMBER = (3495).to_bytes(2, 'little') + b'\\r\\n'\n"
-    write_raw_tar(archive, [
-        tar_entry("python", kind="dir"), tar_entry("python/lib", kind="dir"), tar_entry(py, kind="dir"),
-        tar_entry(f"{py}/os.py", data=b""), tar_entry(f"{py}/importlib", kind="dir"),
-        tar_entry(f"{py}/importlib/_bootstrap_external.py", data=magic),
-        tar_entry(f"{py}/_sysconfigdata__linux_x86_64-linux-gnu.py",
-                  data=f"build_time_vars = {build_time_vars!r}\n".encode()),
-        tar_entry("python/include", kind="dir"), tar_entry("python/include/python3.11", kind="dir"),
-        tar_entry("python/include/python3.11/patchlevel.h", data=b'#define PY_VERSION "3.11.7"\n'),
-    ], compression="gz")
+    write_raw_tar(
+        archive,
+        [
+            tar_entry("python", kind="dir"),
+            tar_entry("python/lib", kind="dir"),
+            tar_entry(py, kind="dir"),
+            tar_entry(f"{py}/os.py", data=b""),
+            tar_entry(f"{py}/importlib", kind="dir"),
+            tar_entry(f"{py}/importlib/_bootstrap_external.py", data=magic),
+            tar_entry(
+                f"{py}/_sysconfigdata__linux_x86_64-linux-gnu.py",
+                data=f"build_time_vars = {build_time_vars!r}\n".encode(),
+            ),
+            tar_entry("python/include", kind="dir"),
+            tar_entry("python/include/python3.11", kind="dir"),
+            tar_entry("python/include/python3.11/patchlevel.h", data=b'#define PY_VERSION "3.11.7"\n'),
+        ],
+        compression="gz",
+    )
     return archive
 
 
 UP = "/.." * 20  # past the file system root, wherever the extraction is
 
 
-@pytest.mark.parametrize(("key", "value"), [("INSTSONAME", "/usr/lib/x86_64-linux-gnu/libc.so.6"),
-                                            ("VERSION", f"3.11{UP}/usr/include/python3.11"),
-                                            ("ABIFLAGS", f"{UP}/usr/include/python3.11")])
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("INSTSONAME", "/usr/lib/x86_64-linux-gnu/libc.so.6"),
+        ("VERSION", f"3.11{UP}/usr/include/python3.11"),
+        ("ABIFLAGS", f"{UP}/usr/include/python3.11"),
+    ],
+)
 def test_install_only_sysconfig_paths_outside_are_refused(key: str, value: str, tmp_path: Path) -> None:
     good = {"VERSION": "3.11", "ABIFLAGS": "", "MULTIARCH": "x86_64-linux-gnu", "EXT_SUFFIX": ".so"}
     ok = _install_only(tmp_path, good)

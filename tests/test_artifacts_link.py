@@ -296,9 +296,15 @@ def test_cargo_toml_features_and_edition() -> None:
     assert features["default"] == ["build-mode-pyoxidizer-exe"]
     assert set(features) == {
         "default",
-        "build-mode-standalone", "build-mode-pyoxidizer-exe", "build-mode-prebuilt-artifacts",
-        "global-allocator-jemalloc", "global-allocator-mimalloc", "global-allocator-snmalloc",
-        "allocator-jemalloc", "allocator-mimalloc", "allocator-snmalloc",
+        "build-mode-standalone",
+        "build-mode-pyoxidizer-exe",
+        "build-mode-prebuilt-artifacts",
+        "global-allocator-jemalloc",
+        "global-allocator-mimalloc",
+        "global-allocator-snmalloc",
+        "allocator-jemalloc",
+        "allocator-mimalloc",
+        "allocator-snmalloc",
     }
     for name in ("jemalloc", "mimalloc", "snmalloc"):
         assert features[f"allocator-{name}"] == [f"pyembed/allocator-{name}"]
@@ -362,6 +368,7 @@ def test_rust_templates_parse_and_are_rustfmt_clean() -> None:
     root = templates_dir()
     sources = [*root.glob("project/**/*.rs"), *root.glob("pyembed/**/*.rs")]
     assert sources
-    proc = subprocess.run([rustfmt, "--check", "--edition", "2021", *map(str, sources)],
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [rustfmt, "--check", "--edition", "2021", *map(str, sources)], capture_output=True, text=True, check=False
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr

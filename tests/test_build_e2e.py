@@ -134,7 +134,14 @@ def test_local_package_with_entry_point_and_c_extension(
 def test_run_forwards_arguments_and_exit_status(tmp_path: Path, cargo_target: Path) -> None:
     project = copy_example("local-app", tmp_path)
     result = pyoxidizer(
-        "run", "--system-rust", "--path", str(project), "--python-distribution", PY311, "--", "Zed",
+        "run",
+        "--system-rust",
+        "--path",
+        str(project),
+        "--python-distribution",
+        PY311,
+        "--",
+        "Zed",
         cargo_target=cargo_target,
     )
     assert result.returncode == 0, result.stderr
@@ -181,8 +188,15 @@ def test_work_dir_flag_places_intermediates_and_cache_clear_removes_them(tmp_pat
     project = copy_example("hello", tmp_path)
     work_root = tmp_path / "work"
     result = pyoxidizer(
-        "build", "--system-rust", "--path", str(project), "--python-distribution", PY311,
-        "--work-dir", str(work_root), cargo_target=cargo_target,
+        "build",
+        "--system-rust",
+        "--path",
+        str(project),
+        "--python-distribution",
+        PY311,
+        "--work-dir",
+        str(work_root),
+        cargo_target=cargo_target,
     )
     assert result.returncode == 0, result.stderr
     (work,) = [p for p in work_root.iterdir() if p.is_dir()]

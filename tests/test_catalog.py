@@ -31,8 +31,12 @@ SNAPSHOT = Path(catalog_refresh.__file__).with_name(SNAPSHOT_NAME)
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "pyoxidizer_py", *args], capture_output=True, text=True,
-                          env={**os.environ, "PYOXIDIZER_PY_DISTRIBUTION": ""})
+    return subprocess.run(
+        [sys.executable, "-m", "pyoxidizer_py", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYOXIDIZER_PY_DISTRIBUTION": ""},
+    )
 
 
 def test_snapshot_has_every_supported_version_and_target() -> None:
@@ -69,9 +73,12 @@ def test_default_version_rule() -> None:
 def test_archive_choice_per_link_mode() -> None:
     full = resolve_catalog_entry(python_version="3.15", target_triple=LINUX, link_mode="dynamic")
     assert full.is_llvm_bitcode and full.link_modes == ("dynamic",)
-    with pytest.raises(DistributionError, match="no python-build-standalone archive of Python 3.15 for "
-                       "x86_64-unknown-linux-gnu that can be linked statically: its full archives are pgo.lto "
-                       r"builds \(LLVM bitcode objects\)"):
+    with pytest.raises(
+        DistributionError,
+        match="no python-build-standalone archive of Python 3.15 for "
+        "x86_64-unknown-linux-gnu that can be linked statically: its full archives are pgo.lto "
+        r"builds \(LLVM bitcode objects\)",
+    ):
         resolve_catalog_entry(python_version="3.15", target_triple=LINUX, link_mode="static")
     windows = resolve_catalog_entry(python_version="3.15", target_triple="x86_64-pc-windows-msvc")
     assert windows.build_options == "pgo" and windows.link_modes == ("dynamic",)
@@ -103,24 +110,38 @@ def test_list_315_and_unknown_versions_through_the_cli() -> None:
 def _versions_json(tmp_path: Path) -> Path:
     def files(version: str, tag: str, ft: bool) -> list[dict[str, object]]:
         build = "freethreaded+pgo+lto" if ft else "pgo+lto"
-        names = [f"cpython-{version}+{tag}-x86_64-unknown-linux-gnu-{build}-full.tar.zst",
-                 f"cpython-{version}+{tag}-x86_64-unknown-linux-gnu-"
-                 f"{'freethreaded-' if ft else ''}install_only_stripped.tar.gz",
-                 f"cpython-{version}+{tag}-riscv64-unknown-linux-gnu-lto-full.tar.zst"]  # not a catalog target
-        return [{"filename": n, "sha256": ("A" * 63) + str(i), "url": "https://example.invalid/" + n}
-                for i, n in enumerate(names)]
+        names = [
+            f"cpython-{version}+{tag}-x86_64-unknown-linux-gnu-{build}-full.tar.zst",
+            f"cpython-{version}+{tag}-x86_64-unknown-linux-gnu-"
+            f"{'freethreaded-' if ft else ''}install_only_stripped.tar.gz",
+            f"cpython-{version}+{tag}-riscv64-unknown-linux-gnu-lto-full.tar.zst",
+        ]  # not a catalog target
+        return [
+            {"filename": n, "sha256": ("A" * 63) + str(i), "url": "https://example.invalid/" + n}
+            for i, n in enumerate(names)
+        ]
 
     data = [
-        {"python_version": {"implementation": "cpython", "major": 3, "minor": 15, "micro": 1, "freethreaded": False},
-         "files": files("3.15.1", "20261021", False)},
-        {"python_version": {"implementation": "cpython", "major": 3, "minor": 15, "micro": 1, "freethreaded": True},
-         "files": files("3.15.1", "20261021", True)},
-        {"python_version": {"implementation": "cpython", "major": 3, "minor": 13, "micro": 9, "freethreaded": True},
-         "files": files("3.13.9", "20251010", True)},  # free-threaded 3.13: not embeddable with PyO3
-        {"python_version": {"implementation": "cpython", "major": 3, "minor": 9, "micro": 25, "freethreaded": False},
-         "files": files("3.9.25", "20251010", False)},  # too old
-        {"python_version": {"implementation": "pypy", "major": 3, "minor": 11, "micro": 1, "freethreaded": False},
-         "files": [{"filename": "pypy3.11-v7.3.20-linux64.tar.bz2", "sha256": "0" * 64}]},
+        {
+            "python_version": {"implementation": "cpython", "major": 3, "minor": 15, "micro": 1, "freethreaded": False},
+            "files": files("3.15.1", "20261021", False),
+        },
+        {
+            "python_version": {"implementation": "cpython", "major": 3, "minor": 15, "micro": 1, "freethreaded": True},
+            "files": files("3.15.1", "20261021", True),
+        },
+        {
+            "python_version": {"implementation": "cpython", "major": 3, "minor": 13, "micro": 9, "freethreaded": True},
+            "files": files("3.13.9", "20251010", True),
+        },  # free-threaded 3.13: not embeddable with PyO3
+        {
+            "python_version": {"implementation": "cpython", "major": 3, "minor": 9, "micro": 25, "freethreaded": False},
+            "files": files("3.9.25", "20251010", False),
+        },  # too old
+        {
+            "python_version": {"implementation": "pypy", "major": 3, "minor": 11, "micro": 1, "freethreaded": False},
+            "files": [{"filename": "pypy3.11-v7.3.20-linux64.tar.bz2", "sha256": "0" * 64}],
+        },
     ]
     path = tmp_path / "versions.json"
     path.write_text(json.dumps(data))
@@ -129,9 +150,19 @@ def _versions_json(tmp_path: Path) -> Path:
 
 def test_refresh_command_writes_a_filtered_dated_snapshot(tmp_path: Path) -> None:
     out = tmp_path / SNAPSHOT_NAME
-    proc = subprocess.run([sys.executable, "-m", "pyoxidizer_py.distribution.pbs.catalog_refresh",
-                           "--source", str(_versions_json(tmp_path)), "--output", str(out)],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pyoxidizer_py.distribution.pbs.catalog_refresh",
+            "--source",
+            str(_versions_json(tmp_path)),
+            "--output",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stderr
     assert f"wrote {out}: 4 archives" in proc.stderr
     doc = json.loads(out.read_text())

@@ -126,7 +126,9 @@ def test_every_pyoxidizer_flag_is_accepted_with_the_same_arity(pyoxidizer_024: P
         assert ours[flag] == shape, (command, flag, ours[flag], shape)
     # Positionals: same number, same required/optional and one/many shape, in order.
     assert list(our_positionals.values())[: len(their_positionals)] == list(their_positionals.values()), (
-        command, our_positionals, their_positionals,
+        command,
+        our_positionals,
+        their_positionals,
     )
 
 

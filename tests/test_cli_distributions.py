@@ -12,8 +12,12 @@ from fixtures_pbs import PbsArchives, pbs_archives  # noqa: F401 - fixture
 
 
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "pyoxidizer_py", *args], env={**os.environ, **(env or {})},
-                          capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "pyoxidizer_py", *args],
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+    )
 
 
 def test_list_info_licenses_extract(tmp_path: Path, pbs_archives: PbsArchives) -> None:  # noqa: F811

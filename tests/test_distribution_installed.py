@@ -83,15 +83,25 @@ def test_static_library_links_into_pie_executable(key: str, tmp_path: Path) -> N
     )
     exe = tmp_path / "embedded"
     cmd = [
-        "gcc", "-pie", "-fPIE", "-o", str(exe), str(main_c), f"-I{dist.include_dir}",
-        str(dist.static_library), "-Wl,--export-dynamic",
+        "gcc",
+        "-pie",
+        "-fPIE",
+        "-o",
+        str(exe),
+        str(main_c),
+        f"-I{dist.include_dir}",
+        str(dist.static_library),
+        "-Wl,--export-dynamic",
         *(f"-l{lib}" for lib in dist.static_link_libraries),
     ]
     link = subprocess.run(cmd, capture_output=True, text=True, check=False)
     assert link.returncode == 0, link.stderr
     assert "libpython" not in " ".join(needed_libraries(exe))
     run = subprocess.run(
-        [str(exe)], capture_output=True, text=True, check=False,
+        [str(exe)],
+        capture_output=True,
+        text=True,
+        check=False,
         env={"PYTHONHOME": str(dist.prefix), "PATH": os.environ.get("PATH", "")},
     )
     assert run.returncode == 0, run.stderr

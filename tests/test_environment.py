@@ -21,7 +21,9 @@ def test_cache_root_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     assert cache_root({"PYOXIDIZER_PY_CACHE_DIR": str(ours), "PYOXIDIZER_CACHE_DIR": str(theirs)}) == ours
     # PyOxidizer's variable (Pants sets it): our own subdirectory of it.
     assert cache_root({"PYOXIDIZER_CACHE_DIR": str(theirs)}) == theirs / "pyoxidizer-py"
-    assert cache_root({"PYOXIDIZER_PY_CACHE_DIR": "  ", "PYOXIDIZER_CACHE_DIR": str(theirs)}) == theirs / "pyoxidizer-py"
+    assert (
+        cache_root({"PYOXIDIZER_PY_CACHE_DIR": "  ", "PYOXIDIZER_CACHE_DIR": str(theirs)}) == theirs / "pyoxidizer-py"
+    )
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))  # platformdirs reads os.environ
     assert cache_root({}) == tmp_path / "xdg" / "pyoxidizer-py"
     assert work_root(None, {"PYOXIDIZER_PY_CACHE_DIR": str(ours)}) == ours / "work"
@@ -101,7 +103,9 @@ def test_cache_clear_under_pyoxidizer_cache_dir_keeps_pyoxidizers_files(tmp_path
     shared = tmp_path / "shared"
     (shared / "rust").mkdir(parents=True)  # PyOxidizer's managed toolchains
     (shared / "pyoxidizer-py" / "work").mkdir(parents=True)
-    (shared / "pyoxidizer-py" / "CACHEDIR.TAG").write_text("Signature: 8a477f597d28d172789f06886806bc55\n# pyoxidizer-py\n")
+    (shared / "pyoxidizer-py" / "CACHEDIR.TAG").write_text(
+        "Signature: 8a477f597d28d172789f06886806bc55\n# pyoxidizer-py\n"
+    )
     result = _cli("cache-clear", env={"PYOXIDIZER_CACHE_DIR": str(shared)})
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == f"removing {shared / 'pyoxidizer-py'}"
@@ -120,8 +124,11 @@ def test_cache_clear_refuses_a_work_dir_it_did_not_create(tmp_path: Path) -> Non
 
 @pytest.mark.parametrize("where", ["before", "after"])
 def test_system_rust_is_accepted_as_a_no_op(where: str) -> None:
-    args = ["--system-rust", "list-targets", str(HELLO)] if where == "before" else [
-        "list-targets", "--system-rust", str(HELLO)]
+    args = (
+        ["--system-rust", "list-targets", str(HELLO)]
+        if where == "before"
+        else ["list-targets", "--system-rust", str(HELLO)]
+    )
     result = _cli(*args, env={})
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["exe", "*install"]

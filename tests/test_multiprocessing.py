@@ -137,9 +137,7 @@ def build(tmp_path: Path, cargo_target: Path, python: str, settings: dict[str, s
 
 def run(exe: Path | str, *args: str, cwd: Path | None = None, stdin: str | None = None) -> str:
     """Run the executable; assert it succeeded; return its stdout."""
-    result = subprocess.run(
-        [str(exe), *args], cwd=cwd, input=stdin, capture_output=True, text=True, timeout=TIMEOUT
-    )
+    result = subprocess.run([str(exe), *args], cwd=cwd, input=stdin, capture_output=True, text=True, timeout=TIMEOUT)
     assert result.returncode == 0, (args, result.stdout, result.stderr)
     return result.stdout
 
@@ -168,7 +166,8 @@ def test_isolated_profile_multiprocessing_and_sys_executable(tmp_path: Path, mp_
     assert run_json(exe, "-c", "hello")["argv"] == ["-c", "hello"]
     assert run_json(exe, "-I", "-c", "print(1)")["argv"] == ["-I", "-c", "print(1)"]
     assert run_json(exe, "-c", "from multiprocessing.forkserver import main")["argv"] == [
-        "-c", "from multiprocessing.forkserver import main"
+        "-c",
+        "from multiprocessing.forkserver import main",
     ]
     # The configured start method is a default, not fixed: the app may still choose.
     assert run_json(exe, "set-method", "fork")["method"] == "fork"
@@ -199,7 +198,10 @@ def test_python_profile_is_a_python_command(tmp_path: Path, mp_cargo_target: Pat
     )
     out = run_json(exe, "-c", code, "a", "b")
     assert out == {
-        "executable": os.path.realpath(exe), "argv": ["-c", "a", "b"], "child": "['-c', 'x']\n", "isolated": 0,
+        "executable": os.path.realpath(exe),
+        "argv": ["-c", "a", "b"],
+        "child": "['-c', 'x']\n",
+        "isolated": 0,
         "site": True,
     }
     out = run_json(exe, "-I", "-S", "-c", code)

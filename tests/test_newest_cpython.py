@@ -59,7 +59,7 @@ pytestmark = [
 ]
 VERSIONS = sorted(PYTHONS, key=lambda v: (tuple(int(p) for p in v.rstrip("t").split(".")), v.endswith("t")))
 
-APP_MAIN = '''\
+APP_MAIN = """\
 import json
 import sys
 
@@ -93,7 +93,7 @@ def main():
 
 if __name__ == "__main__":
     main()
-'''
+"""
 
 BZL = """\
 def make_exe():
@@ -157,12 +157,22 @@ def cargo_target(tmp_path_factory: pytest.TempPathFactory, version: str) -> Path
 
 
 @pytest.fixture(scope="module")
-def default_build(tmp_path_factory: pytest.TempPathFactory, version: str,
-                  cargo_target: Path) -> tuple[Path, subprocess.CompletedProcess[str]]:
+def default_build(
+    tmp_path_factory: pytest.TempPathFactory, version: str, cargo_target: Path
+) -> tuple[Path, subprocess.CompletedProcess[str]]:
     """The app built in the default link mode with this interpreter: (install dir, build result)."""
     project = app_project(tmp_path_factory.mktemp(f"app-{version}"))
-    result = ok(tool("build", "--path", str(project), "--python-distribution", str(PYTHONS[version]),
-                     cwd=project, env=clean_env(CARGO_TARGET_DIR=str(cargo_target))))
+    result = ok(
+        tool(
+            "build",
+            "--path",
+            str(project),
+            "--python-distribution",
+            str(PYTHONS[version]),
+            cwd=project,
+            env=clean_env(CARGO_TARGET_DIR=str(cargo_target)),
+        )
+    )
     return project / "build" / TRIPLE / "debug" / "exe", result
 
 
@@ -170,19 +180,31 @@ def test_static_with_debians_libpython_is_one_error_before_cargo(tmp_path: Path,
     if not _debian_pic(version).is_file():
         pytest.skip(f"{PYTHONS[version]} is not Debian's CPython (no {_debian_pic(version)})")
     project = app_project(tmp_path)
-    result = tool("build", "--path", str(project), "--python-distribution", str(PYTHONS[version]),
-                  "--var", "LINK_MODE", "static", cwd=project, env=clean_env(CARGO_TARGET_DIR=str(tmp_path / "t")))
+    result = tool(
+        "build",
+        "--path",
+        str(project),
+        "--python-distribution",
+        str(PYTHONS[version]),
+        "--var",
+        "LINK_MODE",
+        "static",
+        cwd=project,
+        env=clean_env(CARGO_TARGET_DIR=str(tmp_path / "t")),
+    )
     line = one_error_line(result)
-    assert line.startswith(f"error: static linking of libpython was requested, but the static libpython "
-                           f"{_debian_pic(version)}")
+    assert line.startswith(
+        f"error: static linking of libpython was requested, but the static libpython {_debian_pic(version)}"
+    )
     assert "cannot be linked into an executable: it leaves" in line and "_Py_LibHacl_" in line
     assert "python/cpython#131298" in line
     assert "undefined reference" not in result.stderr  # no linker output
     assert not (tmp_path / "t").exists()  # cargo never ran
 
 
-def test_default_links_dynamically_with_a_note_and_runs(default_build: tuple[Path, subprocess.CompletedProcess[str]],
-                                                         version: str, tmp_path: Path) -> None:
+def test_default_links_dynamically_with_a_note_and_runs(
+    default_build: tuple[Path, subprocess.CompletedProcess[str]], version: str, tmp_path: Path
+) -> None:
     install, build = default_build
     notes = [ln for ln in build.stderr.splitlines() if ln.startswith("note:")]
     if _debian_pic(version).is_file():  # Debian's static libpython cannot be linked: dynamic, said once
@@ -207,19 +229,30 @@ def test_installed_cpython_of_another_version_is_an_error(tmp_path: Path, versio
     project = app_project(tmp_path)
     other = "3.13"
     env = clean_env(PYOXIDIZER_PY_DISTRIBUTION=str(PYTHONS[version]))
-    line = one_error_line(tool("build", "--path", str(project), "--var", "PYTHON_VERSION", other, cwd=project,
-                               env=env))
-    assert f"the Python distribution {PYTHONS[version]} (from PYOXIDIZER_PY_DISTRIBUTION) is CPython {version} " \
-           f"({TRIPLE}), but Python {other} was requested" in line
+    line = one_error_line(tool("build", "--path", str(project), "--var", "PYTHON_VERSION", other, cwd=project, env=env))
+    assert (
+        f"the Python distribution {PYTHONS[version]} (from PYOXIDIZER_PY_DISTRIBUTION) is CPython {version} "
+        f"({TRIPLE}), but Python {other} was requested" in line
+    )
     assert not (project / "build").exists() or not any((project / "build").rglob("newapp"))
 
 
 def test_init_rust_project_builds_with_cargo(tmp_path: Path, version: str, cargo_target: Path) -> None:
-    env = clean_env(PYOXIDIZER_EXE=pyoxidizer_exe(), PYOXIDIZER_PY_DISTRIBUTION=str(PYTHONS[version]),
-                    CARGO_TARGET_DIR=str(cargo_target))
-    ok(tool("init-rust-project", "rusty", "--python-code",
+    env = clean_env(
+        PYOXIDIZER_EXE=pyoxidizer_exe(),
+        PYOXIDIZER_PY_DISTRIBUTION=str(PYTHONS[version]),
+        CARGO_TARGET_DIR=str(cargo_target),
+    )
+    ok(
+        tool(
+            "init-rust-project",
+            "rusty",
+            "--python-code",
             "import sys, json; print(json.dumps(['rusty', '%d.%d.%d' % sys.version_info[:3] + sys.abiflags]))",
-            cwd=tmp_path, env=env))
+            cwd=tmp_path,
+            env=env,
+        )
+    )
     ok(tool("run-build-script", "build.rs", cwd=tmp_path / "rusty", env=env))  # once: writes artifacts/
     ok(run(["cargo", "build"], cwd=tmp_path / "rusty", env=env))
     result = ok(run([str(cargo_target / "debug" / "rusty")], cwd=tmp_path))
@@ -230,8 +263,18 @@ def test_plain_pyo3_program(tmp_path: Path, version: str, cargo_target: Path) ->
     env = clean_env()
     dest = tmp_path / "artifacts"
     # An explicit --python-distribution that is not the requested version: one warning, then used as given.
-    generated = ok(tool("generate-python-embedding-artifacts", str(dest), "--python-version", "3.10",
-                        "--python-distribution", str(PYTHONS[version]), cwd=tmp_path, env=env))
+    generated = ok(
+        tool(
+            "generate-python-embedding-artifacts",
+            str(dest),
+            "--python-version",
+            "3.10",
+            "--python-distribution",
+            str(PYTHONS[version]),
+            cwd=tmp_path,
+            env=env,
+        )
+    )
     warnings = [ln for ln in generated.stderr.splitlines() if ln.startswith("warning:")]
     assert len(warnings) == 1 and f"is CPython {version} ({TRIPLE}), but Python 3.10 was requested" in warnings[0]
     pyo3_config = (dest / "pyo3-build-config-file.txt").read_text()
@@ -241,9 +284,17 @@ def test_plain_pyo3_program(tmp_path: Path, version: str, cargo_target: Path) ->
         assert "shared=true" in pyo3_config
     program = tmp_path / "plain"
     shutil.copytree(PLAIN_PYO3, program)
-    ok(run(["cargo", "build"], cwd=program,
-           env={**env, "PYO3_CONFIG_FILE": str(dest / "pyo3-build-config-file.txt"),
-                "CARGO_TARGET_DIR": str(cargo_target)}))
+    ok(
+        run(
+            ["cargo", "build"],
+            cwd=program,
+            env={
+                **env,
+                "PYO3_CONFIG_FILE": str(dest / "pyo3-build-config-file.txt"),
+                "CARGO_TARGET_DIR": str(cargo_target),
+            },
+        )
+    )
     stdlib = dest / "stdlib"
     run_env = {**env, "PYTHONPATH": f"{stdlib}:{stdlib / 'lib-dynload'}", "LD_LIBRARY_PATH": str(dest / "lib")}
     result = ok(run([str(cargo_target / "debug" / "plain-pyo3")], cwd=tmp_path, env=run_env))

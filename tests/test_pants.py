@@ -83,7 +83,9 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PantsRepo]:
     digest, size = sha256(pex_file), pex_file.stat().st_size
     # The example, with a pyoxidizer-py wheel of this checkout where its find_links look.
     root = base / "repo"
-    shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns("dist", ".pants.d", ".pids", "wheels", "pyoxidizer.lock"))
+    shutil.copytree(
+        EXAMPLE, root, ignore=shutil.ignore_patterns("dist", ".pants.d", ".pids", "wheels", "pyoxidizer.lock")
+    )
     _check([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(root / "wheels"), str(REPO)])
     env = {
         "PATH": os.environ["PATH"],
@@ -123,8 +125,11 @@ def test_package_run_cache_and_incremental_rebuild(repo: PantsRepo) -> None:
     # dist/ holds the executable, COPYING.txt and what the config installs, nothing of ours.
     # (PyYAML's _yaml is in the executable: extension modules load from memory.)
     assert sorted(p.name for p in install.iterdir()) == ["COPYING.txt", "greet"]
-    tree = sorted(p.relative_to(repo.root / "dist" / "greet").as_posix() for p in (repo.root / "dist" / "greet").rglob("*")
-                  if p.is_file())
+    tree = sorted(
+        p.relative_to(repo.root / "dist" / "greet").as_posix()
+        for p in (repo.root / "dist" / "greet").rglob("*")
+        if p.is_file()
+    )
     assert all(p.startswith("x86_64-unknown-linux-gnu/debug/install/") for p in tree), tree
     assert not [p for p in tree if "cargo" in p or "/." in p or "manifest" in p or p.endswith((".rs", ".toml"))]
     assert not [p for p in tree if p.endswith(".so")]
@@ -153,7 +158,9 @@ def test_package_run_cache_and_incremental_rebuild(repo: PantsRepo) -> None:
     # A one-line .py edit: the process runs in a new sandbox and reuses the named cache's work
     # dir (cargo does not recompile PyO3).
     cli = repo.root / "src" / "greeter" / "cli.py"
-    cli.write_text(cli.read_text().replace('print(f"{doc[\'greeting\']}, {name}!")', 'print(f"{doc[\'greeting\']}, {name}!!")'))
+    cli.write_text(
+        cli.read_text().replace("print(f\"{doc['greeting']}, {name}!\")", "print(f\"{doc['greeting']}, {name}!!\")")
+    )
     edited = repo.ok("package", "::")
     assert PROCESS in edited.stderr
     assert subprocess.run([str(exe), "Di"], capture_output=True, text=True).stdout.startswith("Hello, Di!!\n")

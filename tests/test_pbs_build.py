@@ -48,7 +48,7 @@ def config_text(distribution: str) -> str:
         "def make_exe():\n"
         f"    dist = {distribution}\n"
         "    config = dist.make_python_interpreter_config()\n"
-        f"    config.run_command = \"{PROGRAM}\"\n"
+        f'    config.run_command = "{PROGRAM}"\n'
         "    exe = dist.to_python_executable(name = 'pbsapp', config = config)\n"
         "    exe.libpython_link_mode = VARS.get('LINK_MODE', 'default')\n"
         "    return exe\n"
@@ -75,12 +75,14 @@ def bitcode_archive(tmp_path_factory: pytest.TempPathFactory, pbs_archives: PbsA
 
 
 def pyoxidizer(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "pyoxidizer_py", *args], env={**os.environ, **env},
-                          capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "pyoxidizer_py", *args], env={**os.environ, **env}, capture_output=True, text=True
+    )
 
 
-def build(tmp_path: Path, cargo_target: Path, *, distribution: str, link: str,
-          archive: Path | None = None) -> tuple[Path, subprocess.CompletedProcess[str]]:
+def build(
+    tmp_path: Path, cargo_target: Path, *, distribution: str, link: str, archive: Path | None = None
+) -> tuple[Path, subprocess.CompletedProcess[str]]:
     """Build the test program; return (install dir, the CLI's result)."""
     project = tmp_path / "app"
     project.mkdir()
@@ -93,8 +95,13 @@ def build(tmp_path: Path, cargo_target: Path, *, distribution: str, link: str,
 
 
 def run_app(exe: Path, *modules: str, cwd: Path | None = None) -> dict[str, Any]:
-    result = subprocess.run([str(exe), *modules], capture_output=True, text=True, cwd=cwd,
-                            env={**os.environ, "PYTHONHOME": "/nonsense", "PYTHONPATH": "/nonsense"})
+    result = subprocess.run(
+        [str(exe), *modules],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, "PYTHONHOME": "/nonsense", "PYTHONPATH": "/nonsense"},
+    )
     assert result.returncode == 0, result.stderr
     out: dict[str, Any] = json.loads(result.stdout)
     return out
@@ -114,8 +121,9 @@ def assert_ok(result: subprocess.CompletedProcess[str]) -> None:
 @pytest.mark.cargo
 def test_full_archive_static(tmp_path: Path, cargo_target: Path, pbs_archives: PbsArchives) -> None:  # noqa: F811
     archive = pbs_archives.full_v8
-    install, result = build(tmp_path, cargo_target, distribution="default_python_distribution()", link="static",
-                            archive=archive.path)
+    install, result = build(
+        tmp_path, cargo_target, distribution="default_python_distribution()", link="static", archive=archive.path
+    )
     assert_ok(result)
     exe = install / "pbsapp"
     assert "libpython" not in ldd(exe)
@@ -125,8 +133,9 @@ def test_full_archive_static(tmp_path: Path, cargo_target: Path, pbs_archives: P
     config_c = (artifacts / "artifacts" / "libpython" / "config.c").read_text()
     assert '{"zlib", PyInit_zlib},' in config_c and '{"sys", NULL},' in config_c
     assert "PyInit__ssl" not in config_c  # a shared-library module stays in lib-dynload
-    members = subprocess.run(["ar", "t", str(artifacts / "artifacts" / "libpython3.a")],
-                             capture_output=True, text=True, check=True).stdout.split()
+    members = subprocess.run(
+        ["ar", "t", str(artifacts / "artifacts" / "libpython3.a")], capture_output=True, text=True, check=True
+    ).stdout.split()
     assert "config.o" in members and "Modules_config.o" not in members and "Objects_abstract.o" in members
     info = run_app(exe, "_sqlite3", "_ctypes", cwd=tmp_path)
     assert info["version"] == archive.python_version
@@ -150,7 +159,9 @@ def test_full_archive_static(tmp_path: Path, cargo_target: Path, pbs_archives: P
 
 @pytest.mark.cargo
 def test_full_archive_dynamic_from_python_distribution(
-    tmp_path: Path, cargo_target: Path, pbs_archives: PbsArchives  # noqa: F811
+    tmp_path: Path,
+    cargo_target: Path,
+    pbs_archives: PbsArchives,  # noqa: F811
 ) -> None:
     archive = pbs_archives.full_v8
     dist = f"PythonDistribution(sha256 = '{archive.sha256}', local_path = '{archive.path}')"
@@ -170,8 +181,9 @@ def test_full_archive_dynamic_from_python_distribution(
 @pytest.mark.cargo
 def test_install_only_archive_dynamic(tmp_path: Path, cargo_target: Path, pbs_archives: PbsArchives) -> None:  # noqa: F811
     archive = pbs_archives.install_only
-    install, result = build(tmp_path, cargo_target, distribution="default_python_distribution()", link="default",
-                            archive=archive.path)
+    install, result = build(
+        tmp_path, cargo_target, distribution="default_python_distribution()", link="default", archive=archive.path
+    )
     assert_ok(result)  # default = dynamic: an install_only archive has no objects to link statically
     exe = install / "pbsapp"
     assert f"{install}/lib/libpython3.11.so.1.0" in ldd(exe)
@@ -183,11 +195,14 @@ def test_install_only_archive_dynamic(tmp_path: Path, cargo_target: Path, pbs_ar
 # --- refusals and planning (no cargo) --------------------------------------------------------
 
 
-
-
 def test_bitcode_objects_static_is_an_error(tmp_path: Path, bitcode_archive: BuiltArchive) -> None:
-    _install, result = build(tmp_path, tmp_path / "unused-target", distribution="default_python_distribution()",
-                             link="static", archive=bitcode_archive.path)
+    _install, result = build(
+        tmp_path,
+        tmp_path / "unused-target",
+        distribution="default_python_distribution()",
+        link="static",
+        archive=bitcode_archive.path,
+    )
     line = one_error_line(result)
     assert "static linking of libpython was requested" in line
     assert "LLVM bitcode" in line and "llvm-bitcode:%22.1.3" in line and "LTO" in line
@@ -217,8 +232,10 @@ def test_full_archive_default_is_static(tmp_path: Path, pbs_archives: PbsArchive
     assert plan.mode == "static" and plan.assembly is not None
     assert plan.library == tmp_path / "artifacts" / "libpython3.a"
     lines = plan.link_lines
-    assert lines[:2] == (f"cargo:rustc-link-search=native={tmp_path / 'artifacts'}",
-                         "cargo:rustc-link-lib=static:+whole-archive,-bundle=python3")
+    assert lines[:2] == (
+        f"cargo:rustc-link-search=native={tmp_path / 'artifacts'}",
+        "cargo:rustc-link-lib=static:+whole-archive,-bundle=python3",
+    )
     assert "cargo:rustc-link-lib=expat" in lines and "cargo:rustc-link-lib=z" in lines
     assert lines[-1] == "cargo:rustc-link-arg=-Wl,--export-dynamic"
     assert all(not p.name.endswith("config.o") or "Modules" not in str(p) for p in plan.assembly.objects)

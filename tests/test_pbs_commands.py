@@ -40,13 +40,17 @@ def test_info_sections_full(pbs_archives: PbsArchives) -> None:
     assert f"Version:       {pbs_archives.full_v8.python_version}" in lines
     i = lines.index("_ssl")
     assert lines[i + 1] == "----"
-    assert lines[i + 3:i + 7] == ["Required: false", "Built-in Default: false", "Licensing: Valid SPDX: Apache-2.0",
-                                  "Links: ssl, crypto"]
+    assert lines[i + 3 : i + 7] == [
+        "Required: false",
+        "Built-in Default: false",
+        "Licensing: Valid SPDX: Apache-2.0",
+        "Links: ssl, crypto",
+    ]
     i = lines.index("_io")
-    assert lines[i + 3:i + 5] == ["Required: true", "Built-in Default: true"]
-    modules = lines[lines.index("Python Modules") + 3:lines.index("Python Resources")]
+    assert lines[i + 3 : i + 5] == ["Required: true", "Built-in Default: true"]
+    modules = lines[lines.index("Python Modules") + 3 : lines.index("Python Resources")]
     assert {"os", "json", "json.decoder", "encodings.utf_8", "importlib.metadata"} <= set(modules)
-    resources = lines[lines.index("Python Resources") + 3:]
+    resources = lines[lines.index("Python Resources") + 3 :]
     assert any(r.startswith("[") and "]." in r for r in resources if r)
 
 
@@ -62,11 +66,18 @@ def test_licenses(pbs_archives: PbsArchives) -> None:
     lines = text.splitlines()
     assert lines[0] == "Python Distribution Licenses: Python-2.0 OR CNRI-Python"
     i = lines.index("_ssl")
-    assert lines[i + 2:i + 9] == ["", "Dependency: ssl", "Link Type: system", "", "Dependency: crypto",
-                                  "Link Type: system", ""]
+    assert lines[i + 2 : i + 9] == [
+        "",
+        "Dependency: ssl",
+        "Link Type: system",
+        "",
+        "Dependency: crypto",
+        "Link Type: system",
+        "",
+    ]
     assert lines[i + 9] == "Licensing: Valid SPDX: Apache-2.0"
     j = lines.index("_sqlite3")
-    assert "Licensing: UNKNOWN" in lines[j:j + 8]
+    assert "Licensing: UNKNOWN" in lines[j : j + 8]
     io_text = commands.python_distribution_licenses(pbs_archives.install_only.path)
     assert io_text.startswith("Python Distribution Licenses: Python-2.0")
 

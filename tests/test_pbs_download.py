@@ -26,23 +26,30 @@ FAST = DownloadOptions(retries=2, backoff=0.0, connect_timeout=2.0, read_timeout
 
 def _cache_files(cache_dir: Path) -> list[str]:
     base = cache_dir / "python_distributions"
-    return sorted(p.relative_to(base).as_posix() for p in base.rglob("*") if p.is_file()
-                  and not p.name.endswith(".lock"))
+    return sorted(
+        p.relative_to(base).as_posix() for p in base.rglob("*") if p.is_file() and not p.name.endswith(".lock")
+    )
 
 
-def test_download_full_v8_verifies_and_extracts(pbs_archives: PbsArchives, pbs_server: PbsServer,
-                                                tmp_path: Path) -> None:
+def test_download_full_v8_verifies_and_extracts(
+    pbs_archives: PbsArchives, pbs_server: PbsServer, tmp_path: Path
+) -> None:
     url = publish(pbs_server, pbs_archives.full_v8)
     events: list[DownloadEvent] = []
-    dist = ensure_distribution(sha256=pbs_archives.full_v8.sha256, url=url, cache_dir=tmp_path / "c",
-                               options=FAST, progress=events.append)
+    dist = ensure_distribution(
+        sha256=pbs_archives.full_v8.sha256, url=url, cache_dir=tmp_path / "c", options=FAST, progress=events.append
+    )
     assert dist.origin == "python-build-standalone"
     assert dist.version == pbs_archives.full_v8.python_version
     assert dist.shared_library is not None
     assert dist.shared_library.name == "libpython3.11.so.1.0"
     assert dist.python_exe is not None
-    out = subprocess.run([str(dist.python_exe), "-c", "import json, sys; print(sys.version_info[:2])"],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [str(dist.python_exe), "-c", "import json, sys; print(sys.version_info[:2])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert out.strip() == "(3, 11)"
     assert dist.pbs.python_json.version == "8"  # type: ignore[union-attr]
     assert all(p.is_file() for p in dist.pbs.core_objects())  # type: ignore[union-attr]
@@ -56,23 +63,31 @@ def test_download_full_v8_verifies_and_extracts(pbs_archives: PbsArchives, pbs_s
 
 def test_cache_hit_needs_no_network(pbs_archives: PbsArchives, pbs_server: PbsServer, tmp_path: Path) -> None:
     url = publish(pbs_server, pbs_archives.install_only)
-    first = ensure_distribution(sha256=pbs_archives.install_only.sha256, url=url, cache_dir=tmp_path / "c",
-                                options=FAST)
+    first = ensure_distribution(
+        sha256=pbs_archives.install_only.sha256, url=url, cache_dir=tmp_path / "c", options=FAST
+    )
     pbs_server.stop()
-    second = ensure_distribution(sha256=pbs_archives.install_only.sha256, url=url, cache_dir=tmp_path / "c",
-                                 options=FAST)
+    second = ensure_distribution(
+        sha256=pbs_archives.install_only.sha256, url=url, cache_dir=tmp_path / "c", options=FAST
+    )
     assert second.stdlib_dir == first.stdlib_dir
     assert second.pbs.archive_kind == "install_only"  # type: ignore[union-attr]
 
 
-def test_mirror_replaces_release_base(pbs_archives: PbsArchives, pbs_server: PbsServer, tmp_path: Path,
-                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_mirror_replaces_release_base(
+    pbs_archives: PbsArchives, pbs_server: PbsServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     archive = pbs_archives.install_only
     publish(pbs_server, archive, release="20990101")
     entry = CatalogEntry(
-        python_version="3.11.7", release="20990101", target_triple="x86_64-unknown-linux-gnu",
-        archive_kind="install_only", build_options="", filename=archive.filename,
-        url="https://github.invalid/releases/download/20990101/x", sha256=archive.sha256,
+        python_version="3.11.7",
+        release="20990101",
+        target_triple="x86_64-unknown-linux-gnu",
+        archive_kind="install_only",
+        build_options="",
+        filename=archive.filename,
+        url="https://github.invalid/releases/download/20990101/x",
+        sha256=archive.sha256,
     )
     monkeypatch.setenv("PYOXIDIZER_PY_MIRROR", pbs_server.base_url + "/")
     dist = ensure_catalog_distribution(entry, cache_dir=tmp_path / "c", options=FAST)
@@ -87,22 +102,25 @@ def test_file_mirror(pbs_archives: PbsArchives, tmp_path: Path, monkeypatch: pyt
     (mirror / "20990101").mkdir(parents=True)
     (mirror / "20990101" / archive.filename).write_bytes(archive.path.read_bytes())
     entry = CatalogEntry(
-        python_version="3.11.7", release="20990101", target_triple="x86_64-unknown-linux-gnu",
-        archive_kind="install_only", build_options="", filename=archive.filename,
-        url="https://github.invalid/x", sha256=archive.sha256,
+        python_version="3.11.7",
+        release="20990101",
+        target_triple="x86_64-unknown-linux-gnu",
+        archive_kind="install_only",
+        build_options="",
+        filename=archive.filename,
+        url="https://github.invalid/x",
+        sha256=archive.sha256,
     )
     monkeypatch.setenv("PYOXIDIZER_PY_MIRROR", mirror.as_uri())
     dist = ensure_catalog_distribution(entry, cache_dir=tmp_path / "c", options=FAST)
     assert dist.version == "3.11.7"
 
 
-def test_tampered_archive_never_enters_cache(pbs_archives: PbsArchives, pbs_server: PbsServer,
-                                             tmp_path: Path) -> None:
+def test_tampered_archive_never_enters_cache(pbs_archives: PbsArchives, pbs_server: PbsServer, tmp_path: Path) -> None:
     url = publish(pbs_server, pbs_archives.install_only)
     pbs_server.faults.append({"tamper": True})
     with pytest.raises(DistributionError) as info:
-        ensure_distribution(sha256=pbs_archives.install_only.sha256, url=url, cache_dir=tmp_path / "c",
-                            options=FAST)
+        ensure_distribution(sha256=pbs_archives.install_only.sha256, url=url, cache_dir=tmp_path / "c", options=FAST)
     message = str(info.value)
     assert "sha256 mismatch" in message
     assert url in message
@@ -113,14 +131,14 @@ def test_tampered_archive_never_enters_cache(pbs_archives: PbsArchives, pbs_serv
     assert _cache_files(tmp_path / "c") == []
 
 
-def test_truncated_body_fails_after_bounded_retries(pbs_archives: PbsArchives, pbs_server: PbsServer,
-                                                    tmp_path: Path) -> None:
+def test_truncated_body_fails_after_bounded_retries(
+    pbs_archives: PbsArchives, pbs_server: PbsServer, tmp_path: Path
+) -> None:
     url = publish(pbs_server, pbs_archives.install_only)
     # every attempt is cut short and the server ignores ranges: no attempt can finish
     pbs_server.faults.extend({"truncate": 1000, "ignore_range": True} for _ in range(5))
     with pytest.raises(DistributionError) as info:
-        ensure_distribution(sha256=pbs_archives.install_only.sha256, url=url, cache_dir=tmp_path / "c",
-                            options=FAST)
+        ensure_distribution(sha256=pbs_archives.install_only.sha256, url=url, cache_dir=tmp_path / "c", options=FAST)
     assert "after 3 attempts" in str(info.value)
     assert url in str(info.value)
     assert len(pbs_server.gets()) == 3
@@ -130,25 +148,25 @@ def test_truncated_body_fails_after_bounded_retries(pbs_archives: PbsArchives, p
 def test_server_error_then_retry(pbs_archives: PbsArchives, pbs_server: PbsServer, tmp_path: Path) -> None:
     url = publish(pbs_server, pbs_archives.install_only)
     pbs_server.faults.extend([{"status": 503}, {"status": 500}])
-    dist = ensure_distribution(sha256=pbs_archives.install_only.sha256, url=url, cache_dir=tmp_path / "c",
-                               options=FAST)
+    dist = ensure_distribution(sha256=pbs_archives.install_only.sha256, url=url, cache_dir=tmp_path / "c", options=FAST)
     assert dist.version == "3.11.7"
     assert [g[2] for g in pbs_server.gets()] == [503, 500, 200]
 
 
 def test_404_is_not_retried(pbs_server: PbsServer, tmp_path: Path) -> None:
     with pytest.raises(DistributionError, match="HTTP 404"):
-        ensure_distribution(sha256="0" * 64, url=pbs_server.url_for("nope.tar.gz"), cache_dir=tmp_path / "c",
-                            options=FAST)
+        ensure_distribution(
+            sha256="0" * 64, url=pbs_server.url_for("nope.tar.gz"), cache_dir=tmp_path / "c", options=FAST
+        )
     assert len(pbs_server.gets()) == 1
 
 
-def test_interrupted_download_is_resumed_with_range(pbs_archives: PbsArchives, pbs_server: PbsServer,
-                                                    tmp_path: Path) -> None:
+def test_interrupted_download_is_resumed_with_range(
+    pbs_archives: PbsArchives, pbs_server: PbsServer, tmp_path: Path
+) -> None:
     url = publish(pbs_server, pbs_archives.install_only)
     pbs_server.faults.append({"truncate": 300_000})
-    dist = ensure_distribution(sha256=pbs_archives.install_only.sha256, url=url, cache_dir=tmp_path / "c",
-                               options=FAST)
+    dist = ensure_distribution(sha256=pbs_archives.install_only.sha256, url=url, cache_dir=tmp_path / "c", options=FAST)
     assert dist.version == "3.11.7"
     log = pbs_server.gets()
     assert [(g[1] is None, g[2]) for g in log] == [(True, 200), (False, 206)]
@@ -156,8 +174,9 @@ def test_interrupted_download_is_resumed_with_range(pbs_archives: PbsArchives, p
     assert 0 < resumed_at <= 300_000  # whole chunks received before the cut are kept
 
 
-def test_partial_file_from_earlier_process_is_resumed(pbs_archives: PbsArchives, pbs_server: PbsServer,
-                                                      tmp_path: Path) -> None:
+def test_partial_file_from_earlier_process_is_resumed(
+    pbs_archives: PbsArchives, pbs_server: PbsServer, tmp_path: Path
+) -> None:
     archive = pbs_archives.install_only
     url = publish(pbs_server, archive)
     cache = open_cache(tmp_path / "c")
@@ -178,9 +197,14 @@ def test_offline_with_empty_cache_names_url_and_offline_options(
         port = s.getsockname()[1]
     monkeypatch.setenv("PYOXIDIZER_PY_MIRROR", f"http://127.0.0.1:{port}")
     entry = CatalogEntry(
-        python_version="3.11.7", release="20990101", target_triple="x86_64-unknown-linux-gnu",
-        archive_kind="install_only", build_options="", filename=pbs_archives.install_only.filename,
-        url="https://github.invalid/x", sha256=pbs_archives.install_only.sha256,
+        python_version="3.11.7",
+        release="20990101",
+        target_triple="x86_64-unknown-linux-gnu",
+        archive_kind="install_only",
+        build_options="",
+        filename=pbs_archives.install_only.filename,
+        url="https://github.invalid/x",
+        sha256=pbs_archives.install_only.sha256,
     )
     with pytest.raises(DistributionError) as info:
         ensure_catalog_distribution(entry, cache_dir=tmp_path / "c", options=FAST)
@@ -202,15 +226,15 @@ _CHILD = textwrap.dedent(
 )
 
 
-def test_two_processes_share_one_download(pbs_archives: PbsArchives, pbs_server: PbsServer,
-                                          tmp_path: Path) -> None:
+def test_two_processes_share_one_download(pbs_archives: PbsArchives, pbs_server: PbsServer, tmp_path: Path) -> None:
     archive = pbs_archives.full_v7
     url = publish(pbs_server, archive)
     pbs_server.faults.append({"slow": 0.01})  # the first download takes a while: the other process waits
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     cmd = [sys.executable, "-c", _CHILD, archive.sha256, url, str(tmp_path / "c")]
-    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-             for _ in range(2)]
+    procs = [
+        subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env) for _ in range(2)
+    ]
     results = [p.communicate(timeout=300) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], results
     outs = [json.loads(r[0]) for r in results]
@@ -231,6 +255,7 @@ def test_progress_bar_only_on_a_terminal(pbs_archives: PbsArchives, pbs_server: 
     tty = _Tty()
     with terminal_progress(tty) as bar:
         assert bar is not None
-        ensure_distribution(sha256=pbs_archives.install_only.sha256, url=url, cache_dir=tmp_path / "c",
-                            options=FAST, progress=bar)
+        ensure_distribution(
+            sha256=pbs_archives.install_only.sha256, url=url, cache_dir=tmp_path / "c", options=FAST, progress=bar
+        )
     assert "downloading" in tty.getvalue()

@@ -30,8 +30,11 @@ from pyoxidizer_py.errors import DistributionError
 
 
 def _doc(archive: Path) -> dict[str, Any]:
-    with archive.open("rb") as raw, zstandard.ZstdDecompressor().stream_reader(raw) as r, \
-            tarfile.open(fileobj=r, mode="r|") as tf:
+    with (
+        archive.open("rb") as raw,
+        zstandard.ZstdDecompressor().stream_reader(raw) as r,
+        tarfile.open(fileobj=r, mode="r|") as tf,
+    ):
         first = next(iter(tf))
         assert first.name == "python/PYTHON.json"
         data = tf.extractfile(first).read()  # type: ignore[union-attr]
@@ -39,6 +42,7 @@ def _doc(archive: Path) -> dict[str, Any]:
 
 
 # -- PYTHON.json ------------------------------------------------------------------------------
+
 
 def test_v7_and_v8_round_trip(pbs_archives: PbsArchives) -> None:
     for archive, version in ((pbs_archives.full_v8, "8"), (pbs_archives.full_v7, "7")):
@@ -96,14 +100,24 @@ def test_llvm_bitcode_format_is_parsed() -> None:
 
     problems = _Problems()
     bi = BuildInfo.from_dict(
-        {"core": {"objs": [], "links": []}, "extensions": {}, "inittab_object": "o", "inittab_source": "c",
-         "inittab_cflags": [], "object_file_format": "llvm-bitcode:%22.1.3"}, "build_info", problems)
+        {
+            "core": {"objs": [], "links": []},
+            "extensions": {},
+            "inittab_object": "o",
+            "inittab_source": "c",
+            "inittab_cflags": [],
+            "object_file_format": "llvm-bitcode:%22.1.3",
+        },
+        "build_info",
+        problems,
+    )
     assert problems.items == []
     assert bi.is_llvm_bitcode
     assert bi.llvm_version == "22.1.3"
 
 
 # -- extraction -------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     ("members", "needle"),
@@ -145,8 +159,15 @@ def test_layout_is_validated(tmp_path: Path) -> None:
     write_tar_zst(archive, [("other", None, None), ("other/f", b"x", None)])
     with pytest.raises(DistributionError, match="unexpected entry at the archive root: 'other'"):
         extract_archive(archive, tmp_path / "out")
-    write_tar_zst(archive, [("python", None, None), ("python/PYTHON.json", b"{}", None),
-                            ("python/install", None, None), ("python/weird", b"", None)])
+    write_tar_zst(
+        archive,
+        [
+            ("python", None, None),
+            ("python/PYTHON.json", b"{}", None),
+            ("python/install", None, None),
+            ("python/weird", b"", None),
+        ],
+    )
     with pytest.raises(DistributionError, match="unexpected entry in python/ directory: weird"):
         extract_archive(archive, tmp_path / "out2")
 
@@ -160,9 +181,11 @@ def test_not_an_archive(tmp_path: Path) -> None:
 
 # -- install_only introspection ---------------------------------------------------------------
 
+
 def test_install_only_is_introspected_without_running(pbs_archives: PbsArchives, tmp_path: Path) -> None:
-    dist = load_archive(pbs_archives.install_only.path, sha256=pbs_archives.install_only.sha256,
-                        cache_dir=tmp_path / "c")
+    dist = load_archive(
+        pbs_archives.install_only.path, sha256=pbs_archives.install_only.sha256, cache_dir=tmp_path / "c"
+    )
     assert dist.version == "3.11.7"
     assert dist.major_minor == "3.11"
     assert dist.target_triple == "x86_64-unknown-linux-gnu"
@@ -194,6 +217,7 @@ def test_foreign_triple_tree_is_inspected(pbs_archives: PbsArchives, tmp_path: P
 
 # -- catalog ----------------------------------------------------------------------------------
 
+
 def test_catalog_covers_minors_and_triples() -> None:
     entries = load_catalog()
     assert {e.major_minor for e in entries} == set(SUPPORTED_MINORS)
@@ -213,21 +237,29 @@ def test_minor_version_picks_newest_patch() -> None:
     assert entry.version_key == max(patches)
     assert entry.archive_kind == "full"
     assert entry.url.endswith(".tar.zst")
-    small = resolve_catalog_entry(python_version="3.12", target_triple="x86_64-unknown-linux-gnu",
-                                  archive_kind="install_only")
+    small = resolve_catalog_entry(
+        python_version="3.12", target_triple="x86_64-unknown-linux-gnu", archive_kind="install_only"
+    )
     assert small.archive_kind == "install_only_stripped"
     exact = list_catalog(python_version="3.12", target_triple="aarch64-apple-darwin")[-1]
-    assert resolve_catalog_entry(python_version=exact.python_version, target_triple="aarch64-apple-darwin",
-                                 ).python_version == exact.python_version
+    assert (
+        resolve_catalog_entry(
+            python_version=exact.python_version,
+            target_triple="aarch64-apple-darwin",
+        ).python_version
+        == exact.python_version
+    )
 
 
 def test_flavors_keep_pyoxidizer_meaning() -> None:
-    dyn = resolve_catalog_entry(python_version="3.11", target_triple="x86_64-pc-windows-msvc",
-                                flavor="standalone-dynamic")
+    dyn = resolve_catalog_entry(
+        python_version="3.11", target_triple="x86_64-pc-windows-msvc", flavor="standalone-dynamic"
+    )
     assert dyn.supports_prebuilt_extension_modules
     with pytest.raises(DistributionError, match="no standalone_static distribution"):
-        resolve_catalog_entry(python_version="3.11", target_triple="x86_64-unknown-linux-gnu",
-                              flavor="standalone_static")
+        resolve_catalog_entry(
+            python_version="3.11", target_triple="x86_64-unknown-linux-gnu", flavor="standalone_static"
+        )
     with pytest.raises(DistributionError, match="did you mean 'standalone_dynamic'"):
         resolve_catalog_entry(flavor="standalone_dynamc")
     with pytest.raises(DistributionError, match=r"3\.9 is not in the python-build-standalone catalog"):

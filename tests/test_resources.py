@@ -79,11 +79,22 @@ def _touch(root: Path, rel: str, data: bytes = b"") -> None:
 
 def test_scan_classifies_a_site_packages_tree(tmp_path: Path) -> None:
     for rel in [
-        "top.py", "pkg/__init__.py", "pkg/mod.py", "pkg/data/table.csv", "pkg/sub/inner.py",
-        "pkg/web-assets/app.js", "pkg/__pycache__/mod.cpython-311.pyc", "pkg/old.pyc",
-        "pkg/_speed.cpython-311-x86_64-linux-gnu.so", "pkg/_limited.abi3.so",
-        "Pkg_Name-1.2.3.dist-info/METADATA", "Pkg_Name-1.2.3.dist-info/licenses/LICENSE",
-        "pkg_name.libs/libfoo-abc123.so.1.2", "pkg/libbar.so", "README.md", "extra-dir/notes.txt",
+        "top.py",
+        "pkg/__init__.py",
+        "pkg/mod.py",
+        "pkg/data/table.csv",
+        "pkg/sub/inner.py",
+        "pkg/web-assets/app.js",
+        "pkg/__pycache__/mod.cpython-311.pyc",
+        "pkg/old.pyc",
+        "pkg/_speed.cpython-311-x86_64-linux-gnu.so",
+        "pkg/_limited.abi3.so",
+        "Pkg_Name-1.2.3.dist-info/METADATA",
+        "Pkg_Name-1.2.3.dist-info/licenses/LICENSE",
+        "pkg_name.libs/libfoo-abc123.so.1.2",
+        "pkg/libbar.so",
+        "README.md",
+        "extra-dir/notes.txt",
         "not-a-module.py",
     ]:
         _touch(tmp_path, rel, b"x = 1\n")
@@ -97,11 +108,13 @@ def test_scan_classifies_a_site_packages_tree(tmp_path: Path) -> None:
     assert resources == {("pkg", "data/table.csv"), ("pkg", "web-assets/app.js")}
     exts = _by_name(found, PythonExtensionModule)
     assert {n: e.file_suffix for n, e in exts.items()} == {  # type: ignore[attr-defined]
-        "pkg._speed": ".cpython-311-x86_64-linux-gnu.so", "pkg._limited": ".abi3.so",
+        "pkg._speed": ".cpython-311-x86_64-linux-gnu.so",
+        "pkg._limited": ".abi3.so",
     }
     dist_info = [r for r in found if isinstance(r, PythonPackageDistributionResource)]
     assert {(r.package, r.version, r.name) for r in dist_info} == {
-        ("Pkg_Name", "1.2.3", "METADATA"), ("Pkg_Name", "1.2.3", "licenses/LICENSE"),
+        ("Pkg_Name", "1.2.3", "METADATA"),
+        ("Pkg_Name", "1.2.3", "licenses/LICENSE"),
     }
     assert sorted(_by_name(found, SharedLibrary)) == ["pkg/libbar.so", "pkg_name.libs/libfoo-abc123.so.1.2"]
     assert not [r for r in found if isinstance(r, File)]
@@ -123,8 +136,15 @@ def test_stdlib_excludes_tests_and_dev_tools_by_default(dist311: Distribution) -
     assert {"os", "json", "json.decoder", "unittest", "asyncio", "encodings.utf_8"} <= included
     # sysconfig imports its build-time data module by a name that is not an identifier.
     assert any(n.startswith("_sysconfigdata_") for n in included)
-    assert {"test.test_os", "unittest.test.test_case", "idlelib.pyshell", "ensurepip",
-            "lib2to3.tests.test_parser", "ctypes.test.test_funcptr", "turtledemo.clock"} <= excluded
+    assert {
+        "test.test_os",
+        "unittest.test.test_case",
+        "idlelib.pyshell",
+        "ensurepip",
+        "lib2to3.tests.test_parser",
+        "ctypes.test.test_funcptr",
+        "turtledemo.clock",
+    } <= excluded
     assert not any(n.startswith(("site-packages", "test.")) for n in included)
     # Bytecode only by default (include_distribution_sources = False).
     assert all(r.is_stdlib and not r.add.source for r in found if isinstance(r, PythonModuleSource))
@@ -234,14 +254,25 @@ def test_read_virtualenv(tmp_path: Path, dist311: Distribution) -> None:
     venv = tmp_path / "venv"
     subprocess.run([str(PY311), "-m", "venv", "--without-pip", str(venv)], check=True)
     subprocess.run(
-        [sys.executable, "-m", "pip", "--python", str(venv / "bin/python"), "install", "-q",
-         "--disable-pip-version-check", "six"],
-        check=True, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(venv / "bin/python"),
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            "six",
+        ],
+        check=True,
+        capture_output=True,
     )
     found = read_virtualenv(venv, dist311, _policy())
     assert not _by_name(found, PythonModuleSource)["six"].add.source  # type: ignore[attr-defined]
-    both_off = read_virtualenv(venv, dist311, _policy(include_third_party_sources=True,
-                                                      include_non_distribution_sources=False))
+    both_off = read_virtualenv(
+        venv, dist311, _policy(include_third_party_sources=True, include_non_distribution_sources=False)
+    )
     assert not _by_name(both_off, PythonModuleSource)["six"].add.source  # type: ignore[attr-defined]
     with pytest.raises(ResourceError, match=r"not a virtualenv for Python 3\.11"):
         read_virtualenv(tmp_path, dist311, _policy())
@@ -265,8 +296,10 @@ def test_compile_bytecode_batches_and_skips_syntax_errors(dist311: Distribution,
         BytecodeRequest(name="good", source=b"x = 1\nassert x\n", filename="good.py", optimize=2),
         BytecodeRequest(name="bad", source=b"def (:\n", filename="bad.py", optimize=0),
         BytecodeRequest(
-            name="latin", source="# -*- coding: latin-1 -*-\ns = 'é'\n".encode("latin-1"),
-            filename="latin.py", optimize=0,
+            name="latin",
+            source="# -*- coding: latin-1 -*-\ns = 'é'\n".encode("latin-1"),
+            filename="latin.py",
+            optimize=0,
         ),
     ]
     assert dist311.python_exe is not None
@@ -302,13 +335,12 @@ def _run_isolated(python: Path, lib: Path, code: str) -> subprocess.CompletedPro
     )
 
 
-def test_install_and_import(
-    dist311: Distribution, yaml_resources: list[Resource], tmp_path: Path
-) -> None:
+def test_install_and_import(dist311: Distribution, yaml_resources: list[Resource], tmp_path: Path) -> None:
     # The default policy installs bytecode only (sourceless .pyc files in place of the sources) ...
     bare = install_filesystem_resources(
         plan_resources([*stdlib_resources(dist311, _policy()), *yaml_resources], in_memory_as="lib"),
-        dist311, tmp_path / "bare",
+        dist311,
+        tmp_path / "bare",
         bytecode_cache_dir=tmp_path / "bc",
     )
     assert "lib/json/__init__.pyc" in bare.files and "lib/yaml/__init__.pyc" in bare.files
@@ -371,8 +403,10 @@ def test_install_sourceless_app_and_run(python: Path, tmp_path: Path) -> None:
     assert not (lib / "myapp" / "sub" / "mod.py").exists()
     assert (lib / "myapp" / "data" / "greeting.txt").is_file()
     assert (lib / "os.pyc").is_file() and not (lib / "os.py").exists()  # the stdlib: bytecode only by default
-    code = "import sys; sys.path[:] = [sys.argv[1]]; import runpy, hello_mod, mem_mod; " \
-           "print(hello_mod.MESSAGE, mem_mod.X); runpy.run_module('myapp', run_name='__main__')"
+    code = (
+        "import sys; sys.path[:] = [sys.argv[1]]; import runpy, hello_mod, mem_mod; "
+        "print(hello_mod.MESSAGE, mem_mod.X); runpy.run_module('myapp', run_name='__main__')"
+    )
     proc = _run_isolated(python, lib, code)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines() == ["from memory 42", "hello from myapp"]
@@ -395,8 +429,17 @@ def test_pip_cache_key_only_for_pinned_requirements(dist311: Distribution, tmp_p
     assert install_key(dist311, ["-r", "locked.txt"], None, tmp_path) is not None
     assert install_key(dist311, ["-r", "nested.txt"], None, tmp_path) is not None
     assert install_key(dist311, ["--no-deps", "--only-binary", ":all:", "six==1.16.0"], None, tmp_path) is not None
-    for not_cached in (["six"], ["six>=1"], ["-r", "loose.txt"], ["-r", "missing.txt"], ["-e", "."],
-                       ["."], ["./pkg"], ["--upgrade", "six==1.16.0"], ["--find-links", "wheels", "six==1.16.0"]):
+    for not_cached in (
+        ["six"],
+        ["six>=1"],
+        ["-r", "loose.txt"],
+        ["-r", "missing.txt"],
+        ["-e", "."],
+        ["."],
+        ["./pkg"],
+        ["--upgrade", "six==1.16.0"],
+        ["--find-links", "wheels", "six==1.16.0"],
+    ):
         assert install_key(dist311, not_cached, None, tmp_path) is None, not_cached
 
 

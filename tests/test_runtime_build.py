@@ -35,7 +35,7 @@ from pyoxidizer_py.rust_project.project import render_project
 
 pytestmark = pytest.mark.cargo
 
-APPMOD = '''\
+APPMOD = """\
 import json, os, sys
 
 def main():
@@ -68,7 +68,7 @@ def main():
     else:
         print("unknown command", cmd, file=sys.stderr)
         sys.exit(2)
-'''
+"""
 
 APPRUN = 'import appmod\n\nif __name__ == "__main__":\n    appmod.main()\n'
 
@@ -166,8 +166,12 @@ def built(
     assert plan.mode == expected_mode
     cfgfile = write_link_artifacts(dist, plan, artifacts)
     built = Built(
-        dist=dist, plan=plan, root=root, name="app" + request.param.replace("-", "").replace("py", ""),
-        target_dir=cargo_target_dir, pyo3_config_file=cfgfile,
+        dist=dist,
+        plan=plan,
+        root=root,
+        name="app" + request.param.replace("-", "").replace("py", ""),
+        target_dir=cargo_target_dir,
+        pyo3_config_file=cfgfile,
     )
     command = InterpreterConfig()
     command.run_command = "import appmod; appmod.main()"
@@ -182,7 +186,14 @@ def built(
 def _run(exe: Path | str, *args: str, cwd: Path, stdin: str = "") -> subprocess.CompletedProcess[str]:
     env = {**os.environ, **NONSENSE_ENV}
     return subprocess.run(
-        [str(exe), *args], check=False, cwd=cwd, env=env, input=stdin, capture_output=True, text=True, timeout=60,
+        [str(exe), *args],
+        check=False,
+        cwd=cwd,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -306,7 +317,9 @@ def test_compile_error_is_a_build_error_naming_the_project(built: Built) -> None
     project = built.root / "project"
     with pytest.raises(BuildError) as info:
         cargo_build(
-            project, artifacts_dir=broken, pyo3_config_file=built.pyo3_config_file,
+            project,
+            artifacts_dir=broken,
+            pyo3_config_file=built.pyo3_config_file,
             target_dir=built.target_dir,
         )
     text = str(info.value)

@@ -61,8 +61,10 @@ def init_project(tmp_path: Path, name: str, code: str) -> Path:
 def set_run_command(project: Path, code: str) -> None:
     bzl = project / "pyoxidizer.bzl"
     lines = bzl.read_text().splitlines()
-    out = [f"    python_config.run_command = {json.dumps(code)}" if "python_config.run_command =" in ln else ln
-           for ln in lines]
+    out = [
+        f"    python_config.run_command = {json.dumps(code)}" if "python_config.run_command =" in ln else ln
+        for ln in lines
+    ]
     bzl.write_text("\n".join(out) + "\n")
 
 
@@ -71,8 +73,17 @@ def set_run_command(project: Path, code: str) -> None:
 
 def test_init_rust_project_writes_a_complete_project(tmp_path: Path) -> None:
     project = init_project(tmp_path, "myapp", "print('hi')")
-    for rel in ("Cargo.toml", "build.rs", "src/main.rs", ".cargo/config.toml", "pyoxidizer.bzl", "README.md",
-                ".gitignore", "pyembed/Cargo.toml", "pyembed/src/lib.rs"):
+    for rel in (
+        "Cargo.toml",
+        "build.rs",
+        "src/main.rs",
+        ".cargo/config.toml",
+        "pyoxidizer.bzl",
+        "README.md",
+        ".gitignore",
+        "pyembed/Cargo.toml",
+        "pyembed/src/lib.rs",
+    ):
         assert (project / rel).is_file(), rel
     cargo = tomlkit.parse((project / "Cargo.toml").read_text()).unwrap()
     assert cargo["package"]["name"] == "myapp"
@@ -84,7 +95,7 @@ def test_init_rust_project_writes_a_complete_project(tmp_path: Path) -> None:
     assert "pyoxidizer-py build" in readme
     env_table = tomlkit.parse((project / ".cargo" / "config.toml").read_text()).unwrap()["env"]
     assert env_table["PYO3_CONFIG_FILE"] == {"value": "artifacts/pyo3-build-config-file.txt", "relative": True}
-    assert 'run_command = "print(\'hi\')"' in (project / "pyoxidizer.bzl").read_text()
+    assert "run_command = \"print('hi')\"" in (project / "pyoxidizer.bzl").read_text()
 
 
 def test_init_rust_project_refuses_a_non_empty_directory(tmp_path: Path) -> None:
@@ -105,9 +116,13 @@ def test_run_build_script_follows_cargos_environment_contract(tmp_path: Path) ->
     (project / "app" / "__init__.py").write_text("print('app')\n")
     (project / "app" / "data.txt").write_text("payload\n")
     bzl = project / "pyoxidizer.bzl"
-    bzl.write_text(bzl.read_text().replace(
-        "    return exe\n",
-        '    exe.add_python_resources(exe.read_package_root(path = ".", packages = ["app"]))\n    return exe\n', 1))
+    bzl.write_text(
+        bzl.read_text().replace(
+            "    return exe\n",
+            '    exe.add_python_resources(exe.read_package_root(path = ".", packages = ["app"]))\n    return exe\n',
+            1,
+        )
+    )
     out_dir = tmp_path / "out"
     env = tool_env(CARGO_MANIFEST_DIR=str(project), TARGET=HOST, PROFILE="debug", OUT_DIR=str(out_dir))
     first = tool("run-build-script", "build.rs", cwd=project, env=env)
@@ -118,8 +133,13 @@ def test_run_build_script_follows_cargos_environment_contract(tmp_path: Path) ->
     assert f"cargo:rerun-if-changed={bzl}" in lines
     assert f"cargo:rerun-if-changed={project / 'app'}" in lines
     assert lines[-1] == f"cargo:rustc-env=DEFAULT_PYTHON_CONFIG_RS={out_dir / 'default_python_config.rs'}"
-    for name in ("default_python_config.rs", "pyo3-build-config-file.txt", "libpython3.a", "COPYING.txt",
-                 "extra-files.txt"):
+    for name in (
+        "default_python_config.rs",
+        "pyo3-build-config-file.txt",
+        "libpython3.a",
+        "COPYING.txt",
+        "extra-files.txt",
+    ):
         assert (out_dir / name).is_file(), name
     extra = [ln for ln in (out_dir / "extra-files.txt").read_text().splitlines() if not ln.startswith("#")]
     assert "COPYING.txt" in extra
@@ -174,13 +194,15 @@ def test_generate_embedding_artifacts_usage_errors(tmp_path: Path) -> None:
     missing = tool("generate-python-embedding-artifacts", cwd=tmp_path, env=tool_env(), check=False)
     assert missing.returncode == 2
     assert "required" in missing.stderr
-    flavor = tool("generate-python-embedding-artifacts", "d", "--flavor", "bogus", cwd=tmp_path, env=tool_env(),
-                  check=False)
+    flavor = tool(
+        "generate-python-embedding-artifacts", "d", "--flavor", "bogus", cwd=tmp_path, env=tool_env(), check=False
+    )
     assert flavor.returncode == 2
     env = tool_env()
     del env["PYOXIDIZER_PY_DISTRIBUTION"]
-    version = tool("generate-python-embedding-artifacts", "d", "--python-version", "3.99", cwd=tmp_path, env=env,
-                   check=False)
+    version = tool(
+        "generate-python-embedding-artifacts", "d", "--python-version", "3.99", cwd=tmp_path, env=env, check=False
+    )
     line = one_error_line(version)
     assert "3.99 is not in the python-build-standalone catalog" in line
     assert "pyoxidizer-py-embedding" not in version.stderr  # the internal config is not blamed
@@ -213,9 +235,13 @@ def test_cargo_build_default_and_pyoxidizer_exe_modes_pick_up_edits(tmp_path: Pa
     (project / "app").mkdir()
     (project / "app" / "__init__.py").write_text("print('app v1')\n")
     bzl = project / "pyoxidizer.bzl"
-    bzl.write_text(bzl.read_text().replace(
-        "    return exe\n",
-        '    exe.add_python_resources(exe.read_package_root(path = ".", packages = ["app"]))\n    return exe\n', 1))
+    bzl.write_text(
+        bzl.read_text().replace(
+            "    return exe\n",
+            '    exe.add_python_resources(exe.read_package_root(path = ".", packages = ["app"]))\n    return exe\n',
+            1,
+        )
+    )
     rebuilt = cargo(project, "build", env=env)
     assert "Compiling pyo3" not in rebuilt.stderr
     assert run([str(exe)], tmp_path, env).stdout == "app v1\n"
@@ -240,7 +266,9 @@ def test_two_step_prebuilt_artifacts_flow(tmp_path: Path) -> None:
     printed = tool("run-build-script", "build.rs", cwd=project, env=script_env)
     assert printed.stdout.splitlines()[-1] == f"cargo:rustc-env=DEFAULT_PYTHON_CONFIG_RS={out}/default_python_config.rs"
     build_env = {
-        **env, "PYOXIDIZER_ARTIFACT_DIR": str(out), "PYO3_CONFIG_FILE": str(out / "pyo3-build-config-file.txt")
+        **env,
+        "PYOXIDIZER_ARTIFACT_DIR": str(out),
+        "PYO3_CONFIG_FILE": str(out / "pyo3-build-config-file.txt"),
     }
     build_env.pop("PYOXIDIZER_EXE")  # this mode never runs pyoxidizer-py
     cargo(project, "build", "--no-default-features", "--features", "build-mode-prebuilt-artifacts", env=build_env)
@@ -255,8 +283,14 @@ def test_plain_pyo3_program_against_embedding_artifacts(tmp_path: Path, flavor: 
     env = tool_env()
     dest = tmp_path / "pyembedded"
     tool("generate-python-embedding-artifacts", str(dest), "--flavor", flavor, cwd=tmp_path, env=env)
-    for name in ("pyo3-build-config-file.txt", "default_python_config.rs", "packed-resources", "COPYING.txt",
-                 "extra-files.txt", "stdlib"):
+    for name in (
+        "pyo3-build-config-file.txt",
+        "default_python_config.rs",
+        "packed-resources",
+        "COPYING.txt",
+        "extra-files.txt",
+        "stdlib",
+    ):
         assert (dest / name).exists(), name
     pyo3_config = (dest / "pyo3-build-config-file.txt").read_text()
     if flavor == "standalone_static":

@@ -28,7 +28,7 @@ PYENV_311 = "/root/.pyenv/versions/3.11.7/bin/python3.11"
 DEBIAN_311 = "/usr/bin/python3.11"
 RELEASE = Path("build") / "x86_64-unknown-linux-gnu" / "release" / "exe"
 
-BIG_APP = '''\
+BIG_APP = """\
 import io, sys
 import numpy as np
 a = np.arange(12, dtype=np.float64).reshape(3, 4)
@@ -60,7 +60,7 @@ import numpy.linalg._umath_linalg as umath_linalg
 for module in (np, umath_linalg, yaml._yaml, sqlite3):
     print("file", module.__name__, module.__file__.replace(origin, "$ORIGIN"))
 print("loader", type(umath_linalg.__spec__.loader).__name__)
-'''
+"""
 
 BIG_OUTPUT = [
     "numpy 506.0 [[0.5, 0.0], [0.0, 0.25]]",
@@ -77,7 +77,7 @@ BIG_OUTPUT = [
     "loader _MemoryExtensionLoader",
 ]
 
-STRICT_APP = '''\
+STRICT_APP = """\
 import multiprocessing
 import yaml
 from yaml import _yaml
@@ -90,7 +90,7 @@ if __name__ == "__main__":
     with multiprocessing.get_context("spawn").Pool(2) as pool:
         print("spawn", pool.map(parse, ["a: 1", "b: [2]"]))
     print("yaml", yaml.__with_libyaml__, _yaml.__file__.rpartition("/")[2])
-'''
+"""
 
 BZL = """\
 def make_exe():
@@ -114,8 +114,9 @@ def cargo_target(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("single-file-cargo-target")
 
 
-def _build(root: Path, cargo_target: Path, *, name: str, python: str, app: str, requirements: list[str],
-           policy: str = "") -> Path:
+def _build(
+    root: Path, cargo_target: Path, *, name: str, python: str, app: str, requirements: list[str], policy: str = ""
+) -> Path:
     """Build a release executable; return it copied alone into an empty directory."""
     project = root / name
     project.mkdir()
@@ -124,9 +125,20 @@ def _build(root: Path, cargo_target: Path, *, name: str, python: str, app: str, 
         BZL.format(name=name, policy=policy or "    pass", requirements=repr(requirements))
     )
     result = subprocess.run(
-        [sys.executable, "-m", "pyoxidizer_py", "build", "--release", "--path", str(project),
-         "--python-distribution", python],
-        env={**os.environ, "CARGO_TARGET_DIR": str(cargo_target)}, capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "pyoxidizer_py",
+            "build",
+            "--release",
+            "--path",
+            str(project),
+            "--python-distribution",
+            python,
+        ],
+        env={**os.environ, "CARGO_TARGET_DIR": str(cargo_target)},
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stderr
     built = project / RELEASE
@@ -141,24 +153,33 @@ def _build(root: Path, cargo_target: Path, *, name: str, python: str, app: str, 
 @pytest.fixture(scope="module")
 def big(tmp_path_factory: pytest.TempPathFactory, cargo_target: Path) -> Path:
     return _build(
-        tmp_path_factory.mktemp("big"), cargo_target, name="big", python=PYENV_311, app=BIG_APP,
-        requirements=["numpy==2.1.3", "pydantic==2.10.3", "cryptography==44.0.0", "PyYAML==6.0.2",
-                      "pillow==11.0.0"],
+        tmp_path_factory.mktemp("big"),
+        cargo_target,
+        name="big",
+        python=PYENV_311,
+        app=BIG_APP,
+        requirements=["numpy==2.1.3", "pydantic==2.10.3", "cryptography==44.0.0", "PyYAML==6.0.2", "pillow==11.0.0"],
     )
 
 
 @pytest.fixture(scope="module")
 def strict(tmp_path_factory: pytest.TempPathFactory, cargo_target: Path) -> Path:
     return _build(
-        tmp_path_factory.mktemp("strict"), cargo_target, name="strict", python=DEBIAN_311, app=STRICT_APP,
-        requirements=["PyYAML==6.0.2"], policy='    policy.in_memory_shared_library_fallback = "error"',
+        tmp_path_factory.mktemp("strict"),
+        cargo_target,
+        name="strict",
+        python=DEBIAN_311,
+        app=STRICT_APP,
+        requirements=["PyYAML==6.0.2"],
+        policy='    policy.in_memory_shared_library_fallback = "error"',
     )
 
 
 def _run(exe: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("PYOXIDIZER_PY_")}
-    return subprocess.run([str(exe)], cwd=exe.parent, env={**clean, **(env or {})}, capture_output=True,
-                          text=True, timeout=300)
+    return subprocess.run(
+        [str(exe)], cwd=exe.parent, env={**clean, **(env or {})}, capture_output=True, text=True, timeout=300
+    )
 
 
 def test_real_applications_run_from_one_file(big: Path) -> None:
@@ -173,19 +194,30 @@ def test_no_shared_object_is_opened_from_the_filesystem_but_the_systems(big: Pat
     cache = tmp_path / "cache"
     result = subprocess.run(
         ["strace", "-f", "-qq", "-o", str(log), "-e", "trace=openat,open,creat,memfd_create", str(big)],
-        cwd=big.parent, env={**os.environ, "XDG_CACHE_HOME": str(cache)}, capture_output=True, text=True,
+        cwd=big.parent,
+        env={**os.environ, "XDG_CACHE_HOME": str(cache)},
+        capture_output=True,
+        text=True,
         timeout=300,
     )
     assert result.returncode == 0, result.stderr
     calls = log.read_text().splitlines()
-    opened = [m.group(1) for line in calls if (m := re.search(r'open(?:at)?\(.*?"([^"]+)"', line))
-              and "ENOENT" not in line]
+    opened = [
+        m.group(1) for line in calls if (m := re.search(r'open(?:at)?\(.*?"([^"]+)"', line)) and "ENOENT" not in line
+    ]
     shared = [p for p in opened if re.search(r"\.so(\.\d+)*$", p) and not p.startswith("/proc/self/fd/")]
     assert shared and all(p.startswith(("/lib/", "/usr/lib/", "/lib64/")) for p in shared), shared
     # Extension modules and wheel-bundled libraries come from memory files ...
     memfds = [line for line in calls if "memfd_create(" in line]
-    for name in ("_multiarray_umath", "_pydantic_core", "_rust.abi3.so", "_yaml", "_imaging", "libscipy_openblas",
-                 "libjpeg"):
+    for name in (
+        "_multiarray_umath",
+        "_pydantic_core",
+        "_rust.abi3.so",
+        "_yaml",
+        "_imaging",
+        "libscipy_openblas",
+        "libjpeg",
+    ):
         assert any(name in line for line in memfds), name
     # ... and nothing is written anywhere.
     assert not [line for line in calls if "creat(" in line or "O_CREAT" in line]

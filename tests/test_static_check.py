@@ -42,18 +42,26 @@ def archive(tmp_path: Path, name: str, c_source: str) -> Path:
 
 
 def test_link_lines_become_compiler_arguments() -> None:
-    assert link_arguments([
-        "cargo:rustc-link-search=native=/a/lib",
-        "cargo:rustc-link-lib=static:-bundle=ssl",
-        "cargo:rustc-link-lib=static:+whole-archive,-bundle=python3",
-        "cargo:rustc-link-lib=dylib:+verbatim=libpython3.11.so.1.0",
-        "cargo:rustc-link-lib=framework=CoreFoundation",
-        "cargo:rustc-link-lib=m",
-        "cargo:rustc-link-arg=-Wl,--export-dynamic",
-    ]) == [
+    assert link_arguments(
+        [
+            "cargo:rustc-link-search=native=/a/lib",
+            "cargo:rustc-link-lib=static:-bundle=ssl",
+            "cargo:rustc-link-lib=static:+whole-archive,-bundle=python3",
+            "cargo:rustc-link-lib=dylib:+verbatim=libpython3.11.so.1.0",
+            "cargo:rustc-link-lib=framework=CoreFoundation",
+            "cargo:rustc-link-lib=m",
+            "cargo:rustc-link-arg=-Wl,--export-dynamic",
+        ]
+    ) == [
         "-L/a/lib",
-        "-Wl,-Bstatic", "-lssl", "-Wl,-Bdynamic",
-        "-Wl,-Bstatic", "-Wl,--whole-archive", "-lpython3", "-Wl,--no-whole-archive", "-Wl,-Bdynamic",
+        "-Wl,-Bstatic",
+        "-lssl",
+        "-Wl,-Bdynamic",
+        "-Wl,-Bstatic",
+        "-Wl,--whole-archive",
+        "-lpython3",
+        "-Wl,--no-whole-archive",
+        "-Wl,-Bdynamic",
         "-l:libpython3.11.so.1.0",
         "-lm",
         "-Wl,--export-dynamic",
@@ -75,9 +83,11 @@ def test_missing_system_library_static_is_an_error_default_falls_back(
     with pytest.raises(BuildError) as info:
         plan_link(dist, "static", artifacts_dir=tmp_path)
     message = str(info.value)
-    assert message.startswith(f"static linking of libpython was requested, but the static libpython {DEBIAN_311_PIC} "
-                              f"of {DEBIAN_311} cannot be linked into an executable: it needs the system library "
-                              "-lpyoxidizer_py_absent, which the linker cannot find")
+    assert message.startswith(
+        f"static linking of libpython was requested, but the static libpython {DEBIAN_311_PIC} "
+        f"of {DEBIAN_311} cannot be linked into an executable: it needs the system library "
+        "-lpyoxidizer_py_absent, which the linker cannot find"
+    )
     assert "\n" not in message and info.value.hint and "dynamic" in info.value.hint
     with caplog.at_level(logging.WARNING, logger="pyoxidizer_py"):
         plan = plan_link(dist, "default", artifacts_dir=tmp_path)
@@ -91,16 +101,25 @@ def test_missing_system_library_static_is_an_error_default_falls_back(
 
 
 def test_undefined_symbols_are_named(tmp_path: Path) -> None:
-    hacl = archive(tmp_path, "hacl", "void _Py_LibHacl_Hash_SHA2_update(void);\n"
-                   "void use(void) { _Py_LibHacl_Hash_SHA2_update(); }\n")
+    hacl = archive(
+        tmp_path,
+        "hacl",
+        "void _Py_LibHacl_Hash_SHA2_update(void);\nvoid use(void) { _Py_LibHacl_Hash_SHA2_update(); }\n",
+    )
     why = check_static_libpython(hacl, [], target_triple=TRIPLE)
-    assert why == ("it leaves 1 symbol undefined that no library on its link line provides "
-                   "(_Py_LibHacl_Hash_SHA2_update); the archive holds the hashlib modules but not the HACL* objects "
-                   "they call, a known gap of Debian's static libpython for 3.12+ (python/cpython#131298)")
-    other = archive(tmp_path, "other", "void a1(void); void a2(void); void a3(void); void a4(void);\n"
-                    "void use(void) { a1(); a2(); a3(); a4(); }\n")
+    assert why == (
+        "it leaves 1 symbol undefined that no library on its link line provides "
+        "(_Py_LibHacl_Hash_SHA2_update); the archive holds the hashlib modules but not the HACL* objects "
+        "they call, a known gap of Debian's static libpython for 3.12+ (python/cpython#131298)"
+    )
+    other = archive(
+        tmp_path,
+        "other",
+        "void a1(void); void a2(void); void a3(void); void a4(void);\nvoid use(void) { a1(); a2(); a3(); a4(); }\n",
+    )
     assert check_static_libpython(other, [], target_triple=TRIPLE) == (
-        "it leaves 4 symbols undefined that no library on its link line provides (a1, a2, a3 and 1 more)")
+        "it leaves 4 symbols undefined that no library on its link line provides (a1, a2, a3 and 1 more)"
+    )
     # Not checked for a foreign target (the linker here cannot answer for it).
     assert check_static_libpython(other, [], target_triple="aarch64-unknown-linux-gnu") is None
 
@@ -123,13 +142,16 @@ def test_installed_cpython_must_match_the_requested_version(
     with pytest.raises(DistributionError) as info:
         resolve_request(request, target_triple=TRIPLE)
     version = installed_distribution(DEBIAN_311).version
-    assert str(info.value) == (f"the Python distribution {DEBIAN_311} (from PYOXIDIZER_PY_DISTRIBUTION) is CPython "
-                               f"{version} ({TRIPLE}), but Python 3.12 was requested")
+    assert str(info.value) == (
+        f"the Python distribution {DEBIAN_311} (from PYOXIDIZER_PY_DISTRIBUTION) is CPython "
+        f"{version} ({TRIPLE}), but Python 3.12 was requested"
+    )
     with pytest.raises(DistributionError, match=r"but Python 3\.11t was requested"):
         resolve_request(DistributionRequest(kind="default", python_version="3.11t"), target_triple=TRIPLE)
     with pytest.raises(DistributionError, match="but target aarch64-unknown-linux-gnu was requested"):
-        resolve_request(DistributionRequest(kind="default", python_version="3.11"),
-                        target_triple="aarch64-unknown-linux-gnu")
+        resolve_request(
+            DistributionRequest(kind="default", python_version="3.11"), target_triple="aarch64-unknown-linux-gnu"
+        )
     assert resolve_request(DistributionRequest(kind="default", python_version="3.11"), target_triple=TRIPLE)
     assert resolve_request(DistributionRequest(kind="default"), target_triple=TRIPLE)  # any version will do
     # Chosen explicitly for this command: one warning, and it is used.
@@ -137,8 +159,10 @@ def test_installed_cpython_must_match_the_requested_version(
         dist = resolve_request(request, target_triple=TRIPLE, override=str(DEBIAN_311))
     assert dist.major_minor == "3.11"
     warnings = [r.getMessage() for r in caplog.records]
-    assert warnings == [f"warning: the Python distribution {DEBIAN_311} (from --python-distribution) is CPython "
-                        f"{version} ({TRIPLE}), but Python 3.12 was requested; using it as given"]
+    assert warnings == [
+        f"warning: the Python distribution {DEBIAN_311} (from --python-distribution) is CPython "
+        f"{version} ({TRIPLE}), but Python 3.12 was requested; using it as given"
+    ]
 
 
 def test_free_threaded_pyo3_config(tmp_path: Path) -> None:
@@ -163,8 +187,12 @@ def test_config_asking_for_314t_with_an_installed_311_is_one_error(tmp_path: Pat
         "register_target('exe', make_exe, default = True)\nresolve_targets()\n"
     )
     env = {**os.environ, "PYOXIDIZER_PY_DISTRIBUTION": str(DEBIAN_311)}
-    result = subprocess.run([sys.executable, "-m", "pyoxidizer_py", "build", "--path", str(tmp_path)], env=env,
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "pyoxidizer_py", "build", "--path", str(tmp_path)],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     line = one_error_line(result)
     version = installed_distribution(DEBIAN_311).version
     assert f"(from PYOXIDIZER_PY_DISTRIBUTION) is CPython {version} ({TRIPLE}), but Python 3.14t was requested" in line

@@ -142,14 +142,28 @@ def test_dropped_module_import_names_the_policy(version: str, tmp_path: Path) ->
     policy = PackagingPolicy(stdlib_filter="imported")
     dist, result = _filtered(version, policy, run_command="import app.main")
     artifacts = write_resource_artifacts(
-        plan_resources(result.resources), dist, artifacts_dir=tmp_path / "art", install_dir=tmp_path / "inst",
+        plan_resources(result.resources),
+        dist,
+        artifacts_dir=tmp_path / "art",
+        install_dir=tmp_path / "inst",
         bytecode_cache_dir=tmp_path / "bc",
     )
     assert artifacts.blob_path is not None
     proc = subprocess.run(
-        [str(PYTHONS[version]), "-I", "-S", "-c", _HARNESS, str(artifacts.blob_path), str(tmp_path / "inst"),
-         str(IMPORTER)],
-        capture_output=True, text=True, env={"PATH": os.environ["PATH"]}, check=False,
+        [
+            str(PYTHONS[version]),
+            "-I",
+            "-S",
+            "-c",
+            _HARNESS,
+            str(artifacts.blob_path),
+            str(tmp_path / "inst"),
+            str(IMPORTER),
+        ],
+        capture_output=True,
+        text=True,
+        env={"PATH": os.environ["PATH"]},
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
@@ -201,9 +215,21 @@ def test_release_single_file_is_stripped_and_filtered(tmp_path: Path) -> None:
     (project / "pyoxidizer.bzl").write_text(RELEASE_CONFIG)
     env = dict(os.environ, CARGO_TARGET_DIR=str(tmp_path / "target"), PYOXIDIZER_PY_WORK_DIR=str(tmp_path / "work"))
     build = subprocess.run(
-        [sys.executable, "-m", "pyoxidizer_py", "build", "--release", "--path", str(project),
-         "--python-distribution", str(PYTHONS["3.11"])],
-        env=env, capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-m",
+            "pyoxidizer_py",
+            "build",
+            "--release",
+            "--path",
+            str(project),
+            "--python-distribution",
+            str(PYTHONS["3.11"]),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert build.returncode == 0, build.stderr
     assert "left out" in build.stderr and "dropped-modules.txt" in build.stderr

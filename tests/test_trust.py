@@ -62,8 +62,19 @@ def build_app(
     env = {k: v for k, v in os.environ.items() if k not in ("CARGO_TARGET_DIR", "SOURCE_DATE_EPOCH")}
     if source_date_epoch is not None:
         env["SOURCE_DATE_EPOCH"] = str(source_date_epoch)
-    args = [sys.executable, "-m", "pyoxidizer_py", "build", "--path", str(project),
-            "--python-distribution", PY311, "--var", "LINK_MODE", "static"]
+    args = [
+        sys.executable,
+        "-m",
+        "pyoxidizer_py",
+        "build",
+        "--path",
+        str(project),
+        "--python-distribution",
+        PY311,
+        "--var",
+        "LINK_MODE",
+        "static",
+    ]
     if release:
         args.append("--release")
     result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
@@ -74,7 +85,8 @@ def build_app(
 def tree_digests(root: Path) -> dict[str, str]:
     return {
         p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*")) if p.is_file()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
     }
 
 
@@ -139,7 +151,9 @@ def test_remaps_longest_prefix_last(tmp_path: Path) -> None:
     target = tmp_path / "build" / "target"
     project = tmp_path / "build" / "target" / "nested-project"
     remaps = build_path_remaps(
-        project_dir=project, artifacts_dir=tmp_path / "a", target_dir=target,
+        project_dir=project,
+        artifacts_dir=tmp_path / "a",
+        target_dir=target,
         environ={"CARGO_HOME": str(tmp_path / "cargo"), "PATH": os.environ["PATH"]},
     )
     sources = [r.source for r in remaps]
@@ -185,9 +199,18 @@ def test_shipped_lock_is_current(tmp_path: Path) -> None:
     """
     project = render_project(tmp_path / "demo", name="demo")
     result = subprocess.run(
-        ["cargo", "metadata", "--locked", "--offline", "--format-version", "1",
-         "--manifest-path", str(project.manifest_path)],
-        capture_output=True, text=True,
+        [
+            "cargo",
+            "metadata",
+            "--locked",
+            "--offline",
+            "--format-version",
+            "1",
+            "--manifest-path",
+            str(project.manifest_path),
+        ],
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stderr
 
@@ -245,8 +268,13 @@ def test_sbom_validates_and_lists_the_same_components(debug_builds: tuple[Path, 
     assert bom["specVersion"] == "1.6" and bom["metadata"]["component"]["name"] == "trustapp"
     assert "timestamp" not in bom["metadata"]  # no SOURCE_DATE_EPOCH: no build time recorded
     by_purl = {c["purl"]: c for c in bom["components"]}
-    assert {"pkg:generic/cpython@3.11.7", "pkg:pypi/pyyaml@6.0.2", "pkg:pypi/packaging@25.0",
-            "pkg:cargo/pyo3@0.30.1", "pkg:generic/pyembed@0.1.0"} <= set(by_purl)
+    assert {
+        "pkg:generic/cpython@3.11.7",
+        "pkg:pypi/pyyaml@6.0.2",
+        "pkg:pypi/packaging@25.0",
+        "pkg:cargo/pyo3@0.30.1",
+        "pkg:generic/pyembed@0.1.0",
+    } <= set(by_purl)
     summary = report_summary((install / "COPYING.txt").read_text())
     assert sorted(f"{c['name']} {c['version']}" for c in bom["components"]) == sorted(summary)
     assert by_purl["pkg:pypi/pyyaml@6.0.2"]["licenses"] == [{"expression": "MIT"}]
@@ -266,7 +294,8 @@ def test_embedded_sbom_reads_back(debug_builds: tuple[Path, Path], tmp_path: Pat
     assert read_embedded_sbom(install / "trustapp") == (install / "sbom.cdx.json").read_text()
     result = subprocess.run(
         [sys.executable, "-m", "pyoxidizer_py", "sbom", "--validate", str(install / "trustapp")],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout == (install / "sbom.cdx.json").read_text()
@@ -290,28 +319,38 @@ def test_unknown_license_fails_the_build_by_policy(tmp_path: Path) -> None:
 
 def _dist_records(directory: str, files: dict[str, bytes]) -> list[PythonPackageDistributionResource]:
     name, version = directory.removesuffix(".dist-info").split("-")
-    return [PythonPackageDistributionResource(package=name, version=version, name=rel, directory=directory, data=data)
-            for rel, data in files.items()]
+    return [
+        PythonPackageDistributionResource(package=name, version=version, name=rel, directory=directory, data=data)
+        for rel, data in files.items()
+    ]
 
 
 def test_distribution_license_sources() -> None:
-    pep639 = _dist_records("demo_pkg-2.0.dist-info", {
-        "METADATA": b"Metadata-Version: 2.4\nName: Demo_Pkg\nVersion: 2.0\nLicense-Expression: mit OR apache-2.0\n"
-                    b"License-File: LICENSE\nLicense-File: NOTICE\n\n",
-        "licenses/LICENSE": b"MIT text\n",
-        "licenses/NOTICE": b"notice\n",
-        "RECORD": b"demo_pkg/__init__.py,,\n",
-    })
-    legacy = _dist_records("old-1.0.dist-info", {
-        "METADATA": b"Metadata-Version: 2.1\nName: old\nVersion: 1.0\nLicense: BSD-3-Clause\n\n",
-        "COPYING": b"copying text\n",
-    })
+    pep639 = _dist_records(
+        "demo_pkg-2.0.dist-info",
+        {
+            "METADATA": b"Metadata-Version: 2.4\nName: Demo_Pkg\nVersion: 2.0\nLicense-Expression: mit OR apache-2.0\n"
+            b"License-File: LICENSE\nLicense-File: NOTICE\n\n",
+            "licenses/LICENSE": b"MIT text\n",
+            "licenses/NOTICE": b"notice\n",
+            "RECORD": b"demo_pkg/__init__.py,,\n",
+        },
+    )
+    legacy = _dist_records(
+        "old-1.0.dist-info",
+        {
+            "METADATA": b"Metadata-Version: 2.1\nName: old\nVersion: 1.0\nLicense: BSD-3-Clause\n\n",
+            "COPYING": b"copying text\n",
+        },
+    )
     bare = _dist_records("bare-0.1.dist-info", {"METADATA": b"Metadata-Version: 2.1\nName: bare\nVersion: 0.1\n\n"})
     # "files" resource handling mode: metadata arrives as plain File resources.
     as_files = [
-        File(path_in_install="plain-3.1.dist-info/METADATA",
-             data=b"Metadata-Version: 2.1\nName: plain\nVersion: 3.1\n"
-                  b"Classifier: License :: OSI Approved :: MIT License\n\n"),
+        File(
+            path_in_install="plain-3.1.dist-info/METADATA",
+            data=b"Metadata-Version: 2.1\nName: plain\nVersion: 3.1\n"
+            b"Classifier: License :: OSI Approved :: MIT License\n\n",
+        ),
         File(path_in_install="plain-3.1.dist-info/LICENSE.txt", data=b"plain license\n"),
         File(path_in_install="plain/__init__.py", data=b""),
     ]
@@ -339,8 +378,11 @@ def test_python_build_standalone_licenses(tmp_path: Path, pbs_archives: PbsArchi
     ssl = PythonExtensionModule(name="_ssl", is_stdlib=True, file_suffix=".so", path=root / "x.so")
     comps = cpython_components(dist, [ssl])
     core = comps[0]
-    assert (core.name, core.version, core.license_expression) == ("CPython", archive.python_version,
-                                                                  "Python-2.0 OR CNRI-Python")
+    assert (core.name, core.version, core.license_expression) == (
+        "CPython",
+        archive.python_version,
+        "Python-2.0 OR CNRI-Python",
+    )
     assert core.purl == f"pkg:generic/cpython@{archive.python_version}"
     assert core.hashes == (("SHA-256", archive.sha256),)
     assert [t.name for t in core.texts] == ["licenses/LICENSE.cpython.txt"]

@@ -161,11 +161,17 @@ def _module_paths(module: PythonModuleSource) -> tuple[str, str]:
 
 
 def _levels(add: AddAttributes) -> list[int]:
-    return [lvl for lvl, on in enumerate((
-        add.bytecode_optimization_level_zero,
-        add.bytecode_optimization_level_one,
-        add.bytecode_optimization_level_two,
-    )) if on]
+    return [
+        lvl
+        for lvl, on in enumerate(
+            (
+                add.bytecode_optimization_level_zero,
+                add.bytecode_optimization_level_one,
+                add.bytecode_optimization_level_two,
+            )
+        )
+        if on
+    ]
 
 
 class _Plan:
@@ -225,8 +231,7 @@ class _Plan:
                 levels = levels[:1]  # a sourceless module is one mod.pyc
             src_rel = _module_paths(module)[0]
             requests += [
-                BytecodeRequest(name=module.name, source=data, filename=src_rel, optimize=lvl)
-                for lvl in levels
+                BytecodeRequest(name=module.name, source=data, filename=src_rel, optimize=lvl) for lvl in levels
             ]
         python = bytecode_python(dist)  # the distribution's, or a same-version one for a foreign triple
         compiled = compile_bytecode(python, dist.bytecode_magic, requests, cache_dir=cache_dir)
@@ -257,8 +262,12 @@ class _Plan:
         if not source and not levels:
             return  # nothing importable was written (a sourceless module that does not compile)
         self.installed_modules[module.name] = InstalledModule(
-            name=module.name, prefix=prefix, is_package=module.is_package, source=source,
-            levels=tuple(levels), sourceless=not source,
+            name=module.name,
+            prefix=prefix,
+            is_package=module.is_package,
+            source=source,
+            levels=tuple(levels),
+            sourceless=not source,
         )
 
 

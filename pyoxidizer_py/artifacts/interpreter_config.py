@@ -42,7 +42,10 @@ class InterpreterConfig:
 
     # --- runtime (our launcher, PyOxidizer's pyembed-level fields) ---
     allocator_backend: str = setting(
-        "str", "default", choices=("default", "jemalloc", "mimalloc", "snmalloc", "rust"), group=_RT,
+        "str",
+        "default",
+        choices=("default", "jemalloc", "mimalloc", "snmalloc", "rust"),
+        group=_RT,
         doc="Memory allocator the runtime installs for CPython's domains (after Py_PreInitialize) and, for "
         "jemalloc/mimalloc/snmalloc, as Rust's global allocator too (the build enables the "
         "global-allocator-X and allocator-X Cargo features; snmalloc needs cmake and a C++ compiler). "
@@ -54,21 +57,29 @@ class InterpreterConfig:
         "bool", True, group=_RT, doc="Use allocator_backend for the RAW domain (PyMem_RawMalloc)."
     )
     allocator_mem: bool = setting(
-        "bool", False, group=_RT,
+        "bool",
+        False,
+        group=_RT,
         doc="Use allocator_backend for the MEM domain (PyMem_Malloc) instead of pymalloc.",
     )
     allocator_obj: bool = setting(
-        "bool", False, group=_RT,
+        "bool",
+        False,
+        group=_RT,
         doc="Use allocator_backend for the OBJ domain (PyObject_Malloc) instead of pymalloc.",
     )
     allocator_pymalloc_arena: bool = setting(
-        "bool", False, group=_RT,
+        "bool",
+        False,
+        group=_RT,
         doc="Keep pymalloc for MEM and OBJ but take its arenas from allocator_backend "
         "(PyObject_SetArenaAllocator). An error together with allocator_mem or allocator_obj, "
         "or with allocator = malloc/malloc-debug (no pymalloc).",
     )
     allocator_debug: bool = setting(
-        "bool", False, group=_RT,
+        "bool",
+        False,
+        group=_RT,
         doc="Install CPython's debug hooks (PyMem_SetupDebugHooks) on top of the domains' allocators.",
     )
     oxidized_importer: bool = setting(
@@ -79,13 +90,18 @@ class InterpreterConfig:
     )
     argvb: bool = setting("bool", False, group=_RT, doc="Expose the raw argv bytes as sys.argvb.")
     multiprocessing_auto_dispatch: bool = setting(
-        "bool", True, group=_RT,
+        "bool",
+        True,
+        group=_RT,
         doc="In every profile, run multiprocessing's child processes instead of the application when "
         "multiprocessing starts this executable as sys.executable: spawn's `--multiprocessing-fork` "
         "arguments and the exact `-c` commands of forkserver, resource_tracker and (without sys.frozen) spawn.",
     )
     multiprocessing_start_method: str = setting(
-        "str", "auto", choices=("none", "fork", "forkserver", "spawn", "auto"), group=_RT,
+        "str",
+        "auto",
+        choices=("none", "fork", "forkserver", "spawn", "auto"),
+        group=_RT,
         doc="Default start method, set when the application first imports multiprocessing (never imported "
         "otherwise; set_start_method() still works). auto and none keep CPython's default for the platform "
         "and version (PyOxidizer's auto forced fork outside Windows).",
@@ -93,7 +109,11 @@ class InterpreterConfig:
     sys_frozen: bool = setting("bool", True, group=_RT, doc="Set sys.frozen = True.")
     sys_meipass: bool = setting("bool", False, group=_RT, doc="Set sys._MEIPASS to the executable's directory.")
     terminfo_resolution: str = setting(
-        "str", "dynamic", choices=("dynamic", "none"), prefixes=("static:",), group=_RT,
+        "str",
+        "dynamic",
+        choices=("dynamic", "none"),
+        prefixes=("static:",),
+        group=_RT,
         doc="How TERMINFO_DIRS is set: detect from the OS, leave alone, or static:<dirs>.",
     )
     write_modules_directory_env: str | None = _os(
@@ -102,11 +122,17 @@ class InterpreterConfig:
 
     # --- PyPreConfig ---
     config_profile: str = setting(
-        "str", "isolated", choices=("isolated", "python"), group=_PRE,
+        "str",
+        "isolated",
+        choices=("isolated", "python"),
+        group=_PRE,
         doc="Start from CPython's isolated configuration or its python-command configuration.",
     )
     allocator: str | None = setting(
-        "str", None, optional=True, group=_PRE,
+        "str",
+        None,
+        optional=True,
+        group=_PRE,
         choices=("not-set", "default", "debug", "malloc", "malloc-debug", "py-malloc", "py-malloc-debug"),
         doc="PyPreConfig.allocator (CPython's own allocator selection).",
     )
@@ -133,7 +159,11 @@ class InterpreterConfig:
         "str", None, optional=True, choices=("none", "warn", "raise"), group=_CFG, doc="-b / -bb behaviour."
     )
     check_hash_pycs_mode: str | None = setting(
-        "str", None, optional=True, choices=("always", "never", "default"), group=_CFG,
+        "str",
+        None,
+        optional=True,
+        choices=("always", "never", "default"),
+        group=_CFG,
         doc="Validation of hash-based .pyc files.",
     )
     configure_c_stdio: bool | None = _ob("Configure the C standard streams (binary mode, buffering).")
@@ -159,7 +189,10 @@ class InterpreterConfig:
     legacy_windows_stdio: bool | None = _ob("Windows: legacy console stdio.")
     malloc_stats: bool | None = _ob("Print pymalloc statistics at exit.")
     module_search_paths: list[str] | None = setting(
-        "list[str]", None, optional=True, group=_CFG,
+        "list[str]",
+        None,
+        optional=True,
+        group=_CFG,
         doc="sys.path entries; $ORIGIN expands to the executable's directory at run time. Setting a "
         "non-empty list also sets filesystem_importer = True, as in PyOxidizer.",
     )
@@ -188,9 +221,7 @@ class InterpreterConfig:
         "list[str]", None, optional=True, group=_CFG, doc="Warning filters (-W options)."
     )
     write_bytecode: bool | None = _ob("Write .pyc files on import.")
-    x_options: list[str] | None = setting(
-        "list[str]", None, optional=True, group=_CFG, doc="-X options."
-    )
+    x_options: list[str] | None = setting("list[str]", None, optional=True, group=_CFG, doc="-X options.")
 
     def copy(self) -> InterpreterConfig:
         """Return an independent copy (lists copied), used to snapshot a config for a build."""

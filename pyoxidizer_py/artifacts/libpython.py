@@ -209,7 +209,7 @@ def plan_static_libpython(dist: Distribution, output: Path) -> LibpythonAssembly
         raise BuildError(
             f"static linking of libpython was requested, but the Python distribution {dist.description} "
             f"cannot be linked statically: {reason}",
-            hint="request dynamic linking (libpython_link_mode = \"dynamic\"; the shared libpython goes in "
+            hint='request dynamic linking (libpython_link_mode = "dynamic"; the shared libpython goes in '
             "lib/ beside the executable), or use a non-LTO full archive (python-build-standalone's "
             "noopt or debug builds, whose object_file_format is elf)",
         )
@@ -224,7 +224,8 @@ def plan_static_libpython(dist: Distribution, output: Path) -> LibpythonAssembly
     missing = [o for o in rel_objects if not info.path(o).is_file()]
     if missing:
         shown = ", ".join(missing[:_MISSING_SHOWN]) + (
-            f" and {len(missing) - _MISSING_SHOWN} more" if len(missing) > _MISSING_SHOWN else "")
+            f" and {len(missing) - _MISSING_SHOWN} more" if len(missing) > _MISSING_SHOWN else ""
+        )
         raise BuildError(
             f"cannot assemble a static libpython from {dist.description}: {len(missing)} object file(s) "
             f"named by PYTHON.json are missing under {info.root}: {shown}",
@@ -350,21 +351,31 @@ def assemble_static_libpython(assembly: LibpythonAssembly) -> bool:
         config_c = work / "config.c"
         write_text_if_changed(config_c, render_config_c(assembly.inittab))
         config_o = staged / "config.o"
-        _run([*cc, "-c", "-fPIC", *assembly.cflags, f"-I{assembly.include_dir}", "-o", str(config_o), str(config_c)],
-             what=f"compiling {config_c} (the inittab of the static libpython)", cwd=work)
+        _run(
+            [*cc, "-c", "-fPIC", *assembly.cflags, f"-I{assembly.include_dir}", "-o", str(config_o), str(config_c)],
+            what=f"compiling {config_c} (the inittab of the static libpython)",
+            cwd=work,
+        )
         for source, name in zip(assembly.objects, assembly.object_names, strict=True):
             _stage(source, staged / name)
         members = ["config.o", *assembly.object_names]
         tmp = assembly.output.with_name(assembly.output.name + ".tmp")
         if tmp.exists():
             tmp.unlink()
-        _run([*ar, "rcsD", str(tmp), *members], what=f"archiving {len(members)} objects into {assembly.output}",
-             cwd=staged)
+        _run(
+            [*ar, "rcsD", str(tmp), *members],
+            what=f"archiving {len(members)} objects into {assembly.output}",
+            cwd=staged,
+        )
         os.replace(tmp, assembly.output)
         write_text_if_changed(stamp_path, stamp)
         shutil.rmtree(staged, ignore_errors=True)
     except OSError as e:
         raise BuildError(f"cannot assemble {assembly.output}: {e}") from e
-    _log.info("assembled %s from %d objects (%d built-in extension modules)",
-              assembly.output, len(assembly.objects) + 1, len(assembly.builtin_extensions))
+    _log.info(
+        "assembled %s from %d objects (%d built-in extension modules)",
+        assembly.output,
+        len(assembly.objects) + 1,
+        len(assembly.builtin_extensions),
+    )
     return True

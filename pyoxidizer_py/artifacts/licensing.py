@@ -211,8 +211,11 @@ def cpython_components(dist: Any, resources: Sequence[Resource]) -> list[Compone
     hashes: tuple[tuple[str, str], ...] = ()
     if pbs is not None and getattr(pbs, "sha256", None):
         hashes = (("SHA-256", pbs.sha256),)
-    origin = "a python-build-standalone archive (PYTHON.json)" if pj is not None else (
-        f"the {dist.origin} CPython {dist.description}")
+    origin = (
+        "a python-build-standalone archive (PYTHON.json)"
+        if pj is not None
+        else (f"the {dist.origin} CPython {dist.description}")
+    )
     expression = canonical_spdx(" OR ".join(dist.licenses)) if dist.licenses else None
     core = Component(
         kind="cpython",
@@ -248,19 +251,21 @@ def cpython_components(dist: Any, resources: Sequence[Resource]) -> list[Compone
             if text is not None:
                 lib_texts.append(LicenseText(name=rel, text=text))
         lib_expr = canonical_spdx(" OR ".join(variant.licenses)) if variant.licenses else None
-        out.append(Component(
-            kind="library",
-            name=lib_name,
-            version=None,
-            license_expression=lib_expr,
-            license_names=() if lib_expr or not variant.licenses else tuple(variant.licenses),
-            public_domain=bool(variant.license_public_domain),
-            texts=tuple(lib_texts),
-            purl=f"pkg:generic/{lib_name}",
-            description="a library bundled with CPython, linked by the extension modules "
-            + ", ".join(group["used_by"]),
-            used_by=tuple(group["used_by"]),
-        ))
+        out.append(
+            Component(
+                kind="library",
+                name=lib_name,
+                version=None,
+                license_expression=lib_expr,
+                license_names=() if lib_expr or not variant.licenses else tuple(variant.licenses),
+                public_domain=bool(variant.license_public_domain),
+                texts=tuple(lib_texts),
+                purl=f"pkg:generic/{lib_name}",
+                description="a library bundled with CPython, linked by the extension modules "
+                + ", ".join(group["used_by"]),
+                used_by=tuple(group["used_by"]),
+            )
+        )
     out[1:] = sorted(out[1:], key=lambda c: c.name.lower())
     return out
 
@@ -398,7 +403,7 @@ def check_unknown_licenses(components: Sequence[Component], policy: str, *, exe_
     if policy == "error":
         raise BuildError(
             f"{exe_name}: unknown license for {listed}",
-            hint="check the components' metadata, or set exe.unknown_license_policy = \"warn\"",
+            hint='check the components\' metadata, or set exe.unknown_license_policy = "warn"',
         )
     if policy == "warn":
         _log.warning("%s: unknown license for %s (listed as UNKNOWN in the license report)", exe_name, listed)

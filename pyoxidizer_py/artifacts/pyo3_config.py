@@ -182,11 +182,15 @@ def plan_link(dist: Distribution, requested: str = "default", *, artifacts_dir: 
             f"{dist.description} has no static libpython usable in an executable "
             f"(no position-independent libpython{dist.major_minor}{dist.abiflags}.a was found)",
             hint="request dynamic linking instead (the shared libpython is installed in lib/ beside "
-            "the executable)" + (
+            "the executable)"
+            + (
                 f", or install a static libpython (Debian: libpython{dist.major_minor}-dev ships "
-                f"libpython{dist.major_minor}-pic.a)" if dist.origin == "installed" else
-                ", or use a python-build-standalone full archive whose objects are not LLVM bitcode "
-                "(install_only archives carry no object files)" if dist.pbs is not None else ""
+                f"libpython{dist.major_minor}-pic.a)"
+                if dist.origin == "installed"
+                else ", or use a python-build-standalone full archive whose objects are not LLVM bitcode "
+                "(install_only archives carry no object files)"
+                if dist.pbs is not None
+                else ""
             ),
         )
     if requested == "dynamic" and shared_lib is None:
@@ -199,8 +203,7 @@ def plan_link(dist: Distribution, requested: str = "default", *, artifacts_dir: 
         if bitcode_reason(dist) is not None:
             plan_static_libpython(dist, artifacts_dir / STATIC_LIBRARY_FILENAME)  # raises, naming the reason
         raise BuildError(
-            f"the Python distribution {dist.description} has neither a static nor a shared libpython "
-            "to link against",
+            f"the Python distribution {dist.description} has neither a static nor a shared libpython to link against",
             hint="use a CPython built with --enable-shared, or one that ships a PIC static libpython",
         )
     if requested == "static" or (requested == "default" and static_lib is not None):
@@ -216,7 +219,9 @@ def plan_link(dist: Distribution, requested: str = "default", *, artifacts_dir: 
         if assembly is not None:
             return plan
         why = check_static_libpython(
-            Path(static_lib), plan.link_lines[len(_LIBPYTHON_LINES):], target_triple=dist.target_triple,
+            Path(static_lib),
+            plan.link_lines[len(_LIBPYTHON_LINES) :],
+            target_triple=dist.target_triple,
             cache_dir=artifacts_dir,
         )
         if why is None:
@@ -225,15 +230,19 @@ def plan_link(dist: Distribution, requested: str = "default", *, artifacts_dir: 
             raise BuildError(
                 f"static linking of libpython was requested, but the static libpython {static_lib} of "
                 f"{dist.description} cannot be linked into an executable: {why}"
-                if requested == "static" else
-                f"the Python distribution {dist.description} has no shared libpython, and its static "
+                if requested == "static"
+                else f"the Python distribution {dist.description} has no shared libpython, and its static "
                 f"libpython {static_lib} cannot be linked into an executable: {why}",
                 hint='request dynamic linking (libpython_link_mode = "dynamic"; the shared libpython goes in '
                 "lib/ beside the executable), or use a python-build-standalone distribution"
-                if shared_lib is not None else "use a CPython built with --enable-shared",
+                if shared_lib is not None
+                else "use a CPython built with --enable-shared",
             )
-        _log.warning("note: linking libpython dynamically: the static libpython %s cannot be linked into an "
-                     "executable: %s", static_lib, why)
+        _log.warning(
+            "note: linking libpython dynamically: the static libpython %s cannot be linked into an executable: %s",
+            static_lib,
+            why,
+        )
         return _plan_dynamic(dist, shared_lib, requested, f"static libpython unusable: {why}")
     assert shared_lib is not None
     if requested == "dynamic":
@@ -242,8 +251,11 @@ def plan_link(dist: Distribution, requested: str = "default", *, artifacts_dir: 
         why = bitcode_reason(dist)
         reason = f"no static libpython available ({why})" if why else "no static libpython available"
         if why:  # a full archive whose objects cannot be linked: say why the build is dynamic
-            _log.warning("note: linking libpython dynamically: the objects of %s cannot be linked statically: %s",
-                         dist.description, why)
+            _log.warning(
+                "note: linking libpython dynamically: the objects of %s cannot be linked statically: %s",
+                dist.description,
+                why,
+            )
     return _plan_dynamic(dist, shared_lib, requested, reason)
 
 
@@ -252,7 +264,11 @@ _LIBPYTHON_LINES = ("search", "libpython")
 
 
 def _plan_static(  # noqa: PLR0917 - private helper of plan_link
-    dist: Distribution, library: Path, requested: str, artifacts_dir: Path, reason: str,
+    dist: Distribution,
+    library: Path,
+    requested: str,
+    artifacts_dir: Path,
+    reason: str,
     assembly: LibpythonAssembly | None,
 ) -> LinkPlan:
     lines = [
@@ -457,11 +473,11 @@ def _soname(data: bytes) -> str | None:
     is64 = data[4] == 2
     end = "<" if data[5] == 1 else ">"
     if is64:
-        e_phoff, = struct.unpack_from(end + "Q", data, 32)
+        (e_phoff,) = struct.unpack_from(end + "Q", data, 32)
         e_phentsize, e_phnum = struct.unpack_from(end + "HH", data, 54)
         ph_fmt, dyn_fmt = end + "IIQQQQQQ", end + "qQ"
     else:
-        e_phoff, = struct.unpack_from(end + "I", data, 28)
+        (e_phoff,) = struct.unpack_from(end + "I", data, 28)
         e_phentsize, e_phnum = struct.unpack_from(end + "HH", data, 42)
         ph_fmt, dyn_fmt = end + "IIIIIIII", end + "iI"
     loads: list[tuple[int, int, int]] = []  # (vaddr, offset, filesz)

@@ -78,6 +78,7 @@ _log = logging.getLogger(__name__)
 IMPORTER_MODULE = "_pyoxidizer_importer"
 """Name of the runtime's importer module (its source is ``templates/pyembed/python/<name>.py``)."""
 
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ResourceArtifacts:
     """What ``write_resource_artifacts`` produced.
@@ -354,7 +355,7 @@ def write_resource_artifacts(
         _log.warning(
             "the standard library's encodings package is not among the resources, so the executable cannot "
             "start (CPython imports it first); keep policy.include_classified_resources = True, which "
-            "set_resource_handling_mode(\"files\") does, or set python_config.module_search_paths"
+            'set_resource_handling_mode("files") does, or set python_config.module_search_paths'
         )
 
     if in_memory and not config.oxidized_importer:

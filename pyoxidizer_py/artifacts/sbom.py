@@ -114,13 +114,15 @@ def render_sbom(
     root_cdx.properties.clear()
     libs = [_cdx_component(c, kind=ComponentType.LIBRARY) for c in components]
     fingerprint = hashlib.sha256(
-        json.dumps([exe_name, exe_version, timestamp, [(c.purl, c.hashes, c.license_label) for c in components]])
-        .encode("utf-8")
+        json.dumps(
+            [exe_name, exe_version, timestamp, [(c.purl, c.hashes, c.license_label) for c in components]]
+        ).encode("utf-8")
     ).hexdigest()
     metadata = BomMetaData(
         component=root_cdx,
         tools=[Tool(vendor="pyoxidizer-py", name="pyoxidizer-py", version=__version__)],
-        timestamp=datetime.datetime.fromtimestamp(timestamp, tz=datetime.timezone.utc) if timestamp is not None
+        timestamp=datetime.datetime.fromtimestamp(timestamp, tz=datetime.timezone.utc)
+        if timestamp is not None
         else None,
     )
     bom = Bom(components=libs, metadata=metadata, serial_number=uuid.uuid5(_NAMESPACE, fingerprint))

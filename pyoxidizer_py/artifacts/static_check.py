@@ -60,11 +60,11 @@ def archive_has_bitcode(path: Path) -> bool:
                 return buf[:4] in _BITCODE_MAGIC
             pos = 8
             while pos + 60 <= len(buf):
-                header = buf[pos:pos + 60]
+                header = buf[pos : pos + 60]
                 size = int(header[48:58].strip() or b"0")
                 data = pos + 60
                 name = header[:16].rstrip()
-                if (not name.startswith(b"/") or name[1:2].isdigit()) and buf[data:data + 4] in _BITCODE_MAGIC:
+                if (not name.startswith(b"/") or name[1:2].isdigit()) and buf[data : data + 4] in _BITCODE_MAGIC:
                     return True
                 pos = data + size + (size & 1)
     return False
@@ -106,18 +106,23 @@ def _explain(output: str, library: Path) -> str:
     missing = sorted(set(re.findall(r"cannot find -l\s*([^\s:]+)", output)))
     if missing:
         names = ", ".join(f"-l{m}" for m in missing)
-        return (f"it needs the system librar{'y' if len(missing) == 1 else 'ies'} {names}, which the linker "
-                f"cannot find (install the development package that provides "
-                f"{', '.join(f'lib{m}.so' for m in missing)})")
+        return (
+            f"it needs the system librar{'y' if len(missing) == 1 else 'ies'} {names}, which the linker "
+            f"cannot find (install the development package that provides "
+            f"{', '.join(f'lib{m}.so' for m in missing)})"
+        )
     if re.search(r"relocation R_\w+ against .* recompile with -fPIC", output):
         return "its objects are not position independent (the linker asks to recompile with -fPIC)"
     if undefined:
-        shown = ", ".join(undefined[:_SHOWN]) + (f" and {len(undefined) - _SHOWN} more"
-                                                 if len(undefined) > _SHOWN else "")
+        shown = ", ".join(undefined[:_SHOWN]) + (
+            f" and {len(undefined) - _SHOWN} more" if len(undefined) > _SHOWN else ""
+        )
         why = ""
         if all(s.startswith("_Py_LibHacl_") for s in undefined):
-            why = ("; the archive holds the hashlib modules but not the HACL* objects they call, a known gap "
-                   "of Debian's static libpython for 3.12+ (python/cpython#131298)")
+            why = (
+                "; the archive holds the hashlib modules but not the HACL* objects they call, a known gap "
+                "of Debian's static libpython for 3.12+ (python/cpython#131298)"
+            )
         count = f"{len(undefined)} symbol{'s' if len(undefined) > 1 else ''}"
         return f"it leaves {count} undefined that no library on its link line provides ({shown}){why}"
     first = next((ln.strip() for ln in output.splitlines() if "error" in ln.lower() or ln.strip()), "")
@@ -149,8 +154,10 @@ def check_static_libpython(
     """
     try:
         if archive_has_bitcode(library):
-            return ("its object files are LLVM bitcode (an LTO build), which only the LLVM release that "
-                    "produced them can link, not the system linker")
+            return (
+                "its object files are LLVM bitcode (an LTO build), which only the LLVM release that "
+                "produced them can link, not the system linker"
+            )
     except OSError as exc:
         return f"it cannot be read ({exc.strerror or exc})"
     if "-linux" not in target_triple or target_triple != host_triple():
@@ -185,8 +192,9 @@ def check_static_libpython(
         try:
             cache.parent.mkdir(parents=True, exist_ok=True)
             tmp_file = cache.with_name(cache.name + ".tmp")
-            tmp_file.write_text(json.dumps({"key": key, "library": str(library), "reason": reason}) + "\n",
-                                encoding="utf-8")
+            tmp_file.write_text(
+                json.dumps({"key": key, "library": str(library), "reason": reason}) + "\n", encoding="utf-8"
+            )
             os.replace(tmp_file, cache)
         except OSError as exc:
             _log.debug("cannot cache the link check in %s: %s", cache, exc)

@@ -44,10 +44,10 @@ def _elf64_sections(buf: bytes | mmap.mmap, base: int) -> tuple[int, list[tuple[
     Each section is ``(sh_name, sh_type, sh_flags, sh_addr, sh_offset, sh_size, sh_link, sh_info,
     sh_addralign, sh_entsize)`` with ``sh_offset`` made absolute.
     """
-    if buf[base:base + 4] != b"\x7fELF" or buf[base + 4] != 2 or buf[base + 5] != 1:
+    if buf[base : base + 4] != b"\x7fELF" or buf[base + 4] != 2 or buf[base + 5] != 1:
         return None
     e_machine = struct.unpack_from("<H", buf, base + 18)[0]
-    e_shoff, = struct.unpack_from("<Q", buf, base + 40)
+    (e_shoff,) = struct.unpack_from("<Q", buf, base + 40)
     e_shentsize, e_shnum = struct.unpack_from("<HH", buf, base + 58)
     sections = []
     for i in range(e_shnum):
@@ -69,7 +69,7 @@ def _object_is_pic(buf: bytes | mmap.mmap, base: int) -> bool | None:
         if target is None or not target[2] & _SHF_ALLOC:
             continue
         offset, size = sh[4], sh[5]
-        for _r_offset, r_info, _addend in struct.iter_unpack("<QQq", buf[offset:offset + size]):
+        for _r_offset, r_info, _addend in struct.iter_unpack("<QQq", buf[offset : offset + size]):
             if r_info & 0xFFFFFFFF in (_R_X86_64_32, _R_X86_64_32S):
                 return False
     return True
@@ -94,7 +94,7 @@ def archive_is_pic(path: Path) -> bool | None:
         pos = 8
         seen = False
         while pos + 60 <= len(buf):
-            header = buf[pos:pos + 60]
+            header = buf[pos : pos + 60]
             name = header[:16].rstrip()
             size = int(header[48:58].strip() or b"0")
             data = pos + 60
@@ -132,12 +132,12 @@ def needed_libraries(path: Path) -> tuple[str, ...]:
         strtab = sections[sh[6]]
         str_off = strtab[4]
         names = []
-        for d_tag, d_val in struct.iter_unpack("<qQ", data[sh[4]:sh[4] + sh[5]]):
+        for d_tag, d_val in struct.iter_unpack("<qQ", data[sh[4] : sh[4] + sh[5]]):
             if d_tag == 0:
                 break
             if d_tag == _DT_NEEDED:
                 end = data.index(b"\0", str_off + d_val)
-                names.append(data[str_off + d_val:end].decode("utf-8", "replace"))
+                names.append(data[str_off + d_val : end].decode("utf-8", "replace"))
         return tuple(names)
     return ()
 

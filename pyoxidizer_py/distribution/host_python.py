@@ -28,7 +28,10 @@ def _magic_of(python: str) -> bytes | None:
     try:
         out = subprocess.run(
             [python, "-I", "-c", "import importlib.util, sys; sys.stdout.write(importlib.util.MAGIC_NUMBER.hex())"],
-            capture_output=True, text=True, timeout=60, check=True,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
         ).stdout
         return bytes.fromhex(out.strip())
     except (OSError, subprocess.SubprocessError, ValueError):

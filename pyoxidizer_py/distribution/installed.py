@@ -107,9 +107,19 @@ class _ProbeResult(TypedDict, total=False):
 
 
 _ARCHES = {
-    "x86_64": "x86_64", "amd64": "x86_64", "aarch64": "aarch64", "arm64": "aarch64",
-    "i386": "i686", "i486": "i686", "i586": "i686", "i686": "i686", "x86": "i686",
-    "armv7l": "armv7", "ppc64le": "powerpc64le", "s390x": "s390x", "riscv64": "riscv64gc",
+    "x86_64": "x86_64",
+    "amd64": "x86_64",
+    "aarch64": "aarch64",
+    "arm64": "aarch64",
+    "i386": "i686",
+    "i486": "i686",
+    "i586": "i686",
+    "i686": "i686",
+    "x86": "i686",
+    "armv7l": "armv7",
+    "ppc64le": "powerpc64le",
+    "s390x": "s390x",
+    "riscv64": "riscv64gc",
 }
 
 
@@ -175,7 +185,10 @@ def _run_probe(python_exe: Path) -> _ProbeResult:
     try:
         proc = subprocess.run(
             [str(python_exe), "-E", "-s", "-S", "-c", _PROBE],
-            capture_output=True, text=True, timeout=120, check=False,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
             env={k: v for k, v in os.environ.items() if not k.startswith("PYTHON")},
         )
     except PermissionError as exc:
@@ -252,8 +265,7 @@ def _introspect_cached(python_exe: Path, description: str) -> Distribution:
         raise DistributionError(f"{python_exe}: not CPython (implementation {impl!r} {shown})")
     if vi[:2] < MIN_PYTHON:
         raise DistributionError(
-            f"{python_exe}: CPython {shown} is too old; CPython "
-            f"{MIN_PYTHON[0]}.{MIN_PYTHON[1]} or newer is required"
+            f"{python_exe}: CPython {shown} is too old; CPython {MIN_PYTHON[0]}.{MIN_PYTHON[1]} or newer is required"
         )
     config = info["config"]
     paths = info["paths"]

@@ -94,9 +94,7 @@ def check_request_match(dist: Distribution, *, python_version: str | None, targe
     return f"is {have}, but {' for '.join(wanted)} was requested"
 
 
-def resolve_request(
-    request: DistributionRequest, *, target_triple: str, override: str | None = None
-) -> Distribution:
+def resolve_request(request: DistributionRequest, *, target_triple: str, override: str | None = None) -> Distribution:
     """Resolve a config's distribution request.
 
     Args:

@@ -17,9 +17,7 @@ def host_triple() -> str:
     """
     # os.uname() is what platform.machine() reads on POSIX, without importing platform (CLI start-up).
     machine = (os.uname().machine if hasattr(os, "uname") else _windows_machine()).lower()
-    arch = {"amd64": "x86_64", "x64": "x86_64", "arm64": "aarch64", "i386": "i686", "x86": "i686"}.get(
-        machine, machine
-    )
+    arch = {"amd64": "x86_64", "x64": "x86_64", "arm64": "aarch64", "i386": "i686", "x86": "i686"}.get(machine, machine)
     if sys.platform == "darwin":
         return f"{arch}-apple-darwin"
     if sys.platform == "win32":

@@ -90,18 +90,23 @@ def _cache_key(magic: bytes, mode: str, req: BytecodeRequest) -> str:
 
 
 def _run_batch(python_exe: Path, mode: str, batch: Sequence[BytecodeRequest]) -> list[bytes | None]:
-    payload = json.dumps({
-        "mode": mode,
-        "items": [
-            {"filename": r.filename, "optimize": r.optimize, "source": base64.b64encode(r.source).decode()}
-            for r in batch
-        ],
-    }).encode()
+    payload = json.dumps(
+        {
+            "mode": mode,
+            "items": [
+                {"filename": r.filename, "optimize": r.optimize, "source": base64.b64encode(r.source).decode()}
+                for r in batch
+            ],
+        }
+    ).encode()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
     try:
         proc = subprocess.run(
             [str(python_exe), "-E", "-s", "-S", "-c", _COMPILER],
-            input=payload, capture_output=True, check=False, env=env,
+            input=payload,
+            capture_output=True,
+            check=False,
+            env=env,
         )
     except OSError as exc:
         raise ResourceError(f"{python_exe}: cannot run the bytecode compiler ({exc})") from exc
@@ -111,8 +116,8 @@ def _run_batch(python_exe: Path, mode: str, batch: Sequence[BytecodeRequest]) ->
     results: list[bytes | None] = []
     data, pos = proc.stdout, 0
     for req in batch:
-        kind, length = data[pos:pos + 1], struct.unpack_from("<I", data, pos + 1)[0]
-        body = data[pos + 5:pos + 5 + length]
+        kind, length = data[pos : pos + 1], struct.unpack_from("<I", data, pos + 1)[0]
+        body = data[pos + 5 : pos + 5 + length]
         pos += 5 + length
         if kind == b"O":
             results.append(body)

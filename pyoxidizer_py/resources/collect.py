@@ -192,7 +192,9 @@ def read_virtualenv(path: Path | str, dist: Distribution, policy: PackagingPolic
 @functools.lru_cache(maxsize=16)
 def _has_pip(python_exe: Path) -> bool:
     proc = subprocess.run(
-        [str(python_exe), "-E", "-s", "-c", "import pip"], capture_output=True, check=False,
+        [str(python_exe), "-E", "-s", "-c", "import pip"],
+        capture_output=True,
+        check=False,
     )
     return proc.returncode == 0
 
@@ -274,9 +276,16 @@ def pip_install(
         return [_installed(r, policy) for r in scan_tree(cached, opts)]
     staging = pip_cache.new_staging() if cache_key is not None else _new_staging_dir(staging_root)
     cmd = [
-        *pip_command(dist.python_exe), "--disable-pip-version-check", "--no-input",
+        *pip_command(dist.python_exe),
+        "--disable-pip-version-check",
+        "--no-input",
         *(["--verbose"] if verbose else []),
-        "install", "--target", str(staging), "--no-compile", "--no-warn-script-location", *args,
+        "install",
+        "--target",
+        str(staging),
+        "--no-compile",
+        "--no-warn-script-location",
+        *args,
     ]
     env = dict(os.environ)
     env.setdefault("PIP_ROOT_USER_ACTION", "ignore")
@@ -297,4 +306,3 @@ def pip_install(
     if cache_key is not None:
         staging = pip_cache.publish(staging, cache_key)
     return [_installed(r, policy) for r in scan_tree(staging, opts)]
-

@@ -57,14 +57,61 @@ FALLBACK_FIX = 'policy.resources_location_fallback = "filesystem-relative:lib"'
 
 
 # Calls that only compute or print a path: a __file__-derived value passed to them is not read.
-_PATH_ONLY_CALLS = frozenset({
-    "join", "dirname", "abspath", "realpath", "normpath", "normcase", "basename", "split", "splitext",
-    "relpath", "expanduser", "fspath", "Path", "PurePath", "PosixPath", "PurePosixPath", "str", "repr",
-    "format", "with_name", "with_suffix", "with_stem", "resolve", "absolute", "joinpath", "relative_to",
-    "print", "debug", "info", "warning", "warn", "error", "exception", "critical", "log", "len",
-    "isinstance", "startswith", "endswith", "replace", "strip", "rstrip", "lstrip", "encode", "decode",
-    "append", "insert", "get", "getattr", "hasattr", "setattr",
-})
+_PATH_ONLY_CALLS = frozenset(
+    {
+        "join",
+        "dirname",
+        "abspath",
+        "realpath",
+        "normpath",
+        "normcase",
+        "basename",
+        "split",
+        "splitext",
+        "relpath",
+        "expanduser",
+        "fspath",
+        "Path",
+        "PurePath",
+        "PosixPath",
+        "PurePosixPath",
+        "str",
+        "repr",
+        "format",
+        "with_name",
+        "with_suffix",
+        "with_stem",
+        "resolve",
+        "absolute",
+        "joinpath",
+        "relative_to",
+        "print",
+        "debug",
+        "info",
+        "warning",
+        "warn",
+        "error",
+        "exception",
+        "critical",
+        "log",
+        "len",
+        "isinstance",
+        "startswith",
+        "endswith",
+        "replace",
+        "strip",
+        "rstrip",
+        "lstrip",
+        "encode",
+        "decode",
+        "append",
+        "insert",
+        "get",
+        "getattr",
+        "hasattr",
+        "setattr",
+    }
+)
 
 
 def uses_file_attribute(source: bytes) -> int | None:
@@ -88,9 +135,7 @@ def uses_file_attribute(source: bytes) -> int | None:
     derived: set[str] = {"__file__"}
 
     def uses_file(node: ast.AST) -> bool:
-        return any(
-            isinstance(n, ast.Name) and n.id in derived and isinstance(n.ctx, ast.Load) for n in ast.walk(node)
-        )
+        return any(isinstance(n, ast.Name) and n.id in derived and isinstance(n.ctx, ast.Load) for n in ast.walk(node))
 
     assignments = [n for n in ast.walk(tree) if isinstance(n, ast.Assign | ast.AnnAssign) and n.value is not None]
     for _ in range(3):  # names derived from names derived from __file__
@@ -116,10 +161,16 @@ def uses_file_attribute(source: bytes) -> int | None:
 
 
 # Modules that read beside __file__ only while generating or compiling C code.
-_C_BUILD_MODULES = frozenset({
-    "cffi.recompiler", "cffi.verifier", "cffi.vengine_cpy", "cffi.vengine_gen", "pycparser._ast_gen",
-    "pycparser._build_tables",
-})
+_C_BUILD_MODULES = frozenset(
+    {
+        "cffi.recompiler",
+        "cffi.verifier",
+        "cffi.vengine_cpy",
+        "cffi.vengine_gen",
+        "pycparser._ast_gen",
+        "pycparser._build_tables",
+    }
+)
 
 
 def _not_counted(module: str) -> bool:

@@ -39,8 +39,18 @@ PIP_CACHE_ENV = "PYOXIDIZER_PY_PIP_CACHE"
 _FORMAT = 1
 _FILE_OPTIONS = ("-r", "--requirement", "-c", "--constraint")
 _VALUE_OPTIONS = (
-    "-i", "--index-url", "--extra-index-url", "-f", "--find-links", "--only-binary", "--no-binary",
-    "--platform", "--python-version", "--implementation", "--abi", "--progress-bar",
+    "-i",
+    "--index-url",
+    "--extra-index-url",
+    "-f",
+    "--find-links",
+    "--only-binary",
+    "--no-binary",
+    "--platform",
+    "--python-version",
+    "--implementation",
+    "--abi",
+    "--progress-bar",
 )
 _NOT_REPRODUCIBLE = ("-e", "--editable", "-U", "--upgrade", "--force-reinstall", "--upgrade-strategy")
 
@@ -81,9 +91,7 @@ def _requirements_file(path: Path, parts: list[str], depth: int = 0) -> bool:
     return True
 
 
-def install_key(
-    dist: Distribution, args: Sequence[str], extra_envs: Mapping[str, str] | None, cwd: Path
-) -> str | None:
+def install_key(dist: Distribution, args: Sequence[str], extra_envs: Mapping[str, str] | None, cwd: Path) -> str | None:
     """The cache key of a ``pip_install`` call, or None when its result must not be cached.
 
     Args:
@@ -99,8 +107,12 @@ def install_key(
     if os.environ.get(PIP_CACHE_ENV, "1") == "0" or dist.python_exe is None:
         return None
     parts = [
-        f"format:{_FORMAT}", f"python:{os.path.realpath(dist.python_exe)}", f"version:{dist.version}",
-        f"abiflags:{dist.abiflags}", f"triple:{dist.target_triple}", f"magic:{dist.bytecode_magic.hex()}",
+        f"format:{_FORMAT}",
+        f"python:{os.path.realpath(dist.python_exe)}",
+        f"version:{dist.version}",
+        f"abiflags:{dist.abiflags}",
+        f"triple:{dist.target_triple}",
+        f"magic:{dist.bytecode_magic.hex()}",
     ]
     parts += sorted(f"env:{k}={v}" for k, v in os.environ.items() if k.startswith("PIP_"))
     parts += sorted(f"extra:{k}={v}" for k, v in (extra_envs or {}).items())

@@ -49,9 +49,7 @@ IN_MEMORY = "in-memory"
 BUILT_IN = "built-in"
 
 
-def _included(
-    resource: Resource, policy: PackagingPolicy, extension_included: bool | None
-) -> bool:
+def _included(resource: Resource, policy: PackagingPolicy, extension_included: bool | None) -> bool:
     if isinstance(resource, File):
         return policy.include_file_resources
     if not policy.include_classified_resources:
@@ -84,11 +82,7 @@ def add_attributes_for(
     is_module = isinstance(resource, PythonModuleSource)
     source = False
     if isinstance(resource, PythonModuleSource):
-        source = (
-            policy.include_distribution_sources
-            if resource.is_stdlib
-            else policy.include_non_distribution_sources
-        )
+        source = policy.include_distribution_sources if resource.is_stdlib else policy.include_non_distribution_sources
     return AddAttributes(
         include=_included(resource, policy, extension_included),
         location=policy.resources_location,
@@ -100,9 +94,7 @@ def add_attributes_for(
     )
 
 
-def apply_policy(
-    resource: Resource, policy: PackagingPolicy, *, extension_included: bool | None = None
-) -> Resource:
+def apply_policy(resource: Resource, policy: PackagingPolicy, *, extension_included: bool | None = None) -> Resource:
     """Return a copy of ``resource`` whose ``add`` attributes come from ``policy``.
 
     Args and semantics: see ``add_attributes_for``. Starlark resource callbacks are not run

@@ -48,7 +48,7 @@ def parse_location(value: str) -> tuple[str, str]:
     if value == "in-memory":
         return ("in-memory", "")
     if value.startswith(LOCATION_PREFIX) and len(value) > len(LOCATION_PREFIX):
-        return ("filesystem-relative", value[len(LOCATION_PREFIX):])
+        return ("filesystem-relative", value[len(LOCATION_PREFIX) :])
     raise ValueError(f"invalid resource location {value!r}: expected 'in-memory' or 'filesystem-relative:PREFIX'")
 
 
@@ -58,13 +58,18 @@ class PackagingPolicy:
 
     allow_files: bool = setting("bool", False, group=_G, doc="Allow plain File resources to be added.")
     allow_in_memory_shared_library_loading: bool = setting(
-        "bool", True, group=_G,
+        "bool",
+        True,
+        group=_G,
         doc="Load extension modules and the shared libraries they need from memory (Linux, static "
         "libpython: a sealed memfd opened by the dynamic loader), so the executable needs no files "
         "beside it. PyOxidizer defaulted to False and could do it only on Windows.",
     )
     in_memory_shared_library_fallback: str = setting(
-        "str", "extract", choices=("extract", "error"), group=_G,
+        "str",
+        "extract",
+        choices=("extract", "error"),
+        group=_G,
         doc="What an executable does when the system refuses to run code from memory files "
         "(memfd_create missing, seccomp, vm.memfd_noexec=2): 'extract' writes each shared object "
         "once into a per-user cache keyed by its content hash and verifies it before every use; "
@@ -74,7 +79,10 @@ class PackagingPolicy:
     bytecode_optimize_level_one: bool = setting("bool", False, group=_G, doc="Compile bytecode at -O1.")
     bytecode_optimize_level_two: bool = setting("bool", False, group=_G, doc="Compile bytecode at -O2.")
     extension_module_filter: str = setting(
-        "str", "no-unused-ui", choices=("all", "no-unused-ui", "minimal", "no-libraries", "no-copyleft"), group=_G,
+        "str",
+        "no-unused-ui",
+        choices=("all", "no-unused-ui", "minimal", "no-libraries", "no-copyleft"),
+        group=_G,
         doc="Which of the distribution's extension modules are included. The default, no-unused-ui, is all "
         "of them except the Tk and curses modules (_tkinter, _curses, _curses_panel, with the tkinter, turtle "
         "and curses packages), which every value but all drops when no module of the application or its "
@@ -90,7 +98,9 @@ class PackagingPolicy:
         "bool", True, group=_G, doc="Include classified (typed) resources by default."
     )
     include_distribution_sources: bool = setting(
-        "bool", False, group=_G,
+        "bool",
+        False,
+        group=_G,
         doc="Keep the source of the distribution's (stdlib) modules beside their bytecode (for "
         "inspect.getsource and source lines in tracebacks). PyOxidizer defaulted to True; bytecode "
         "alone halves the stdlib's size.",
@@ -100,13 +110,17 @@ class PackagingPolicy:
     )
     include_file_resources: bool = setting("bool", False, group=_G, doc="Include File resources by default.")
     include_non_distribution_sources: bool = setting(
-        "bool", True, group=_G,
+        "bool",
+        True,
+        group=_G,
         doc="Keep the source of modules that are not from the distribution: the application's own "
         "(read_package_root, make_python_module_source) and, with include_third_party_sources, installed "
         "packages.",
     )
     include_third_party_sources: bool = setting(
-        "bool", False, group=_G,
+        "bool",
+        False,
+        group=_G,
         doc="Also keep the source of installed packages (pip_install, pip_download, setup_py_install, "
         "read_virtualenv) when include_non_distribution_sources is True; without it they ship bytecode only.",
     )
@@ -114,29 +128,45 @@ class PackagingPolicy:
         "bool", False, group=_G, doc="Include test packages (test, tests, idlelib tests, ...)."
     )
     stdlib_filter: str = setting(
-        "str", "all", choices=("all", "imported"), group=_G,
+        "str",
+        "all",
+        choices=("all", "imported"),
+        group=_G,
         doc="Which standard library modules are included: all, or imported (only those a static scan of "
         "import statements reaches from the application, its packages and the interpreter's start-up; see "
         "docs/building.md for what a scan cannot see).",
     )
     stdlib_filter_keep: list[str] = setting(
-        "list[str]", [], group=_G,
-        doc="Standard library modules stdlib_filter = \"imported\" keeps anyway, with everything they import "
+        "list[str]",
+        [],
+        group=_G,
+        doc='Standard library modules stdlib_filter = "imported" keeps anyway, with everything they import '
         "(modules imported by computed names: importlib.import_module, plugins, pickled classes).",
     )
     resources_location: str = setting(
-        "str", "in-memory", choices=("in-memory",), prefixes=(LOCATION_PREFIX,), group=_G,
+        "str",
+        "in-memory",
+        choices=("in-memory",),
+        prefixes=(LOCATION_PREFIX,),
+        group=_G,
         doc="Where resources go: in-memory or filesystem-relative:PREFIX.",
     )
     resources_location_fallback: str | None = setting(
-        "str", "filesystem-relative:lib", optional=True, choices=("in-memory",), prefixes=(LOCATION_PREFIX,),
+        "str",
+        "filesystem-relative:lib",
+        optional=True,
+        choices=("in-memory",),
+        prefixes=(LOCATION_PREFIX,),
         group=_G,
         doc="Where a resource goes when resources_location cannot hold it (extension modules, shared "
         "libraries and files cannot be loaded from memory). PyOxidizer defaulted to None, which made every "
         "C extension an error; None here still asks for that strict in-memory-only behaviour.",
     )
     preferred_extension_module_variants: dict[str, str] = setting(
-        "dict", {}, group=_G, read_only=True,
+        "dict",
+        {},
+        group=_G,
+        read_only=True,
         doc="Extension module variant preferred per module (set with set_preferred_extension_module_variant).",
     )
     # Not settings: state that methods change.

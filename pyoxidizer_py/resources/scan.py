@@ -61,9 +61,17 @@ _METADATA_SUFFIXES = (".dist-info", ".egg-info")
 # They follow the policy's include_test (PyOxidizer keyed only on test packages; idlelib,
 # ensurepip with its bundled wheels, turtledemo and the __hello__/__phello__ freeze test
 # modules are grouped with them here because no application needs them at run time).
-_STDLIB_DEV_TOP_LEVEL = frozenset({
-    "test", "idlelib", "ensurepip", "turtledemo", "__phello__", "__hello__", "__phello_alias__",
-})
+_STDLIB_DEV_TOP_LEVEL = frozenset(
+    {
+        "test",
+        "idlelib",
+        "ensurepip",
+        "turtledemo",
+        "__phello__",
+        "__hello__",
+        "__phello_alias__",
+    }
+)
 _TEST_COMPONENTS = frozenset({"test", "tests", "idle_test"})
 
 
@@ -106,10 +114,7 @@ def _walk(root: Path, skip_top_level: frozenset[str]) -> Iterator[tuple[Path, st
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         rel_dir = os.path.relpath(dirpath, root)
         at_top = rel_dir == "."
-        dirnames[:] = sorted(
-            d for d in dirnames
-            if d != "__pycache__" and not (at_top and d in skip_top_level)
-        )
+        dirnames[:] = sorted(d for d in dirnames if d != "__pycache__" and not (at_top and d in skip_top_level))
         for fname in sorted(filenames):
             if fname.endswith((".pyc", ".pyo")) or (at_top and fname in skip_top_level):
                 continue
@@ -132,9 +137,7 @@ def _extension_suffix(fname: str, suffixes: Iterable[str]) -> str | None:
     return None
 
 
-def _classify(
-    full: Path, rel: str, opts: ScanOptions
-) -> Resource | None:
+def _classify(full: Path, rel: str, opts: ScanOptions) -> Resource | None:
     parts = rel.split("/")
     dirs, fname = parts[:-1], parts[-1]
     is_stdlib = opts.is_stdlib
@@ -143,8 +146,12 @@ def _classify(
         stem = dirs[0].rsplit(".", 1)[0]
         bits = stem.split("-")
         return PythonPackageDistributionResource(
-            package=bits[0], version=bits[1] if len(bits) > 1 else "", name="/".join(parts[1:]),
-            directory=dirs[0], is_stdlib=is_stdlib, path=full,
+            package=bits[0],
+            version=bits[1] if len(bits) > 1 else "",
+            name="/".join(parts[1:]),
+            directory=dirs[0],
+            is_stdlib=is_stdlib,
+            path=full,
         )
 
     # Leading identifier directories form the package path.
@@ -172,8 +179,11 @@ def _classify(
                 name = f"{package}.{stem}" if package else stem
                 is_pkg = False
             return PythonModuleSource(
-                name=name, is_package=is_pkg, is_stdlib=is_stdlib,
-                is_test=is_stdlib and is_stdlib_test_name(name), path=full,
+                name=name,
+                is_package=is_pkg,
+                is_stdlib=is_stdlib,
+                is_test=is_stdlib and is_stdlib_test_name(name),
+                path=full,
             )
         suffix = _extension_suffix(fname, opts.extension_suffixes)
         if suffix is not None:
@@ -200,8 +210,11 @@ def _classify(
         k = regular[0]
         package = ".".join(dirs[:k])
     return PythonPackageResource(
-        package=package, name="/".join(parts[k:]), is_stdlib=is_stdlib,
-        is_test=is_stdlib and is_stdlib_test_name(package), path=full,
+        package=package,
+        name="/".join(parts[k:]),
+        is_stdlib=is_stdlib,
+        is_test=is_stdlib and is_stdlib_test_name(package),
+        path=full,
     )
 
 

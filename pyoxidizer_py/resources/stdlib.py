@@ -123,8 +123,11 @@ def stdlib_resources(dist: Distribution, policy: PackagingPolicy) -> list[Resour
     scanned = scan_tree(
         Path(dist.stdlib_dir),
         ScanOptions(
-            extension_suffixes=dist.extension_suffixes, is_stdlib=True, classify=True,
-            emit_files=False, skip_top_level=_stdlib_skips(dist),
+            extension_suffixes=dist.extension_suffixes,
+            is_stdlib=True,
+            classify=True,
+            emit_files=False,
+            skip_top_level=_stdlib_skips(dist),
         ),
     )
     out: list[Resource] = []

@@ -104,10 +104,17 @@ _ALWAYS = ("traceback", "encodings")
 # Modules reached but not followed: site's interactive helpers (help(), the REPL's completion would
 # bring pydoc), and the import system's own lazy imports (zip packages' resource readers,
 # PathFinder.find_distributions), which only run once the application imported what they serve.
-_NOT_SCANNED = frozenset({
-    "site", "_sitebuiltins", "sitecustomize", "usercustomize",
-    "zipimport", "importlib._bootstrap", "importlib._bootstrap_external",
-})
+_NOT_SCANNED = frozenset(
+    {
+        "site",
+        "_sitebuiltins",
+        "sitecustomize",
+        "usercustomize",
+        "zipimport",
+        "importlib._bootstrap",
+        "importlib._bootstrap_external",
+    }
+)
 _SCAN_TIMEOUT = 600
 _STDLIB_FILTER = 'stdlib_filter = "imported"'
 
@@ -299,8 +306,14 @@ def scan_imports(
         job = Path(tmp, "job.json")
         out = Path(tmp, "out.json")
         job.write_text(
-            json.dumps({"modules": modules, "roots": sorted(set(roots)), "excludes": sorted(set(excludes)),
-                        "cache": str(cache) if cache is not None else None}),
+            json.dumps(
+                {
+                    "modules": modules,
+                    "roots": sorted(set(roots)),
+                    "excludes": sorted(set(excludes)),
+                    "cache": str(cache) if cache is not None else None,
+                }
+            ),
             encoding="utf-8",
         )
         env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
@@ -437,8 +450,10 @@ def _stdlib_name(resource: Resource) -> tuple[str, str] | None:
 
 def _reason(setting: str) -> str:
     if setting == _STDLIB_FILTER:
-        return ('policy.stdlib_filter = "imported" (no import of it was found); list it in '
-                'policy.stdlib_filter_keep or set policy.stdlib_filter = "all"')
+        return (
+            'policy.stdlib_filter = "imported" (no import of it was found); list it in '
+            'policy.stdlib_filter_keep or set policy.stdlib_filter = "all"'
+        )
     return f'policy.{setting} (nothing in the build mentions it); set policy.extension_module_filter = "all"'
 
 
@@ -492,8 +507,14 @@ def apply_import_filters(
     if policy.stdlib_filter == "imported":
         names = frozenset(n for _, (n, _kind) in stdlib)
         reached = _reachable(
-            resources, dist, policy, run_command=run_command, run_module=run_module, startup=startup,
-            stdlib_names=names, cache=scan_cache,
+            resources,
+            dist,
+            policy,
+            run_command=run_command,
+            run_module=run_module,
+            startup=startup,
+            stdlib_names=names,
+            cache=scan_cache,
         )
         drop |= {n: _STDLIB_FILTER for n in names - reached}
     if policy.extension_module_filter != "all" and _ui_unused(resources, run_command):
@@ -502,8 +523,9 @@ def apply_import_filters(
         drop |= {n: setting for n in ui if n not in drop}
     if not drop:
         count = sum(1 for r, (n, kind) in stdlib if kind == "module" and r.add.include)
-        return FilterResult(resources=tuple(resources), dropped=(), kept_stdlib_modules=count,
-                            stdlib_modules=len(stdlib_modules))
+        return FilterResult(
+            resources=tuple(resources), dropped=(), kept_stdlib_modules=count, stdlib_modules=len(stdlib_modules)
+        )
     kept: list[Resource] = []
     dropped: dict[tuple[str, str], Dropped] = {}
     for resource in resources:
@@ -519,16 +541,25 @@ def apply_import_filters(
     if ordered:
         kept.append(
             PythonModuleSource(
-                name=DROPPED_MODULE, data=dropped_module_source(ordered), is_stdlib=True,
-                add=dataclasses.replace(AddAttributes(), source=False, location=policy.resources_location,
-                                        location_fallback=policy.resources_location_fallback),
+                name=DROPPED_MODULE,
+                data=dropped_module_source(ordered),
+                is_stdlib=True,
+                add=dataclasses.replace(
+                    AddAttributes(),
+                    source=False,
+                    location=policy.resources_location,
+                    location_fallback=policy.resources_location_fallback,
+                ),
             )
         )
     kept_modules = sum(
-        1 for r in kept if isinstance(r, PythonModuleSource) and r.is_stdlib and r.add.include
-        and r.name != DROPPED_MODULE
+        1
+        for r in kept
+        if isinstance(r, PythonModuleSource) and r.is_stdlib and r.add.include and r.name != DROPPED_MODULE
     )
     return FilterResult(
-        resources=tuple(kept), dropped=ordered, kept_stdlib_modules=kept_modules,
+        resources=tuple(kept),
+        dropped=ordered,
+        kept_stdlib_modules=kept_modules,
         stdlib_modules=len(stdlib_modules),
     )

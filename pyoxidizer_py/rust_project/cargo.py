@@ -105,12 +105,11 @@ def _use_remap_wrapper(env: dict[str, str], *, project_dir: Path, artifacts_dir:
     """Point ``RUSTC_WRAPPER`` in ``env`` at a script adding ``--remap-path-prefix`` flags."""
     from pyoxidizer_py.rust_project.reproducible import build_path_remaps, write_rustc_wrapper
 
-    remaps = build_path_remaps(
-        project_dir=project_dir, artifacts_dir=artifacts_dir, target_dir=target_dir, environ=env
-    )
+    remaps = build_path_remaps(project_dir=project_dir, artifacts_dir=artifacts_dir, target_dir=target_dir, environ=env)
     try:
         wrapper = write_rustc_wrapper(
-            Path(os.path.abspath(target_dir)) / ".pyoxidizer-py", remaps,
+            Path(os.path.abspath(target_dir)) / ".pyoxidizer-py",
+            remaps,
             chained_wrapper=env.get("RUSTC_WRAPPER") or None,
         )
     except OSError as e:
@@ -121,15 +120,18 @@ def _use_remap_wrapper(env: dict[str, str], *, project_dir: Path, artifacts_dir:
 def _error_tail(lines: Sequence[str]) -> str:
     """The part of cargo's stderr that explains a failure."""
     meaningful = [
-        ln for ln in lines
-        if ln.strip() and not ln.lstrip().startswith(("Compiling ", "Downloaded ", "Downloading ", "Updating ",
-                                                     "Locking ", "Adding ", "Blocking "))
+        ln
+        for ln in lines
+        if ln.strip()
+        and not ln.lstrip().startswith(
+            ("Compiling ", "Downloaded ", "Downloading ", "Updating ", "Locking ", "Adding ", "Blocking ")
+        )
     ]
     first_error = next((i for i, ln in enumerate(meaningful) if ln.startswith("error")), None)
     if first_error is not None:
         chosen = meaningful[first_error:]
         if len(chosen) > _MAX_ERROR_LINES:
-            chosen = [*chosen[:_MAX_ERROR_LINES // 2], "...", *chosen[-_MAX_ERROR_LINES // 2:]]
+            chosen = [*chosen[: _MAX_ERROR_LINES // 2], "...", *chosen[-_MAX_ERROR_LINES // 2 :]]
     else:
         chosen = meaningful[-_MAX_ERROR_LINES:]
     return "\n".join(chosen)
@@ -165,13 +167,19 @@ def cargo_build(
     project_dir = Path(os.path.abspath(project_dir))
     cargo = find_cargo()
     cmd = [
-        cargo, "build",
-        "--manifest-path", str(project_dir / "Cargo.toml"),
+        cargo,
+        "build",
+        "--manifest-path",
+        str(project_dir / "Cargo.toml"),
         "--no-default-features",
-        "--features", ",".join(cargo_features(options)),
-        "--target-dir", os.path.abspath(target_dir),
-        "--message-format", "json-render-diagnostics",
-        "--color", "never",
+        "--features",
+        ",".join(cargo_features(options)),
+        "--target-dir",
+        os.path.abspath(target_dir),
+        "--message-format",
+        "json-render-diagnostics",
+        "--color",
+        "never",
     ]
     if options.release:
         cmd.append("--release")
@@ -179,9 +187,7 @@ def cargo_build(
         cmd += ["--target", options.target_triple]
     if options.jobs:
         cmd += ["--jobs", str(options.jobs)]
-    env = build_environment(
-        artifacts_dir=artifacts_dir, pyo3_config_file=pyo3_config_file, extra_env=options.extra_env
-    )
+    env = build_environment(artifacts_dir=artifacts_dir, pyo3_config_file=pyo3_config_file, extra_env=options.extra_env)
     if options.remap_paths:
         _use_remap_wrapper(env, project_dir=project_dir, artifacts_dir=artifacts_dir, target_dir=target_dir)
     level = logging.INFO if options.verbose else logging.DEBUG
@@ -206,8 +212,14 @@ def cargo_build(
     stderr_lines: list[str] = []
     try:
         proc = subprocess.Popen(
-            cmd, cwd=project_dir, env=env, stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace",
+            cmd,
+            cwd=project_dir,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            errors="replace",
         )
     except OSError as e:
         raise BuildError(f"cannot run {cargo}: {e}") from e

@@ -56,8 +56,16 @@ class CrateQuery:
 
 
 def _metadata(query: CrateQuery) -> dict[str, Any]:
-    cmd = [find_cargo(), "metadata", "--format-version", "1", "--manifest-path", str(query.manifest_path),
-           "--color", "never"]
+    cmd = [
+        find_cargo(),
+        "metadata",
+        "--format-version",
+        "1",
+        "--manifest-path",
+        str(query.manifest_path),
+        "--color",
+        "never",
+    ]
     if query.target_triple:
         cmd += ["--filter-platform", query.target_triple]
     if query.all_features:
@@ -86,7 +94,8 @@ def _lock_checksums(manifest_path: Path) -> dict[tuple[str, str], str]:
         return {}
     return {
         (p["name"], p["version"]): p["checksum"]
-        for p in doc.get("package", []) if isinstance(p, dict) and p.get("checksum")
+        for p in doc.get("package", [])
+        if isinstance(p, dict) and p.get("checksum")
     }
 
 
@@ -164,8 +173,9 @@ def crate_components(queries: Sequence[CrateQuery]) -> list[Component]:
             source = package.get("source") or ""
             checksum = checksums.get(key)
             from_crates_io = source.startswith("registry+https://github.com/rust-lang/crates.io-index")
-            where = "crates.io" if from_crates_io else (
-                source.split("+", 1)[0] + " source" if source else "a local path")
+            where = (
+                "crates.io" if from_crates_io else (source.split("+", 1)[0] + " source" if source else "a local path")
+            )
             purl_type = "cargo" if from_crates_io else "generic"
             out[key] = Component(
                 kind="rust-crate",

@@ -72,8 +72,7 @@ def render_lockfile(name: str, template: str | None = None) -> str:
     if not any(block.startswith(placeholder) for block in blocks):
         raise ValueError(f"the lock template has no package named {LOCK_PLACEHOLDER_NAME!r}")
     renamed = [
-        f'name = "{name}"\n' + block[len(placeholder):] if block.startswith(placeholder) else block
-        for block in blocks
+        f'name = "{name}"\n' + block[len(placeholder) :] if block.startswith(placeholder) else block for block in blocks
     ]
     normalized = [block if block.endswith("\n") else block + "\n" for block in renamed]
     normalized.sort(key=lambda b: (_field(b, "name"), _version_key(_field(b, "version")), _field(b, "source")))
@@ -105,7 +104,8 @@ def refresh_lock_template(*, upgrade: bool = False) -> Path:
         else:
             subprocess.run(
                 ["cargo", "metadata", "--format-version", "1", "--manifest-path", manifest],
-                check=True, stdout=subprocess.DEVNULL,
+                check=True,
+                stdout=subprocess.DEVNULL,
             )
         target.write_text((project.path / "Cargo.lock").read_text(encoding="utf-8"), encoding="utf-8")
     return target

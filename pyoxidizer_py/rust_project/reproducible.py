@@ -149,9 +149,7 @@ def remap_flags(remaps: Sequence[PathRemap]) -> list[str]:
     return [f"--remap-path-prefix={r.source}={r.replacement}" for r in remaps]
 
 
-def write_rustc_wrapper(
-    directory: Path, remaps: Sequence[PathRemap], *, chained_wrapper: str | None = None
-) -> Path:
+def write_rustc_wrapper(directory: Path, remaps: Sequence[PathRemap], *, chained_wrapper: str | None = None) -> Path:
     """Write a ``RUSTC_WRAPPER`` script that runs rustc with the remap flags appended.
 
     Cargo runs ``$RUSTC_WRAPPER <rustc> <args...>``; the script runs

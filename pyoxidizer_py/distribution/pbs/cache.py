@@ -199,8 +199,7 @@ def clear_cache(root: Path | None = None) -> list[str]:
     ours = tag.is_file() and "pyoxidizer-py" in tag.read_text(encoding="utf-8", errors="replace")
     if not ours and any(root.iterdir()):
         raise DistributionError(
-            f"refusing to remove {root}: it has no CACHEDIR.TAG written by pyoxidizer-py; "
-            f"check {CACHE_DIR_ENV}"
+            f"refusing to remove {root}: it has no CACHEDIR.TAG written by pyoxidizer-py; check {CACHE_DIR_ENV}"
         )
     try:
         shutil.rmtree(root)

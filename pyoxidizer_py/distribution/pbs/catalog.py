@@ -299,8 +299,11 @@ def load_snapshot() -> CatalogSnapshot:
             installation).
     """
     try:
-        text = resources.files(__package__ or "pyoxidizer_py.distribution.pbs").joinpath(SNAPSHOT_NAME).read_text(
-            encoding="utf-8")
+        text = (
+            resources.files(__package__ or "pyoxidizer_py.distribution.pbs")
+            .joinpath(SNAPSHOT_NAME)
+            .read_text(encoding="utf-8")
+        )
         doc = json.loads(text)
     except (OSError, ValueError) as exc:
         raise DistributionError(f"cannot read the python-build-standalone catalog {SNAPSHOT_NAME}: {exc}") from exc
@@ -311,21 +314,27 @@ def load_snapshot() -> CatalogSnapshot:
         parts = parse_archive_name(name)
         if parts is None:
             continue
-        entries.append(CatalogEntry(
-            python_version=parts["version"],
-            release=parts["tag"],
-            target_triple=parts["triple"],
-            archive_kind=parts["kind"],
-            build_options=parts["build"],
-            filename=name,
-            url=f"{RELEASE_BASE_URL}/{parts['tag']}/{quote(name, safe='')}",
-            sha256=sha256,
-            supports_prebuilt_extension_modules=_supports_prebuilt(parts["triple"], parts["build"]),
-        ))
+        entries.append(
+            CatalogEntry(
+                python_version=parts["version"],
+                release=parts["tag"],
+                target_triple=parts["triple"],
+                archive_kind=parts["kind"],
+                build_options=parts["build"],
+                filename=name,
+                url=f"{RELEASE_BASE_URL}/{parts['tag']}/{quote(name, safe='')}",
+                sha256=sha256,
+                supports_prebuilt_extension_modules=_supports_prebuilt(parts["triple"], parts["build"]),
+            )
+        )
     entries.sort(key=lambda e: e.filename)  # stable: by name within one release
     entries.sort(key=lambda e: (e.version_key, e.release), reverse=True)
-    return CatalogSnapshot(source=str(doc.get("source", "")), refreshed=str(doc.get("refreshed", "")),
-                           as_of=str(doc.get("as_of", "")), entries=tuple(entries))
+    return CatalogSnapshot(
+        source=str(doc.get("source", "")),
+        refreshed=str(doc.get("refreshed", "")),
+        as_of=str(doc.get("as_of", "")),
+        entries=tuple(entries),
+    )
 
 
 def load_catalog() -> tuple[CatalogEntry, ...]:
@@ -397,8 +406,9 @@ def parse_version_request(text: str) -> VersionRequest:
     if m is None:
         raise _unknown_version(repr(text))
     major_minor = f"{m['major']}.{int(m['minor'])}"
-    request = VersionRequest(major_minor=major_minor, micro=int(m["micro"]) if m["micro"] else None,
-                             freethreaded=bool(m["t"]))
+    request = VersionRequest(
+        major_minor=major_minor, micro=int(m["micro"]) if m["micro"] else None, freethreaded=bool(m["t"])
+    )
     minors = FREETHREADED_MINORS if request.freethreaded else SUPPORTED_MINORS
     if major_minor not in minors:
         raise _unknown_version(text)
@@ -462,8 +472,12 @@ def list_catalog(
         if archive_kind is not None and not entry.archive_kind.startswith(archive_kind):
             continue
         if latest_only:
-            key = (entry.major_minor, entry.freethreaded, entry.target_triple,
-                   entry.archive_kind.removesuffix("_stripped"))
+            key = (
+                entry.major_minor,
+                entry.freethreaded,
+                entry.target_triple,
+                entry.archive_kind.removesuffix("_stripped"),
+            )
             if key in seen:
                 continue
             seen.add(key)
@@ -516,20 +530,23 @@ def resolve_catalog_entry(
             "PythonDistribution(sha256=..., local_path=... or url=...)"
         )
     candidates = [
-        e for e in list_catalog(python_version=version, target_triple=triple, archive_kind=archive_kind)
+        e
+        for e in list_catalog(python_version=version, target_triple=triple, archive_kind=archive_kind)
         if flavor in ("standalone", e.flavor)
     ]
     if not candidates and request.micro is not None:
-        releases = sorted({e.version_label for e in list_catalog(python_version=request.minor_label,
-                                                                 target_triple=triple)})
+        releases = sorted(
+            {e.version_label for e in list_catalog(python_version=request.minor_label, target_triple=triple)}
+        )
         raise DistributionError(
             f"Python {request.label} is not in the python-build-standalone catalog for {triple}; "
             f"known {request.minor_label} releases: {', '.join(releases) or 'none'}"
         )
     if archive_kind == "install_only":
         # Prefer install_only_stripped within the newest release.
-        candidates.sort(key=lambda e: (e.version_key, e.release, e.archive_kind == "install_only_stripped"),
-                        reverse=True)
+        candidates.sort(
+            key=lambda e: (e.version_key, e.release, e.archive_kind == "install_only_stripped"), reverse=True
+        )
     if link_mode == "static":
         linkable = [e for e in candidates if "static" in e.link_modes]
         if candidates and not linkable:

@@ -126,8 +126,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns:
         0 after writing the snapshot (atomically); prints the archive count and date to stderr.
     """
-    parser = argparse.ArgumentParser(prog="python -m pyoxidizer_py.distribution.pbs.catalog_refresh",
-                                     description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser = argparse.ArgumentParser(
+        prog="python -m pyoxidizer_py.distribution.pbs.catalog_refresh",
+        description=__doc__.split("\n\n")[0] if __doc__ else None,
+    )
     parser.add_argument("--source", type=Path, help="a versions.json file (default: the installed pbs-installer's)")
     default_out = Path(__file__).with_name(SNAPSHOT_NAME)
     parser.add_argument("--output", type=Path, default=default_out, help=f"snapshot to write (default: {default_out})")
@@ -140,8 +142,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     tmp = ns.output.with_name(ns.output.name + ".tmp")
     tmp.write_text(render_snapshot(doc), encoding="utf-8")
     os.replace(tmp, ns.output)
-    print(f"wrote {ns.output}: {len(doc['archives'])} archives from {source}, releases up to {doc['as_of']}",
-          file=sys.stderr)
+    print(
+        f"wrote {ns.output}: {len(doc['archives'])} archives from {source}, releases up to {doc['as_of']}",
+        file=sys.stderr,
+    )
     return 0
 
 

@@ -98,7 +98,10 @@ def _extracted(archive: Path) -> Iterator[Distribution]:
 
         parts = parse_archive_name(archive.name)
         yield distribution_from_tree(
-            root, description=str(archive), sha256=sha256, target_triple=parts["triple"] if parts else None,
+            root,
+            description=str(archive),
+            sha256=sha256,
+            target_triple=parts["triple"] if parts else None,
         )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -170,8 +173,11 @@ def python_distribution_info(path: Path) -> str:
                 for variant in variants:
                     links = ", ".join(link.name for link in variant.links)
                     licensing = _licensing(
-                        variant.licenses if variant.licenses is not None or variant.license_public_domain
-                        else pj.licenses, variant.license_public_domain)
+                        variant.licenses
+                        if variant.licenses is not None or variant.license_public_domain
+                        else pj.licenses,
+                        variant.license_public_domain,
+                    )
                     lines += [
                         f"Required: {str(variant.required).lower()}",
                         f"Built-in Default: {str(variant.builtin).lower()}",
@@ -269,26 +275,40 @@ def python_distribution_list(
     )
 
     entries = list_catalog(
-        python_version=python_version, target_triple=target_triple, archive_kind=archive_kind,
+        python_version=python_version,
+        target_triple=target_triple,
+        archive_kind=archive_kind,
         latest_only=not all_releases,
     )
     if not entries:
         where = f" for {target_triple}" if target_triple else ""
         if python_version is not None:
             request = parse_version_request(python_version)
-            releases = sorted({e.version_label for e in list_catalog(python_version=request.minor_label,
-                                                                     target_triple=target_triple)})
-            known = f"known {request.minor_label} releases: {', '.join(releases)}" if releases else (
-                f"known versions: {', '.join(known_versions())}")
-            raise DistributionError(f"Python {python_version} is not in the python-build-standalone catalog"
-                                    f"{where}; {known}")
+            releases = sorted(
+                {e.version_label for e in list_catalog(python_version=request.minor_label, target_triple=target_triple)}
+            )
+            known = (
+                f"known {request.minor_label} releases: {', '.join(releases)}"
+                if releases
+                else (f"known versions: {', '.join(known_versions())}")
+            )
+            raise DistributionError(
+                f"Python {python_version} is not in the python-build-standalone catalog{where}; {known}"
+            )
         raise DistributionError(f"the python-build-standalone catalog has no distribution{where}")
     if as_json:
         return json.dumps([e.to_dict() for e in entries], indent=2)
     rows = [("version", "target", "kind", "build", "links", "flavor", "sha256")]
     rows += [
-        (e.version_label, e.target_triple, e.archive_kind, e.build_options or "-", ",".join(e.link_modes),
-         e.flavor, e.sha256[:12])
+        (
+            e.version_label,
+            e.target_triple,
+            e.archive_kind,
+            e.build_options or "-",
+            ",".join(e.link_modes),
+            e.flavor,
+            e.sha256[:12],
+        )
         for e in entries
     ]
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]

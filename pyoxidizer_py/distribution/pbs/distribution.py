@@ -413,7 +413,11 @@ def ensure_catalog_distribution(
     """
     url = entry.effective_url(mirror)
     dist = ensure_distribution(
-        sha256=entry.sha256, url=url, cache_dir=cache_dir, options=options, progress=progress,
+        sha256=entry.sha256,
+        url=url,
+        cache_dir=cache_dir,
+        options=options,
+        progress=progress,
         description=url,
     )
     return dist

@@ -111,8 +111,13 @@ def _emit(progress: ProgressCallback | None, event: DownloadEvent) -> None:
 
 
 def _stream_into(  # noqa: PLR0917 - private helper; every argument is needed per chunk
-    fh: IO[bytes], chunks: Iterator[bytes], digest: hashlib._Hash, url: str, received: int,
-    total: int | None, progress: ProgressCallback | None,
+    fh: IO[bytes],
+    chunks: Iterator[bytes],
+    digest: hashlib._Hash,
+    url: str,
+    received: int,
+    total: int | None,
+    progress: ProgressCallback | None,
 ) -> int:
     last = 0.0
     for chunk in chunks:
@@ -139,7 +144,10 @@ def _prime_digest(partial: Path) -> tuple[hashlib._Hash, int]:
 
 
 def _attempt_http(
-    session: requests.Session, url: str, partial: Path, options: DownloadOptions,
+    session: requests.Session,
+    url: str,
+    partial: Path,
+    options: DownloadOptions,
     progress: ProgressCallback | None,
 ) -> hashlib._Hash:
     have = partial.stat().st_size if partial.exists() else 0
@@ -302,8 +310,12 @@ def terminal_progress(stream: IO[str] | None = None) -> Iterator[ProgressCallbac
 
     tasks: dict[str, TaskID] = {}
     with Progress(
-        TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-        console=Console(file=stream), transient=True,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        console=Console(file=stream),
+        transient=True,
     ) as bar:
 
         def callback(event: DownloadEvent) -> None:

@@ -153,8 +153,13 @@ class _BoundedTarInfo(tarfile.TarInfo):
     """
 
     def _proc_member(self, tarfile_: tarfile.TarFile) -> tarfile.TarInfo:
-        meta = (tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK, tarfile.XHDTYPE, tarfile.XGLTYPE,
-                tarfile.SOLARIS_XHDTYPE)
+        meta = (
+            tarfile.GNUTYPE_LONGNAME,
+            tarfile.GNUTYPE_LONGLINK,
+            tarfile.XHDTYPE,
+            tarfile.XGLTYPE,
+            tarfile.SOLARIS_XHDTYPE,
+        )
         if self.type in meta and self.size > _MAX_HEADER_BYTES:
             raise DistributionError(
                 f"a tar metadata header of {_size(self.size)} (more than {_MAX_HEADER_BYTES >> 10} KiB); "
@@ -178,9 +183,7 @@ def archive_format(path: Path) -> str:
         return "zst"
     if head.startswith(_GZIP_MAGIC):
         return "gz"
-    raise DistributionError(
-        f"{path} is not a python-build-standalone archive (expected a .tar.zst or .tar.gz file)"
-    )
+    raise DistributionError(f"{path} is not a python-build-standalone archive (expected a .tar.zst or .tar.gz file)")
 
 
 def _zstd_declared_size(path: Path) -> int | None:
@@ -307,9 +310,7 @@ _EXTRACT_KWARGS: dict[str, object] = (
 )  # members are checked by _check_member; the filter argument only silences 3.12+'s warning
 
 
-def extract_members(
-    archive: Path, dest: Path, *, limits: ExtractLimits | None = None, check_space: bool = True
-) -> int:
+def extract_members(archive: Path, dest: Path, *, limits: ExtractLimits | None = None, check_space: bool = True) -> int:
     """Stream every member of ``archive`` into the existing directory ``dest``, checking each first.
 
     Callers normally use ``extract_archive``, which stages and renames; on an error this function
@@ -365,8 +366,13 @@ def extract_members(
                 elif member.isfile():
                     member.mode = (member.mode | 0o600) & 0o777
                 tf.extract(member, dest, set_attrs=not member.issym(), **_EXTRACT_KWARGS)  # type: ignore[arg-type]
-                kind = "dir" if member.isdir() else "symlink" if member.issym() else (
-                    "hardlink" if member.islnk() else "file")
+                kind = (
+                    "dir"
+                    if member.isdir()
+                    else "symlink"
+                    if member.issym()
+                    else ("hardlink" if member.islnk() else "file")
+                )
                 if parts:
                     state.kinds[parts] = kind
                 if kind == "symlink":
@@ -427,8 +433,7 @@ def validate_layout(root: Path, *, source: str = "") -> str:
     if any((python / "lib").glob("python3.*/os.py")) or (python / "Lib" / "os.py").is_file():
         return "install_only"
     raise DistributionError(
-        f"{where}: neither a full archive (python/PYTHON.json) nor an install_only archive "
-        "(python/lib/python3.X/os.py)"
+        f"{where}: neither a full archive (python/PYTHON.json) nor an install_only archive (python/lib/python3.X/os.py)"
     )
 
 

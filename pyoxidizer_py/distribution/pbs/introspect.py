@@ -92,9 +92,8 @@ def read_sysconfigdata(path: Path) -> dict[str, Any]:
     except (OSError, SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         raise DistributionError(f"cannot read {path}: {type(exc).__name__}: {exc}") from exc
     for node in tree.body:
-        if (
-            isinstance(node, ast.Assign)
-            and any(isinstance(t, ast.Name) and t.id == "build_time_vars" for t in node.targets)
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "build_time_vars" for t in node.targets
         ):
             try:
                 value = ast.literal_eval(node.value)
@@ -153,9 +152,7 @@ def _magic(stdlib: Path, include: Path) -> bytes:
         m = _MAGIC_H_RE.search(header.read_text(encoding="utf-8", errors="replace"))
         if m:
             return int(m.group(1)).to_bytes(2, "little") + b"\r\n"
-    raise DistributionError(
-        f"cannot find the bytecode magic number in {bootstrap} or {header}"
-    )
+    raise DistributionError(f"cannot find the bytecode magic number in {bootstrap} or {header}")
 
 
 def _windows_tree(prefix: Path) -> InstallTreeInfo:
@@ -169,13 +166,21 @@ def _windows_tree(prefix: Path) -> InstallTreeInfo:
     dll = prefix / f"python{major}{minor}.dll"
     exe = prefix / "python.exe"
     return InstallTreeInfo(
-        prefix=prefix, version=version, major_minor=f"{major}.{minor}", abiflags="",
-        target_triple="x86_64-pc-windows-msvc", stdlib_dir=stdlib, include_dir=include,
+        prefix=prefix,
+        version=version,
+        major_minor=f"{major}.{minor}",
+        abiflags="",
+        target_triple="x86_64-pc-windows-msvc",
+        stdlib_dir=stdlib,
+        include_dir=include,
         lib_dynload_dir=(prefix / "DLLs") if (prefix / "DLLs").is_dir() else None,
-        shared_library=dll if dll.exists() else None, python_exe=exe if exe.exists() else None,
+        shared_library=dll if dll.exists() else None,
+        python_exe=exe if exe.exists() else None,
         bytecode_magic=_magic(stdlib, include),
         extension_suffixes=(f".cp{major}{minor}-win_amd64.pyd", ".pyd"),
-        builtin_extensions=(), link_libraries=(), config_vars={},
+        builtin_extensions=(),
+        link_libraries=(),
+        config_vars={},
     )
 
 
@@ -240,9 +245,12 @@ def introspect_install_tree(prefix: Path) -> InstallTreeInfo:
     # Paths built from config variables (VERSION, ABIFLAGS, INSTSONAME, LDVERSION) or found through
     # links must stay inside the tree: later stages copy, compile against and run them.
     for what, path in (
-        ("the stdlib directory", stdlib), ("build_time_vars VERSION/ABIFLAGS (include directory)", include),
-        ("build_time_vars INSTSONAME", shared), ("build_time_vars LDVERSION (python executable)", exe),
-        ("lib-dynload", lib_dynload), ("_sysconfigdata", sysconfig_file),
+        ("the stdlib directory", stdlib),
+        ("build_time_vars VERSION/ABIFLAGS (include directory)", include),
+        ("build_time_vars INSTSONAME", shared),
+        ("build_time_vars LDVERSION (python executable)", exe),
+        ("lib-dynload", lib_dynload),
+        ("_sysconfigdata", sysconfig_file),
     ):
         if path is not None and not _resolves_inside(path, prefix):
             raise DistributionError(f"{sysconfig_file}: {what} resolves outside {prefix}; refusing the archive")

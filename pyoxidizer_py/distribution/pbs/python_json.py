@@ -369,8 +369,7 @@ class ExtensionVariant:
                 g(data, "licenses", prefix, problems, _is_str_list, "a list of strings", None, required=False)
             ),
             license_paths=_opt_tuple(
-                g(data, "license_paths", prefix, problems, _is_str_list, "a list of strings", None,
-                  required=False)
+                g(data, "license_paths", prefix, problems, _is_str_list, "a list of strings", None, required=False)
             ),
             license_public_domain=g(
                 data, "license_public_domain", prefix, problems, _is_bool, "a bool", None, required=False
@@ -489,9 +488,7 @@ class BuildInfo:
             extensions=extensions,
             inittab_object=_get(data, "inittab_object", prefix, problems, _is_str, "a string", ""),
             inittab_source=_get(data, "inittab_source", prefix, problems, _is_str, "a string", ""),
-            inittab_cflags=tuple(
-                _get(data, "inittab_cflags", prefix, problems, _is_str_list, "a list of strings", [])
-            ),
+            inittab_cflags=tuple(_get(data, "inittab_cflags", prefix, problems, _is_str_list, "a list of strings", [])),
             object_file_format=_get(data, "object_file_format", prefix, problems, _is_str, "a string", ""),
         )
 
@@ -629,16 +626,16 @@ class PythonJson:
         if version not in SUPPORTED_VERSIONS:
             raise PythonJsonError(
                 source,
-                [f"version: unsupported PYTHON.json version {version!r} (supported: 7, 8); "
-                 "use a python-build-standalone release from 20210325 or newer"],
+                [
+                    f"version: unsupported PYTHON.json version {version!r} (supported: 7, 8); "
+                    "use a python-build-standalone release from 20210325 or newer"
+                ],
             )
         problems = _Problems()
         values: dict[str, Any] = {}
         for key, (check, expected), default in _REQUIRED_FIELDS:
             values[key] = _get(data, key, "", problems, check, expected, default)
-        build_options = _get(
-            data, "build_options", "", problems, _is_str, "a string", None, required=version == "8"
-        )
+        build_options = _get(data, "build_options", "", problems, _is_str, "a string", None, required=version == "8")
         build_info_raw = _get(data, "build_info", "", problems, _is_obj, "an object", {})
         build_info = BuildInfo.from_dict(build_info_raw, "build_info", problems)
         optional: dict[str, Any] = {
@@ -652,14 +649,18 @@ class PythonJson:
 
         # Value checks beyond types.
         for key in ("include", "stdlib"):
-            if isinstance(values["python_paths"], dict) and "python_paths" in data and key not in values[
-                "python_paths"
-            ]:
+            if (
+                isinstance(values["python_paths"], dict)
+                and "python_paths" in data
+                and key not in values["python_paths"]
+            ):
                 problems.add(f"python_paths.{key}", "required key is missing")
         for key in _SUFFIX_KEYS:
-            if "python_suffixes" in data and isinstance(values["python_suffixes"], dict) and key not in values[
-                "python_suffixes"
-            ]:
+            if (
+                "python_suffixes" in data
+                and isinstance(values["python_suffixes"], dict)
+                and key not in values["python_suffixes"]
+            ):
                 problems.add(f"python_suffixes.{key}", "required key is missing")
         if values["libpython_link_mode"] and values["libpython_link_mode"] not in _LINK_MODES:
             problems.add("libpython_link_mode", f"expected 'shared' or 'static', got {values['libpython_link_mode']!r}")
@@ -680,9 +681,17 @@ class PythonJson:
             for key in missing:
                 problems.add(key, "required when the other apple_sdk_* keys are present")
 
-        known = {k for k, _, _ in _REQUIRED_FIELDS} | set(_OPTIONAL_STR_FIELDS) | {
-            "version", "build_options", "build_info", "licenses", "tcl_library_paths",
-        }
+        known = (
+            {k for k, _, _ in _REQUIRED_FIELDS}
+            | set(_OPTIONAL_STR_FIELDS)
+            | {
+                "version",
+                "build_options",
+                "build_info",
+                "licenses",
+                "tcl_library_paths",
+            }
+        )
         unknown = sorted(set(data) - known)
         if unknown:
             logger.debug("%s: ignoring unknown PYTHON.json keys %s", source, ", ".join(unknown))

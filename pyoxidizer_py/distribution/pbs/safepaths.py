@@ -206,4 +206,3 @@ def inside_or_error(root: Path, relative: str, *, what: str) -> Path:
     if resolve_inside(root, relative) is None:
         raise DistributionError(f"{what}: {relative!r} resolves outside {root}; refusing to use it")
     return root / relative
-

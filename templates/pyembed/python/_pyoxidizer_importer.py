@@ -52,7 +52,7 @@ _fspath = _external._os.fspath
 
 
 def _u64(data, offset):
-    return int.from_bytes(data[offset:offset + 8], "little")
+    return int.from_bytes(data[offset : offset + 8], "little")
 
 
 _CodeType = type(_u64.__code__)
@@ -72,7 +72,7 @@ class _Store:
         if bytes(data[64:68]) != _external.MAGIC_NUMBER:
             raise ImportError("packed resources were built for another CPython version (bytecode magic differs)")
         index_offset = _u64(data, 32)
-        index = marshal.loads(data[index_offset:index_offset + _u64(data, 40)])
+        index = marshal.loads(data[index_offset : index_offset + _u64(data, 40)])
         _version, prefixes, self.modules, self.package_data, self.distributions, self.shared_libraries, options = index
         self.memory_only = bool(options.get("memory_only"))
         self.data = data
@@ -87,7 +87,7 @@ class _Store:
         return self.prefix_dirs[loc] + "/" + name.replace(".", "/")
 
     def slice(self, offset, length):
-        return self.data[offset:offset + length]
+        return self.data[offset : offset + length]
 
 
 def _read_file(path):
@@ -223,8 +223,10 @@ class OxidizedFinder(_LoaderBasics):
             if path and not self._filesystem_importer:
                 return self._find_on_path(fullname, path, target)
             return None
-        if path is not None and self._parent_dirs.get(fullname) not in path and not self._in_parent_path(
-            fullname, found, path
+        if (
+            path is not None
+            and self._parent_dirs.get(fullname) not in path
+            and not self._in_parent_path(fullname, found, path)
         ):
             # The parent's __path__ does not hold the indexed module: a parent whose __path__
             # code replaced, or an alias (setuptools' distutils shim: "distutils" is
@@ -365,8 +367,7 @@ class OxidizedFinder(_LoaderBasics):
         """A path the dynamic loader can open for the shared object at ``span`` (offset, length)."""
         load = self._load_shared_object
         if load is None:
-            raise ImportError("%s is packed in memory, but this runtime cannot load shared objects "
-                              "from memory" % name)
+            raise ImportError("%s is packed in memory, but this runtime cannot load shared objects from memory" % name)
         return load(name.rpartition("/")[2], store.slice(*span), kind, key, store.memory_only)
 
     def _load_dependencies(self, store, names):
@@ -602,7 +603,7 @@ class OxidizedFinder(_LoaderBasics):
                 if path == directory:
                     return ""
                 if path.startswith(directory + "/"):
-                    name = path[len(directory) + 1:].replace("/", ".")
+                    name = path[len(directory) + 1 :].replace("/", ".")
                     found = self._find(name)
                     if found is not None and found[1][0] & _PACKAGE:
                         return name
@@ -963,7 +964,7 @@ def _adopt_modules(finder):
         if spec.submodule_search_locations is not None:
             module.__path__ = spec.submodule_search_locations
         if entry[1] == 0 and spec.origin:
-            relative = spec.origin[len(store.prefix_dirs[0]) + 1:]
+            relative = spec.origin[len(store.prefix_dirs[0]) + 1 :]
             _fix_filenames(module, relative, spec.origin)
 
 

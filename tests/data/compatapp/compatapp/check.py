@@ -80,7 +80,10 @@ def _source(report):
     import rich.console
 
     # The default policy ships the stdlib and installed packages as bytecode only.
-    for key, func in (("stdlib_getsource", json.decoder.JSONDecoder.decode), ("package_getsource", rich.console.Console.print)):
+    for key, func in (
+        ("stdlib_getsource", json.decoder.JSONDecoder.decode),
+        ("package_getsource", rich.console.Console.print),
+    ):
         try:
             report[key] = inspect.getsource(func).splitlines()[0].strip()
         except OSError as exc:

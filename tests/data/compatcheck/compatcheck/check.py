@@ -24,7 +24,9 @@ def _namespace(out):
     out["ns_origin"] = jaraco.__spec__.origin
     out["ns_file"] = getattr(jaraco, "__file__", None)
     out["ns_loader"] = type(jaraco.__loader__).__name__
-    out["ns_loader_is_namespace_loader"] = isinstance(jaraco.__loader__, sys.modules["_frozen_importlib_external"]._NamespaceLoader)
+    out["ns_loader_is_namespace_loader"] = isinstance(
+        jaraco.__loader__, sys.modules["_frozen_importlib_external"]._NamespaceLoader
+    )
     out["ns_functools"] = jaraco.functools.compose(str.upper, str.strip)("  ok ")
     with jaraco.context.suppress(ZeroDivisionError):
         1 / 0
