@@ -10,10 +10,21 @@ import json
 import subprocess
 from pathlib import Path
 
+from pyoxidizer_py.artifacts.resource_artifacts import IMPORTER_MODULE
 from pyoxidizer_py.distribution.model import Distribution
+from pyoxidizer_py.templates_dir import templates_dir
 
 PYENV_311 = Path("/root/.pyenv/versions/3.11.7/bin/python3.11")
 PYENV_310 = Path("/root/.pyenv/versions/3.10.13/bin/python3.10")
+# pyenv's CPythons by minor version (the tests that run the importer under each).
+PYENV_PYTHONS = {
+    "3.10": PYENV_310,
+    "3.11": PYENV_311,
+    "3.12": Path("/root/.pyenv/versions/3.12.1/bin/python3.12"),
+    "3.13": Path("/root/.pyenv/versions/3.13.0/bin/python3.13"),
+}
+# The importer's source, which those tests run directly in a plain interpreter.
+IMPORTER = templates_dir() / "pyembed" / "python" / f"{IMPORTER_MODULE}.py"
 DEBIAN_311 = Path("/usr/bin/python3.11")
 DEBIAN_311_PIC = Path("/usr/lib/python3.11/config-3.11-x86_64-linux-gnu/libpython3.11-pic.a")
 

@@ -27,6 +27,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from fixtures_runtime import IMPORTER, PYENV_PYTHONS
 
 from pyoxidizer_py.artifacts.packed_resources import (
     MODULE_EXTENSION,
@@ -36,7 +37,7 @@ from pyoxidizer_py.artifacts.packed_resources import (
     encode_packed_resources,
     read_packed_resources,
 )
-from pyoxidizer_py.artifacts.resource_artifacts import IMPORTER_MODULE, write_resource_artifacts
+from pyoxidizer_py.artifacts.resource_artifacts import write_resource_artifacts
 from pyoxidizer_py.distribution.installed import introspect_installed
 from pyoxidizer_py.resources.collect import make_python_module_source, pip_install, read_package_root
 from pyoxidizer_py.resources.file_users import place_data_beside_file_users, uses_file_attribute
@@ -46,16 +47,9 @@ from pyoxidizer_py.resources.plan import plan_resources
 from pyoxidizer_py.resources.policy import PackagingPolicy
 from pyoxidizer_py.resources.scan import ScanOptions, scan_tree
 from pyoxidizer_py.resources.stdlib import stdlib_resources
-from pyoxidizer_py.templates_dir import templates_dir
 
 DATA = Path(__file__).parent / "data"
-PYTHONS = {
-    "3.10": Path("/root/.pyenv/versions/3.10.13/bin/python3.10"),
-    "3.11": Path("/root/.pyenv/versions/3.11.7/bin/python3.11"),
-    "3.12": Path("/root/.pyenv/versions/3.12.1/bin/python3.12"),
-    "3.13": Path("/root/.pyenv/versions/3.13.0/bin/python3.13"),
-}
-IMPORTER = templates_dir() / "pyembed" / "python" / f"{IMPORTER_MODULE}.py"
+PYTHONS = PYENV_PYTHONS
 REQUIREMENTS = [
     "jaraco.functools==4.6.0",
     "jaraco.context==6.1.2",

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from fixtures_runtime import IMPORTER, PYENV_PYTHONS
 
 from pyoxidizer_py.artifacts.interpreter_config import InterpreterConfig
 from pyoxidizer_py.artifacts.packed_resources import (
@@ -44,16 +45,9 @@ from pyoxidizer_py.resources.placement import apply_policy
 from pyoxidizer_py.resources.plan import plan_resources
 from pyoxidizer_py.resources.policy import PackagingPolicy
 from pyoxidizer_py.resources.stdlib import stdlib_resources
-from pyoxidizer_py.templates_dir import templates_dir
 
 DATA = Path(__file__).parent / "data"
-PYTHONS = {
-    "3.10": Path("/root/.pyenv/versions/3.10.13/bin/python3.10"),
-    "3.11": Path("/root/.pyenv/versions/3.11.7/bin/python3.11"),
-    "3.12": Path("/root/.pyenv/versions/3.12.1/bin/python3.12"),
-    "3.13": Path("/root/.pyenv/versions/3.13.0/bin/python3.13"),
-}
-IMPORTER = templates_dir() / "pyembed" / "python" / f"{IMPORTER_MODULE}.py"
+PYTHONS = PYENV_PYTHONS
 
 
 # --- the format -------------------------------------------------------------------------------------

@@ -15,8 +15,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from fixtures_runtime import IMPORTER, PYENV_PYTHONS
 
-from pyoxidizer_py.artifacts.resource_artifacts import IMPORTER_MODULE, startup_modules, write_resource_artifacts
+from pyoxidizer_py.artifacts.resource_artifacts import startup_modules, write_resource_artifacts
 from pyoxidizer_py.distribution.installed import introspect_installed
 from pyoxidizer_py.distribution.model import Distribution
 from pyoxidizer_py.resources.collect import make_python_module_source
@@ -25,14 +26,8 @@ from pyoxidizer_py.resources.plan import plan_resources
 from pyoxidizer_py.resources.policy import PackagingPolicy
 from pyoxidizer_py.resources.stdlib import stdlib_resources
 from pyoxidizer_py.resources.stdlib_filter import DROPPED_MODULE, FilterResult, apply_import_filters
-from pyoxidizer_py.templates_dir import templates_dir
 
-PYTHONS = {
-    "3.10": Path("/root/.pyenv/versions/3.10.13/bin/python3.10"),
-    "3.11": Path("/root/.pyenv/versions/3.11.7/bin/python3.11"),
-    "3.13": Path("/root/.pyenv/versions/3.13.0/bin/python3.13"),
-}
-IMPORTER = templates_dir() / "pyembed" / "python" / f"{IMPORTER_MODULE}.py"
+PYTHONS = {v: PYENV_PYTHONS[v] for v in ("3.10", "3.11", "3.13")}
 APP = """
 import json
 from xml.dom import minidom
