@@ -15,7 +15,6 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench_apps import bench_apps, render_apps
 from bench_build import BuildResult, Distribution, bench_distribution
 from bench_config import bench_evaluation, bench_import
 from bench_inmemory import bench_in_memory, render_in_memory
@@ -41,11 +40,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-builds", action="store_true", help="only the configuration benchmarks")
     parser.add_argument(
         "--only-in-memory", action="store_true", help="only the in-memory / single-file benchmarks (issue 6)"
-    )
-    parser.add_argument(
-        "--skip-apps",
-        action="store_true",
-        help="skip the single-file numpy / PyYAML applications against PyInstaller (issue 12)",
     )
     args = parser.parse_args(argv)
     q = args.quick
@@ -79,11 +73,6 @@ def main(argv: list[str] | None = None) -> int:
                 rebuild_runs=params["rebuild_runs"],
             )
         extra = render_in_memory(result, params["startup_runs"])
-    if not args.skip_builds and not args.skip_apps:
-        progress("single-file applications with C extensions vs PyInstaller --onefile and a venv")
-        with tempfile.TemporaryDirectory(prefix="pyoxidizer-py-bench-") as tmp:
-            apps = bench_apps(IN_MEMORY_PYTHON, Path(tmp), runs=params["startup_runs"] // 2)
-        extra += ["", *render_apps(apps, params["startup_runs"] // 2)]
     if not args.skip_builds and not args.only_in_memory:
         with tempfile.TemporaryDirectory(prefix="pyoxidizer-py-bench-") as tmp:
             for i, dist in enumerate(DISTRIBUTIONS):
