@@ -87,6 +87,20 @@ _FOOTER = """
 """
 
 
+def _cell(text: str) -> str:
+    """Return ``text`` safe inside a Markdown table cell: ``|`` escaped, no line breaks.
+
+    GitHub-flavoured Markdown splits a row at every unescaped ``|``, code spans included
+    (https://github.github.com/gfm/#tables-extension-).
+    """
+    return text.replace("\\|", "|").replace("|", "\\|").replace("\n", " ")
+
+
+def _row(*cells: str) -> str:
+    """Return one Markdown table row of ``cells``, each escaped by :func:`_cell`."""
+    return "| " + " | ".join(_cell(c) for c in cells) + " |"
+
+
 def _signature(name: str, obj: Any) -> str:
     try:
         sig = inspect.signature(obj)
@@ -101,7 +115,7 @@ def _signature(name: str, obj: Any) -> str:
 
 def _first_line(obj: Any) -> str:
     doc = inspect.getdoc(obj) or ""
-    return doc.split("\n\n")[0].replace("\n", " ").replace("|", "\\|")
+    return doc.split("\n\n")[0].replace("\n", " ")
 
 
 def _settings_table(title: str, settings: Iterable[Setting]) -> list[str]:
@@ -115,7 +129,7 @@ def _settings_table(title: str, settings: Iterable[Setting]) -> list[str]:
         allowed = ", ".join([*(f"`{c}`" for c in s.choices), *(f"`{p}…`" for p in s.prefixes)]) or "any"
         default = "None" if s.default is None else f"`{s.default!r}`".replace("'", '"')
         ro = " (read-only)" if s.read_only else ""
-        lines.append(f"| `{s.name}` | {s.type_name}{ro} | {allowed} | {default} | {s.doc} |")
+        lines.append(_row(f"`{s.name}`", f"{s.type_name}{ro}", allowed, default, s.doc))
     return [*lines, ""]
 
 
@@ -126,7 +140,7 @@ def _methods_table(cls: type) -> list[str]:
     lines = ["| method | description |", "|---|---|"]
     for m in methods:
         fn = getattr(cls, m, None)
-        lines.append(f"| `{_signature(m, fn) if fn else m + '(...)'}` | {_first_line(fn) if fn else ''} |")
+        lines.append(_row(f"`{_signature(m, fn) if fn else m + '(...)'}`", _first_line(fn) if fn else ""))
     return [*lines, ""]
 
 
@@ -139,7 +153,7 @@ def render_reference() -> str:
             continue
         fn = GLOBAL_FUNCTIONS[name]
         shown = "PythonDistribution" if name == "PythonDistribution" else name
-        out.append(f"| `{_signature(shown, fn)}` | {_first_line(fn)} |")
+        out.append(_row(f"`{_signature(shown, fn)}`", _first_line(fn)))
     out += [
         "",
         "Platform-only constructors (evaluate everywhere, build only on their platform): "
@@ -161,7 +175,7 @@ def render_reference() -> str:
         release = (
             "never released (development versions before 0.5.0)" if "before" in removal.release else removal.release
         )
-        out.append(f"| `{name}` | {release} | {removal.replacement} |")
+        out.append(_row(f"`{name}`", release, removal.replacement))
     out.append("")
 
     out += ["## Types", ""]
@@ -179,7 +193,7 @@ def render_reference() -> str:
             for a in attrs:
                 settable = "yes" if a in cls.STARLARK_SET else "no"
                 default = getattr(cls, "_ATTRS", {}).get(a, "")
-                rows.append(f"| `{a}` | {settable} | {'`' + repr(default) + '`' if default != '' else ''} |")
+                rows.append(_row(f"`{a}`", settable, "`" + repr(default) + "`" if default != "" else ""))
             out += ["| attribute | settable | default |", "|---|---|---|", *rows, ""]
         out += _methods_table(cls)
 
@@ -209,7 +223,7 @@ def render_reference() -> str:
         resources_mod.SharedLibrary,
         resources_mod.File,
     ):
-        out.append(f"| `{cls.STARLARK_TYPE}` | {', '.join(f'`{f}`' for f in cls.FIELDS)} |")
+        out.append(_row(f"`{cls.STARLARK_TYPE}`", ", ".join(f"`{f}`" for f in cls.FIELDS)))
     out += [
         "",
         "Every resource also has these settable placement attributes: "
