@@ -21,6 +21,7 @@ Pants runs with its daemon (as a developer would), so its start-up is not counte
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import os
 import re
@@ -56,7 +57,7 @@ class PantsResult:
 
 
 def _run(cmd: list[str], **kw: object) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(cmd, capture_output=True, text=True, **kw)  # type: ignore[call-overload]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False, **kw)  # type: ignore[call-overload]
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{done.stdout}{done.stderr[-4000:]}")
     return done
@@ -107,10 +108,8 @@ class _Pants:
 
     def stop(self) -> None:
         for pid_file in (self.root / ".pids").rglob("pantsd/pid"):
-            try:
+            with contextlib.suppress(ValueError, ProcessLookupError):
                 os.kill(int(pid_file.read_text().strip()), signal.SIGTERM)
-            except (ValueError, ProcessLookupError):
-                pass
 
 
 def _edit(cli: Path, i: int) -> None:
@@ -191,7 +190,8 @@ def render(result: PantsResult, runs: int) -> str:
             f"| pyoxidizer-py process in it | {result.cold_process:.1f} |",
             f"| `pants package ::` after a one-line edit, warm named cache | {e.median:.1f} (min {e.min:.1f}) |",
             f"| pyoxidizer-py process in it | {p.median:.1f} (min {p.min:.1f}) |",
-            f"| our own incremental rebuild of the same inputs (`pyoxidizer-py build`) | {o.median:.1f} (min {o.min:.1f}) |",
+            "| our own incremental rebuild of the same inputs (`pyoxidizer-py build`) | "
+            f"{o.median:.1f} (min {o.min:.1f}) |",
             f"| process under Pants / our own rebuild | {ratio:.2f}x |",
             f"| `pants package ::` after `rm -rf dist` (cache hit, no process) | {result.cache_hit_package:.1f} |",
             "",

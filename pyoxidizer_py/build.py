@@ -251,7 +251,7 @@ class _Builder:
 
     # -- executables ----------------------------------------------------------------------
     def work_dir(self, exe: PythonExecutable) -> Path:
-        return self.work_profile / exe.name
+        return self.work_profile / str(exe.name)
 
     def sbom_settings(self, exe: PythonExecutable) -> tuple[str | None, bool]:
         """``(sbom_filename, sbom_embed)`` for this build.

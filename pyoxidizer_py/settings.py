@@ -122,7 +122,12 @@ def settings_of(record_type: type) -> dict[str, Setting]:
         meta = f.metadata.get("setting")
         if meta is None:
             continue
-        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+        if f.default is not dataclasses.MISSING:
+            default = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            default = f.default_factory()
+        else:
+            raise TypeError(f"{record_type.__name__}.{f.name}: a setting needs a default")
         out[f.name] = dataclasses.replace(meta, name=f.name, default=default)
     return out
 
@@ -164,11 +169,11 @@ def validate_setting(record_type: type, name: str, value: Any, *, type_label: st
     # bool is a subclass of int: keep them apart.
     if (kind == "int" and isinstance(value, bool)) or not isinstance(value, expected):
         raise TypeError(f"{label} must be {meta.type_name}, got {_type_name(value)}")
-    if kind == "int" and meta.int_range is not None:
+    if kind == "int" and meta.int_range is not None and isinstance(value, int):
         low, high = meta.int_range
         if not low <= value <= high:
             raise ValueError(f"{label} must be between {low} and {high}; got {value}")
-    if kind == "list[str]":
+    if kind == "list[str]" and isinstance(value, list):
         value = list(value)
         for item in value:
             if not isinstance(item, str):

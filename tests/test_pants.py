@@ -13,6 +13,7 @@ Slow (a few minutes): marked ``pants`` and ``cargo``.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -105,10 +106,8 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PantsRepo]:
     pants.ok("generate-lockfiles", "--resolve=pyoxidizer")
     yield pants
     for pid_file in (root / ".pids").rglob("pantsd/pid"):  # the pantsd this fixture started
-        try:
+        with contextlib.suppress(ValueError, ProcessLookupError):
             os.kill(int(pid_file.read_text().strip()), signal.SIGTERM)
-        except (ValueError, ProcessLookupError):
-            pass
 
 
 def _named_cache_rlib(repo: PantsRepo) -> Path:

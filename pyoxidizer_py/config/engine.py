@@ -330,10 +330,10 @@ class Proxy:
     def __getattribute__(self, name: str) -> Any:
         t = object.__getattribute__(self, "_t")
         cls = type(t)
-        if name in cls.STARLARK_CALL:  # type: ignore[attr-defined]
+        if name in cls.STARLARK_CALL:
             takes = getattr(cls, "STARLARK_TAKES_CALLABLES", ())
             return Method(getattr(t, name), allow_functions=name in takes)
-        if name in cls.STARLARK_GET:  # type: ignore[attr-defined]
+        if name in cls.STARLARK_GET:
             try:
                 return to_starlark(getattr(t, name))
             except Exception as exc:
@@ -351,8 +351,8 @@ class Proxy:
         t = object.__getattribute__(self, "_t")
         cls = type(t)
         try:
-            if name not in cls.STARLARK_SET:  # type: ignore[attr-defined]
-                kind = "read-only" if name in cls.STARLARK_GET else "not an attribute"  # type: ignore[attr-defined]
+            if name not in cls.STARLARK_SET:
+                kind = "read-only" if name in cls.STARLARK_GET else "not an attribute"
                 raise AttributeError(f"{_type_name(t)}.{name} is {kind} and cannot be assigned")
             setattr(t, name, from_starlark(value))
         except Exception as exc:
@@ -361,7 +361,7 @@ class Proxy:
 
     def __dir__(self) -> list[str]:
         cls = type(object.__getattribute__(self, "_t"))
-        return sorted(set(cls.STARLARK_GET) | set(cls.STARLARK_CALL))  # type: ignore[attr-defined]
+        return sorted(set(cls.STARLARK_GET) | set(cls.STARLARK_CALL))
 
     def __repr__(self) -> str:
         return repr(object.__getattribute__(self, "_t"))

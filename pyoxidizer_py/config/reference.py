@@ -215,15 +215,16 @@ def render_reference() -> str:
         "| type | attributes (read-only) |",
         "|---|---|",
     ]
-    for cls in (
+    resource_types: tuple[type[resources_mod.ResourceFacade], ...] = (
         resources_mod.PythonModuleSource,
         resources_mod.PythonPackageResource,
         resources_mod.PythonPackageDistributionResource,
         resources_mod.PythonExtensionModule,
         resources_mod.SharedLibrary,
         resources_mod.File,
-    ):
-        out.append(_row(f"`{cls.STARLARK_TYPE}`", ", ".join(f"`{f}`" for f in cls.FIELDS)))
+    )
+    for rtype in resource_types:
+        out.append(_row(f"`{rtype.STARLARK_TYPE}`", ", ".join(f"`{f}`" for f in rtype.FIELDS)))
     out += [
         "",
         "Every resource also has these settable placement attributes: "

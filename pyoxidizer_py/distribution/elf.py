@@ -185,9 +185,9 @@ def dynamic_names(path: Path) -> DynamicNames | None:
                     continue
                 for tag in section.iter_tags():
                     if tag.entry.d_tag == "DT_NEEDED":
-                        needed.append(tag.needed)
+                        needed.append(tag.needed)  # type: ignore[attr-defined]  # set per tag kind by pyelftools
                     elif tag.entry.d_tag == "DT_SONAME":
-                        soname = tag.soname
+                        soname = tag.soname  # type: ignore[attr-defined]
                 break
         except (ELFError, ValueError, KeyError) as exc:
             _log.debug("%s: unreadable ELF dynamic section (%s)", path, exc)

@@ -145,18 +145,18 @@ def uses_file_attribute(source: bytes) -> int | None:
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                 derived.update(t.id for t in targets if isinstance(t, ast.Name))
     lines = []
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.Call):
+    for call in ast.walk(tree):
+        if not isinstance(call, ast.Call):
             continue
-        func = node.func
+        func = call.func
         name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
         if name is None or name in _PATH_ONLY_CALLS or name.endswith(("Error", "Exception", "Warning")):
             continue  # path arithmetic, formatting, logging, or an exception's message
-        operands = [*node.args, *(k.value for k in node.keywords)]
+        operands = [*call.args, *(k.value for k in call.keywords)]
         if isinstance(func, ast.Attribute):
             operands.append(func.value)
         if any(uses_file(op) for op in operands):
-            lines.append(node.lineno)
+            lines.append(call.lineno)
     return min(lines) if lines else None
 
 

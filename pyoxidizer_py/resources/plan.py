@@ -343,7 +343,7 @@ def _apply_shared_object_rules(
             if fallback is not None:
                 planned[i] = (planned[i][0], fallback)
             else:
-                _log.debug("%s: needed by no extension module in memory", planned[i][0].name)
+                _log.debug("%s: needed by no extension module in memory", getattr(planned[i][0], "name", "?"))
 
     dependencies: dict[str, tuple[str, ...]] = {}
     for i in extensions + libraries:

@@ -345,7 +345,7 @@ def _expand(patterns: Iterable[str], names: frozenset[str]) -> set[str]:
 
 
 def _with_parents(names: Iterable[str]) -> set[str]:
-    out = set()
+    out: set[str] = set()
     for name in names:
         parts = name.split(".")
         out.update(".".join(parts[:i]) for i in range(1, len(parts) + 1))
@@ -398,9 +398,9 @@ def _reachable(
                     roots.add(resource.name)
                     roots |= _binary_names(resource, stdlib_names)
         if run_command:
-            path = tree / "run_command.py"
-            path.write_text(run_command, encoding="utf-8")
-            modules["__pyoxidizer_run_command__"] = (str(path), False, False)
+            command_path = tree / "run_command.py"
+            command_path.write_text(run_command, encoding="utf-8")
+            modules["__pyoxidizer_run_command__"] = (str(command_path), False, False)
             roots.add("__pyoxidizer_run_command__")
         python = bytecode_python(dist)
         reached = set(scan_imports(python, modules, roots, excludes=_NOT_SCANNED, cache=cache)) | (

@@ -36,7 +36,7 @@ def check_optional_str(fn: str, arg: str, value: Any) -> str | None:
     """Require a string or None."""
     if value is not None and not isinstance(value, str):
         raise TypeError(f"{fn}(): {arg} must be a string or None, got {_tn(value)}")
-    return value  # type: ignore[no-any-return]
+    return value
 
 
 def check_bool(fn: str, arg: str, value: Any) -> bool:

@@ -9,6 +9,7 @@ existing configs load: each has every method and attribute PyOxidizer 0.24 gave 
 from __future__ import annotations
 
 import sys
+from collections.abc import Set as AbstractSet
 from typing import Any, ClassVar
 
 from pyoxidizer_py.config.dialect.base import check_str, type_name
@@ -89,8 +90,8 @@ class PlatformOnly:
 
 
 def _platform_type(
-    name: str, platform: str, methods: set[str], attrs: set[str], takes_callables: set[str] = frozenset()
-) -> type[PlatformOnly]:  # type: ignore[assignment]
+    name: str, platform: str, methods: set[str], attrs: set[str], takes_callables: AbstractSet[str] = frozenset()
+) -> type[PlatformOnly]:
     return type(
         name,
         (PlatformOnly,),

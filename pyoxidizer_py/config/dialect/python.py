@@ -76,7 +76,7 @@ class PythonPackagingPolicy(SettingsFacade):
         ctx = current_context()
         for cb in self.record.resource_callbacks:
             engine.call_nested(cb, self, facade, print_sink=ctx.print_line)
-        return facade.record
+        return unwrap_resource(facade, "resource callback")
 
 
 class PythonInterpreterConfig(SettingsFacade):

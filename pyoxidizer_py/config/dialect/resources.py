@@ -72,7 +72,7 @@ class ResourceFacade:
             except ValueError as exc:
                 raise ValueError(f"{label}: {exc}") from None
         add = dataclasses.replace(self.record.add, **{field: value})
-        object.__setattr__(self, "record", dataclasses.replace(self.record, add=add))  # type: ignore[type-var]
+        object.__setattr__(self, "record", dataclasses.replace(self.record, add=add))
 
     def __repr__(self) -> str:
         return f"<{self.STARLARK_TYPE} {getattr(self.record, 'name', '')}>"
@@ -155,5 +155,6 @@ def unwrap_resource(value: Any, fn: str) -> model.Resource:
         TypeError: ``value`` is not a Python resource (message names ``fn``).
     """
     if isinstance(value, ResourceFacade):
-        return value.record
+        record: model.Resource = value.record
+        return record
     raise TypeError(f"{fn}(): resource argument must be a Python resource type, got {type_name(value)}")

@@ -38,7 +38,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
 
 import zstandard
 
@@ -165,7 +165,7 @@ class _BoundedTarInfo(tarfile.TarInfo):
                 f"a tar metadata header of {_size(self.size)} (more than {_MAX_HEADER_BYTES >> 10} KiB); "
                 "refusing to read it"
             )
-        return super()._proc_member(tarfile_)  # type: ignore[misc]
+        return super()._proc_member(tarfile_)  # type: ignore[misc,no-any-return]
 
 
 def archive_format(path: Path) -> str:
@@ -217,7 +217,7 @@ def _open_tar(path: Path, limits: ExtractLimits, space_for: Path | None) -> Iter
                         )
             inner: IO[bytes] = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
         else:
-            inner = gzip.GzipFile(fileobj=raw, mode="rb")  # checks CRC-32 and ISIZE at the end
+            inner = cast("IO[bytes]", gzip.GzipFile(fileobj=raw, mode="rb"))  # checks CRC-32 and ISIZE at the end
         with inner:
             counted = _CountingReader(inner, limits.max_bytes)
             with tarfile.open(fileobj=counted, mode="r|", tarinfo=_BoundedTarInfo) as tf:  # type: ignore[call-overload]
@@ -536,7 +536,7 @@ def extract_archive(
     """
     limits = limits or ExtractLimits.from_env()
     try:
-        if dest.is_symlink() or dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+        if dest.is_symlink() or (dest.exists() and (not dest.is_dir() or any(dest.iterdir()))):
             raise DistributionError(
                 f"{dest} already exists and is not an empty directory; remove it or choose another destination"
             )

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import ast
 import logging
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path

@@ -29,7 +29,7 @@ def _namespace(out):
     )
     out["ns_functools"] = jaraco.functools.compose(str.upper, str.strip)("  ok ")
     with jaraco.context.suppress(ZeroDivisionError):
-        1 / 0
+        _ = 1 / 0
     out["ns_text_lorem"] = jaraco.text.lorem_ipsum.split()[0]
     import pkgutil
 
