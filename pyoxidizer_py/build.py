@@ -282,6 +282,7 @@ class _Builder:
         plan = plan_link(dist, exe.settings["libpython_link_mode"], artifacts_dir=artifacts)
         pyo3_file = write_link_artifacts(dist, plan, artifacts)
         config = exe.config.record.copy()
+        _check_syntax(dist, exe.resources, config.run_command)
         selected = _filter_stdlib(exe, dist, config, artifacts)
         policy = exe.policy.record
         resource_plan = plan_resources(
@@ -453,6 +454,7 @@ class _Builder:
                     "FileManifest.add_python_resource(): Python resources need an executable "
                     "in the same manifest (its distribution compiles their bytecode)"
                 )
+            _check_syntax(dist, [r for _p, r in manifest.resources], None)
             for prefix, records in by_prefix.items():
                 dest = out / prefix if prefix else out
                 install_resources(
@@ -464,6 +466,14 @@ class _Builder:
         for dest, replace in manifest.installs:
             _copy_tree(out, dest, replace)
         return run_path
+
+
+def _check_syntax(dist: Any, resources: Sequence[Any], run_command: str | None) -> None:
+    """Fail the build when the application's own code does not compile (``resources/syntax.py``)."""
+    from pyoxidizer_py.distribution.host_python import bytecode_python
+    from pyoxidizer_py.resources.syntax import check_first_party_syntax
+
+    check_first_party_syntax(bytecode_python(dist), resources, run_command=run_command)
 
 
 def _filter_stdlib(exe: PythonExecutable, dist: Any, config: Any, artifacts: Path) -> list[Any]:

@@ -15,7 +15,8 @@ place. ``checked-hash`` is available for callers that want the importer to verif
 
 Sources that do not compile (``SyntaxError``, e.g. lib2to3 test data or
 ``test.badsyntax_*``) are skipped with a debug log; the build goes on without their
-bytecode. With ``cache_dir`` set, results are cached on disk keyed by the target's
+bytecode. (The application's own code was checked before, by ``resources/syntax.py``.)
+With ``cache_dir`` set, results are cached on disk keyed by the target's
 magic number, flavour, optimization level, file name and source hash, so a rebuild
 only compiles changed modules.
 """

@@ -86,7 +86,7 @@ def make_python_module_source(
     if not name or not all(part.isidentifier() for part in name.split(".")):
         raise ResourceError(f"invalid Python module name {name!r}")
     data = source.encode("utf-8") if isinstance(source, str) else bytes(source)
-    module = PythonModuleSource(name=name, is_package=is_package, data=data)
+    module = PythonModuleSource(name=name, is_package=is_package, data=data, first_party=True)
     return apply_policy(module, policy) if policy is not None else module  # type: ignore[return-value]
 
 
@@ -139,7 +139,10 @@ def read_package_root(
         matched = [p for p in wanted if name == p or name.startswith(p + ".")]
         if matched:
             found.update(matched)
-            kept.append(apply_policy(resource, policy))
+            own = resource
+            if isinstance(resource, PythonModuleSource):
+                own = dataclasses.replace(resource, first_party=True)
+            kept.append(apply_policy(own, policy))
     for missing in (p for p in wanted if p not in found):
         _log.warning("warning: read_package_root(%s): no package or module named %r there", root, missing)
     return kept

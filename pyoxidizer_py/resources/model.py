@@ -72,12 +72,17 @@ def read_content(resource: _Content) -> bytes:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class PythonModuleSource(_Content):
-    """A module's source. ``name`` is dotted (``pkg.mod``); ``is_package`` for ``__init__``."""
+    """A module's source. ``name`` is dotted (``pkg.mod``); ``is_package`` for ``__init__``.
+
+    ``first_party`` marks the application's own code (``read_package_root()``,
+    ``make_python_module_source()``): a syntax error in it fails the build.
+    """
 
     name: str
     is_package: bool = False
     is_stdlib: bool = False
     is_test: bool = False
+    first_party: bool = False
     add: AddAttributes = AddAttributes()
 
 
