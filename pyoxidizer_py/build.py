@@ -1,6 +1,6 @@
 """``build`` and ``run``: evaluate the config, then build each resolved target.
 
-This is the last stage of the flow (DESIGN.md): for a ``PythonExecutable`` it
+This is the last stage of the flow (docs/building.md): for a ``PythonExecutable`` it
 runs the artifact stage (libpython link plan, ``pyo3-build-config-file.txt``,
 ``default_python_config.rs``, filesystem resources), renders the Rust project,
 runs cargo and installs the executable with its files into

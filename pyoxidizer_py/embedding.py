@@ -6,7 +6,7 @@ libpython to link, resources, ``COPYING.txt``, ``extra-files.txt``) that a Rust
 project builds against (docs/rust-projects.md).
 
 ``run-build-script`` follows PyOxidizer's environment contract
-(pyoxidizer-facts.md §3.2): it reads ``TARGET``, ``PROFILE``,
+(https://gregoryszorc.com/docs/pyoxidizer/main/pyoxidizer_rust_projects.html): it reads ``TARGET``, ``PROFILE``,
 ``CARGO_MANIFEST_DIR``, ``OUT_DIR``, ``PYOXIDIZER_ARTIFACT_DIR`` and
 ``PYOXIDIZER_CONFIG``, prints only ``cargo:`` lines on stdout (logs go to stderr),
 and skips evaluating the config when its stamp is newer than every input.

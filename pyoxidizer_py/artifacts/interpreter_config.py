@@ -1,7 +1,9 @@
 """The embedded interpreter's configuration: PyOxidizer's ``PythonInterpreterConfig``.
 
 Field names, allowed values and defaults follow PyOxidizer 0.24's Starlark type
-(pyoxidizer-facts.md §5.6 and the defaults of §3.6). Three groups:
+(https://gregoryszorc.com/docs/pyoxidizer/main/pyoxidizer_config_type_python_interpreter_config.html, and the defaults
+PyOxidizer writes into ``default_python_config.rs``,
+https://gregoryszorc.com/docs/pyoxidizer/main/pyoxidizer_rust_generic_embedding.html). Three groups:
 
 * ``runtime``: what our runtime crate does around CPython (allocators, importer,
   multiprocessing dispatch, ``sys.frozen``);

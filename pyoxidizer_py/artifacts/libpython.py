@@ -2,8 +2,10 @@
 
 A PBS *full* archive lists, in ``PYTHON.json``'s ``build_info``, the object files of
 libpython's core and of every extension module, with the libraries each needs
-(shared/reference/pbs-and-pyo3-formats.md §2.3 and §3.2 (B); PyOxidizer's
-``libpython.rs``, pyoxidizer-facts.md §3.5). For a static link we:
+(``build_info`` in
+https://gregoryszorc.com/docs/python-build-standalone/main/distributions.html; PyOxidizer does the same
+in ``pyoxidizer/src/py_packaging/libpython.rs``, https://github.com/indygreg/PyOxidizer). For a
+static link we:
 
 1. choose the extension modules to build in: every module whose variant is compiled into
    libpython (no ``shared_lib``; ``in_core`` and ``required`` ones always); modules the

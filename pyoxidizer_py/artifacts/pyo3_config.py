@@ -10,7 +10,9 @@ archive's objects by ``artifacts.libpython``) and writes the PyO3 config file;
 
 PyO3 reads its link configuration only from ``PYO3_CONFIG_FILE`` (an absolute
 path). We always set ``suppress_build_script_link_lines=true`` and give every
-link line ourselves as ``extra_build_script_line`` (pbs-and-pyo3-formats.md §4).
+link line ourselves as ``extra_build_script_line`` (PyO3's config file keys:
+https://pyo3.rs/main/building-and-distribution.html#advanced-config-files and
+``pyo3-build-config``'s ``InterpreterConfig``).
 ``rustc-link-arg`` lines printed by pyo3-ffi do not reach the executable, so the
 generated project's own build.rs prints ``--export-dynamic`` and the
 ``$ORIGIN/lib`` rpath as well.

@@ -1,7 +1,8 @@
 """Render an InterpreterConfig into ``default_python_config.rs`` for the runtime crate.
 
 The file defines ``default_python_config<'a>() -> pyembed::OxidizedPythonInterpreterConfig<'a>``
-with every field written out (PyOxidizer's layout, pyoxidizer-facts.md §3.6), and
+with every field written out (PyOxidizer's layout,
+https://gregoryszorc.com/docs/pyoxidizer/main/pyoxidizer_rust_generic_embedding.html), and
 is included by the generated ``src/main.rs``. Unset settings become ``None`` (the
 profile's CPython default). Paths may contain ``$ORIGIN``, which the runtime
 replaces with the executable's directory.

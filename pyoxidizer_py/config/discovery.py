@@ -1,4 +1,4 @@
-"""Find the ``pyoxidizer.bzl`` a command works on (pyoxidizer-facts.md §1.4).
+"""Find the ``pyoxidizer.bzl`` a command works on (https://gregoryszorc.com/docs/pyoxidizer/main/pyoxidizer_config_locating.html).
 
 Order: ``PYOXIDIZER_CONFIG`` (used as is); the ancestors of ``OUT_DIR`` when set
 (cargo build scripts); the ancestors of the start directory (``--path``, or

@@ -1,7 +1,8 @@
 """The Starlark engine adapter: the only module that imports ``xingque``.
 
-It hosts PyOxidizer's dialect on xingque 0.2.1 following the rules found by
-probing the engine (shared/reference/starlark-engines.md §7-8):
+It hosts PyOxidizer's dialect on xingque 0.2.1 (https://pypi.org/project/xingque/, Python
+bindings of starlark-rust, https://github.com/facebook/starlark-rust) following rules found by
+probing that engine:
 
 * Allow-list exposure. Host objects cross into Starlark only as ``Proxy``
   objects whose class declares ``STARLARK_GET``, ``STARLARK_SET`` and

@@ -1,4 +1,4 @@
-"""Target registration and resolution, with PyOxidizer's rules (pyoxidizer-facts.md §5.3).
+"""Target registration and resolution, with PyOxidizer's rules (https://gregoryszorc.com/docs/pyoxidizer/main/pyoxidizer_config_target_management.html).
 
 * ``register_target(name, fn, depends=None, default=False, default_build_script=False)``
   records a target. Registering a name twice is an error (PyOxidizer silently

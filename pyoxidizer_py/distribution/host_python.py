@@ -3,7 +3,7 @@
 A distribution for another target triple has no runnable ``python_exe`` here. Bytecode only
 depends on CPython's X.Y (its magic number), not on the triple, so it can be compiled by any
 interpreter of the same version on the build machine, as PyOxidizer does with its host
-distribution (pyoxidizer-facts.md §4.5).
+distribution (https://gregoryszorc.com/docs/pyoxidizer/main/pyoxidizer_config_type_python_distribution.html).
 """
 
 from __future__ import annotations

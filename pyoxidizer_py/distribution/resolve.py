@@ -1,4 +1,4 @@
-"""Turn what a config asked for into a ``Distribution``, in DESIGN.md's order of preference.
+"""Turn what a config asked for into a ``Distribution``, in the order of preference of docs/distributions.md.
 
 1. ``PythonDistribution(sha256, local_path=..., url=...)`` in the config: that archive.
 2. ``default_python_distribution()``: the user's override (``--python-distribution

@@ -2,7 +2,7 @@
 
 These records are the hand-off between resource collection (stdlib, pip,
 package roots, virtualenvs), the packaging policy and the artifact stage. Their
-kinds and names follow PyOxidizer's resource types (pyoxidizer-facts.md §5.7):
+kinds and names follow PyOxidizer's resource types (https://gregoryszorc.com/docs/pyoxidizer/main/pyoxidizer_packaging_resources.html):
 ``PythonModuleSource``, ``PythonPackageResource``,
 ``PythonPackageDistributionResource``, ``PythonExtensionModule``, ``File``, plus
 ``SharedLibrary`` for libraries that extension modules load.

@@ -1,6 +1,7 @@
 """Apply a packaging policy to fresh resources: fill their ``add`` attributes.
 
-Follows PyOxidizer's ``PythonPackagingPolicy`` resolution (pyoxidizer-facts.md §5.7):
+Follows PyOxidizer's ``PythonPackagingPolicy`` resolution
+(https://gregoryszorc.com/docs/pyoxidizer/main/pyoxidizer_config_type_python_packaging_policy.html):
 
 * include: ``File`` records follow ``include_file_resources``; every other record needs
   ``include_classified_resources``; then module sources are dropped when they are test

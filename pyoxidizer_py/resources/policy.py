@@ -1,7 +1,8 @@
 """The packaging policy: which resources go into a build, and where.
 
 Field names, values and defaults are PyOxidizer 0.24's ``PythonPackagingPolicy``
-(pyoxidizer-facts.md §5.7). Resource locations are ``in-memory`` (served from the
+(https://gregoryszorc.com/docs/pyoxidizer/main/pyoxidizer_config_type_python_packaging_policy.html).
+Resource locations are ``in-memory`` (served from the
 packed resources inside the executable) or ``filesystem-relative:PREFIX`` (files
 in ``PREFIX/`` beside the executable, ``.`` meaning the executable's directory).
 Defaults that differ from PyOxidizer's:

@@ -1,4 +1,4 @@
-"""PyOxidizer's Starlark dialect: global functions and types (pyoxidizer-facts.md §5).
+"""PyOxidizer's Starlark dialect: global functions and types (https://gregoryszorc.com/docs/pyoxidizer/main/pyoxidizer_config.html).
 
 ``GLOBAL_FUNCTIONS`` maps every global name to its host implementation; the
 engine wraps them once per process (``dialect_globals``).

@@ -1,8 +1,9 @@
 """Dialect façades for PyOxidizer's Python types.
 
 ``PythonDistribution``, ``PythonPackagingPolicy``, ``PythonInterpreterConfig``,
-``PythonExecutable`` and ``PythonEmbeddedResources`` (pyoxidizer-facts.md
-§5.4-5.7). They record configuration and delegate work (finding the
+``PythonExecutable`` and ``PythonEmbeddedResources``
+(https://gregoryszorc.com/docs/pyoxidizer/main/pyoxidizer_config_type_python_executable.html
+and the pages beside it). They record configuration and delegate work (finding the
 distribution, collecting resources) to the stage packages; building happens in
 ``pyoxidizer_py.build`` after evaluation.
 """

@@ -1,6 +1,8 @@
 """python-build-standalone distributions: catalog, download, cache, extraction, PYTHON.json.
 
-Stage 2 for PBS archives (shared/reference/pbs-and-pyo3-formats.md §1-3, §5): resolve a
+Stage 2 for PBS archives
+(https://gregoryszorc.com/docs/python-build-standalone/main/distributions.html; the catalog comes
+from pbs-installer's data, https://pypi.org/project/pbs-installer/): resolve a
 catalog entry (``catalog``), fetch and verify it into the cache (``download``, ``cache``),
 extract it safely (``extract``), and describe it as a ``Distribution`` from its
 ``PYTHON.json`` (``python_json``) or its files (``introspect``) in ``distribution``.

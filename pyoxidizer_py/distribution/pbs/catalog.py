@@ -15,7 +15,8 @@ free-threaded build (PEP 703); without ``t`` only GIL builds match. The default 
 at least ``DEFAULT_VERSION_MIN_AGE_DAYS`` older than the snapshot's newest release, so the
 default moves only when the snapshot is refreshed, never with the clock.
 
-Flavors keep PyOxidizer's meaning (pyoxidizer-facts.md §4.1): ``standalone`` is any
+Flavors keep PyOxidizer's meaning (``default_python_distribution()``,
+https://gregoryszorc.com/docs/pyoxidizer/main/pyoxidizer_config_globals.html): ``standalone`` is any
 distribution, ``standalone_dynamic`` one that can load prebuilt extension modules
 (``.so``/``.pyd``), ``standalone_static`` one that cannot (musl, Windows ``static``).
 ``PYOXIDIZER_PY_MIRROR`` replaces the release base URL when a URL is computed.

@@ -1,7 +1,8 @@
 """The distribution commands as plain functions returning text (the CLI parses, calls and prints).
 
 ``python-distribution-extract``, ``python-distribution-info``, ``python-distribution-licenses``
-(PyOxidizer's output sections, pyoxidizer-facts.md §1.3), ``python-distribution-list`` (the
+(PyOxidizer's output sections, https://gregoryszorc.com/docs/pyoxidizer/main/pyoxidizer_managing_projects.html),
+``python-distribution-list`` (the
 catalog) and ``cache-clear``. Every function raises ``DistributionError`` for a problem the
 user can fix.
 """

@@ -1,6 +1,6 @@
 """Download an archive over HTTP(S) or from a ``file://`` URL, verifying its sha256 while streaming.
 
-Behaviour (STYLE.md §7): the body is streamed to a partial file and hashed as it arrives;
+Behaviour: the body is streamed to a partial file and hashed as it arrives;
 timeouts; bounded retries with exponential backoff on connection errors, truncated bodies
 and 5xx/429 answers; a partial file left by a failed attempt (or an earlier process) is
 resumed with an HTTP ``Range`` request when the server answers ``206``; the file is renamed

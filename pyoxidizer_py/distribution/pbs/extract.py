@@ -15,7 +15,9 @@ from the first bytes, not the name. The decompressed stream is read once:
   and a frame that declares more bytes than the destination file system has free is refused
   before anything is written.
 
-As PyOxidizer does (pyoxidizer-facts.md §4.3), modification times are set to now (pip's zip writer
+As PyOxidizer does (``StandaloneDistribution::from_tar`` in
+``pyoxidizer/src/py_packaging/standalone_distribution.rs``, https://github.com/indygreg/PyOxidizer),
+modification times are set to now (pip's zip writer
 rejects pre-1980 times) and every file is made writable by its owner; set-id bits are dropped.
 
 ``extract_archive`` writes into a staging directory beside the destination

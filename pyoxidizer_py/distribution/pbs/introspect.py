@@ -1,6 +1,6 @@
 """Describe an install_only python-build-standalone tree from its files, without running it.
 
-install_only archives carry no ``PYTHON.json`` (shared/reference/pbs-and-pyo3-formats.md §1.1):
+install_only archives carry no ``PYTHON.json`` (https://gregoryszorc.com/docs/python-build-standalone/main/distributions.html):
 their layout is ``python/bin``, ``python/include/python3.X``, ``python/lib/python3.X`` and the
 shared libpython in ``python/lib``. This module reads:
 

@@ -1,7 +1,8 @@
 """Typed model of python-build-standalone's ``PYTHON.json`` (format versions 7 and 8).
 
 ``PYTHON.json`` is the first member (``python/PYTHON.json``) of a PBS *full* archive.
-Its schema is PBS's ``src/json.rs`` (see shared/reference/pbs-and-pyo3-formats.md §2):
+Its schema is PBS's ``src/json.rs`` (https://github.com/astral-sh/python-build-standalone;
+described in https://gregoryszorc.com/docs/python-build-standalone/main/distributions.html):
 version ``"7"`` (releases 20210325-20240909) and version ``"8"`` (20241002+, which adds
 the required ``build_options`` key). Every path in the document is relative to the
 archive's ``python/`` directory.
@@ -748,7 +749,8 @@ class PythonJson:
         """The static libpython relative to ``python/``, derived (not ``core.static_lib``, which PBS
         hard-codes wrongly for musl, debug, free-threaded and cross builds), or None on Windows.
 
-        Source: shared/reference/pbs-and-pyo3-formats.md §2.3.
+        Source: ``build_info.core.static_lib`` and ``python_config_vars`` in
+        https://gregoryszorc.com/docs/python-build-standalone/main/distributions.html, checked against release archives.
         """
         library = self.python_config_vars.get("LIBRARY")
         if self.python_stdlib_platform_config and library:

@@ -1,5 +1,5 @@
 # Fixture: the pyoxidizer.bzl that PyOxidizer 0.24's `init-config-file myapp`
-# writes, reproduced from its description (pyoxidizer-facts.md §2.6): the same
+# writes, reproduced from its template (src/templates/new-pyoxidizer.bzl.hbs in https://github.com/indygreg/PyOxidizer): the same
 # functions, calls, registrations and commented-out examples of every policy,
 # interpreter config and executable attribute; comment wording is ours.
 
