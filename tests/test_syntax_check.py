@@ -6,6 +6,7 @@ syntax (a 3.12 ``type`` statement is an error for a 3.11 target, fine for 3.12).
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -100,3 +101,41 @@ def test_only_first_party_included_sources_are_checked() -> None:
     excluded = PythonModuleSource(name="app.off", data=bad, first_party=True, add=AddAttributes(include=False))
     own = PythonModuleSource(name="app.mod", data=bad, first_party=True)
     assert [c.filename for c in first_party_sources([third_party, stdlib, excluded, own])] == ["<app.mod>"]
+
+
+def test_syntax_error_in_a_pyproject_project_fails_with_file_line_col(tmp_path: Path) -> None:
+    """A build from pyproject.toml alone pip-installs the project from its directory (PEP 610
+    ``dir_info``): its modules are first-party; its dependencies are not."""
+    project = tmp_path / "proj"
+    (project / "src" / "tool").mkdir(parents=True)
+    (project / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["setuptools>=61"]\nbuild-backend = "setuptools.build_meta"\n\n'
+        '[project]\nname = "tool"\nversion = "1.0"\n\n[project.scripts]\ntool = "tool.cli:main"\n'
+    )
+    (project / "src" / "tool" / "__init__.py").write_text("")
+    (project / "src" / "tool" / "cli.py").write_text("def main():\n    print('hi')\n")
+    (project / "src" / "tool" / "extra.py").write_text("def later():\n    print('hi'\n")  # not imported by main
+    result = subprocess.run(
+        [sys.executable, "-m", "pyoxidizer_py", "build", "--python-distribution", str(PY311)],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "CARGO_TARGET_DIR": str(tmp_path / "cargo-target")},
+        check=False,
+    )
+    line = one_error_line(result)
+    assert "tool/extra.py:2:10: SyntaxError: " in line, line
+
+
+def test_only_distributions_from_a_local_directory_are_first_party(tmp_path: Path) -> None:
+    from pyoxidizer_py.resources.collect import _local_directory_sources
+
+    for name, origin in (
+        ("own", {"url": "file:///src/own", "dir_info": {}}),
+        ("dep", {"url": "https://x/dep.whl", "archive_info": {}}),
+    ):
+        info = tmp_path / f"{name}-1.0.dist-info"
+        info.mkdir()
+        (info / "direct_url.json").write_text(json.dumps(origin))
+        (info / "RECORD").write_text(f"{name}/__init__.py,sha256=x,1\n{name}/data.txt,,\n{info.name}/RECORD,,\n")
+    assert _local_directory_sources(tmp_path) == {tmp_path / "own" / "__init__.py"}

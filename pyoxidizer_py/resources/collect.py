@@ -18,8 +18,10 @@ environment variables are passed through; ``extra_envs`` are added on top.
 from __future__ import annotations
 
 import atexit
+import csv
 import dataclasses
 import functools
+import json
 import logging
 import os
 import shutil
@@ -276,7 +278,7 @@ def pip_install(
     cache_key = pip_cache.install_key(dist, args, extra_envs, Path.cwd())
     if cache_key is not None and (cached := pip_cache.cache_entry(cache_key)) is not None:
         _log.info("pip install %s: reusing the cached install %s", " ".join(args), cached)
-        return [_installed(r, policy) for r in scan_tree(cached, opts)]
+        return _installed_tree(cached, opts, policy)
     staging = pip_cache.new_staging() if cache_key is not None else _new_staging_dir(staging_root)
     cmd = [
         *pip_command(dist.python_exe),
@@ -308,4 +310,39 @@ def pip_install(
         )
     if cache_key is not None:
         staging = pip_cache.publish(staging, cache_key)
-    return [_installed(r, policy) for r in scan_tree(staging, opts)]
+    return _installed_tree(staging, opts, policy)
+
+
+def _installed_tree(tree: Path, opts: ScanOptions, policy: PackagingPolicy) -> list[Resource]:
+    """Classify a pip ``--target`` tree; module sources of a project pip installed from a local
+    directory (the application itself, as a build from ``pyproject.toml`` installs it) are marked
+    ``first_party``, so their syntax is checked like ``read_package_root()``'s."""
+    own = _local_directory_sources(tree)
+    out: list[Resource] = []
+    for found in scan_tree(tree, opts):
+        resource = found
+        if isinstance(found, PythonModuleSource) and found.path is not None and found.path in own:
+            resource = dataclasses.replace(found, first_party=True)
+        out.append(_installed(resource, policy))
+    return out
+
+
+def _local_directory_sources(tree: Path) -> frozenset[Path]:
+    """The ``.py`` files of distributions in ``tree`` that pip installed from a local directory.
+
+    pip records where a distribution came from in ``*.dist-info/direct_url.json`` (PEP 610,
+    https://packaging.python.org/en/latest/specifications/direct-url-data-structure/): a
+    ``dir_info`` key means a local directory; the distribution's files are listed in its
+    ``RECORD`` (https://packaging.python.org/en/latest/specifications/recording-installed-packages/).
+    """
+    files: set[Path] = set()
+    for direct_url in tree.glob("*.dist-info/direct_url.json"):
+        try:
+            info = json.loads(direct_url.read_text(encoding="utf-8"))
+            if not isinstance(info, dict) or "dir_info" not in info:
+                continue
+            rows = list(csv.reader((direct_url.parent / "RECORD").read_text(encoding="utf-8").splitlines()))
+        except (OSError, ValueError):
+            continue
+        files.update(tree / row[0] for row in rows if row and row[0].endswith(".py") and ".." not in row[0])
+    return frozenset(files)

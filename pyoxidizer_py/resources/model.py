@@ -75,7 +75,8 @@ class PythonModuleSource(_Content):
     """A module's source. ``name`` is dotted (``pkg.mod``); ``is_package`` for ``__init__``.
 
     ``first_party`` marks the application's own code (``read_package_root()``,
-    ``make_python_module_source()``): a syntax error in it fails the build.
+    ``make_python_module_source()``, a project pip installed from a local directory): a syntax
+    error in it fails the build.
     """
 
     name: str

@@ -4,13 +4,15 @@ A module that does not compile would otherwise be packaged without bytecode and 
 the executable imports it. The first-party code is checked with the target Python (the
 interpreter that compiles the bytecode), so syntax newer than the host's is judged correctly:
 
-- module sources from ``read_package_root()`` and ``make_python_module_source()`` (they carry
-  ``PythonModuleSource.first_party``), when the packaging policy includes them;
+- module sources from ``read_package_root()``, ``make_python_module_source()`` and of projects
+  ``pip_install()`` installs from a local directory (PEP 610 ``dir_info``), which carry
+  ``PythonModuleSource.first_party``, when the packaging policy includes them;
 - ``PythonInterpreterConfig.run_command``.
 
-Third-party code (``pip_install()``, ``read_virtualenv()``, wheels) and the standard library are
-not checked: their sources may hold test data that is not meant to compile (lib2to3's test data,
-CPython's ``test.badsyntax_*``); those keep being skipped by the bytecode compiler. The check uses
+Third-party code (``pip_install()`` from an index, wheels or archives, ``read_virtualenv()``) and
+the standard library are not checked: their sources may hold test data that is not meant to
+compile (lib2to3's test data, CPython's ``test.badsyntax_*``); those keep being skipped by the
+bytecode compiler. The check uses
 CPython's built-in ``compile()`` (https://docs.python.org/3/library/functions.html#compile) with
 ``ast.PyCF_ONLY_AST``, which reports a ``SyntaxError`` with ``lineno`` and ``offset`` (1-based;
 https://docs.python.org/3/library/exceptions.html#SyntaxError).
