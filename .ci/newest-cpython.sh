@@ -8,7 +8,7 @@ set -eu
 cd /src
 found=""
 for exe in /usr/bin/python3.*; do
-    case "${exe##*/}" in python3.[0-9]|python3.[0-9][0-9]) ;; *) continue ;; esac
+    case "${exe##*/}" in python3.[0-9]|python3.[0-9][0-9]|python3.[0-9][0-9]t) ;; *) continue ;; esac
     "$exe" -c 'import sys; sys.exit(sys.version_info[:2] < (3, 14))' 2>/dev/null || continue
     found="$found${found:+:}$exe"
 done
@@ -17,7 +17,10 @@ echo "newest-cpython: interpreters: $found"
 
 newest=""
 for exe in $(echo "$found" | tr ':' ' '); do
-    v=$("$exe" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+    v=$("$exe" -c 'import sys; print("%d.%d" % sys.version_info[:2] + sys.abiflags)')
+    # A free-threaded build is embedded by the tests; the tool itself runs on the GIL builds
+    # (not every dependency has a free-threaded wheel).
+    case "$v" in *t) echo "newest-cpython: free-threaded CPython $v found: $exe"; continue ;; esac
     venv=/opt/pyoxidizer-py-ci/venv-$v
     [ -x "$venv/bin/python" ] || "$exe" -m venv "$venv"
     "$venv/bin/python" -m pip install --quiet -e ".[test]"
