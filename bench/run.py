@@ -3,6 +3,8 @@
     python bench/run.py            # full run (about 15 minutes on 2 cores; the first also builds a venv)
     python bench/run.py --quick    # fewer repetitions, for checking the bench itself
 
+The Pants benchmark (``bench_pants.py``, also runnable alone) is part of the full run.
+
 Only the section between the ``<!-- bench:begin -->`` and ``<!-- bench:end -->`` markers of the
 output file is replaced; text around it is kept. Progress goes to stderr.
 """
@@ -15,6 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import bench_pants
 from bench_build import BuildResult, Distribution, bench_distribution
 from bench_config import bench_evaluation, bench_import
 from bench_inmemory import bench_in_memory, render_in_memory
@@ -40,6 +43,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-builds", action="store_true", help="only the configuration benchmarks")
     parser.add_argument(
         "--only-in-memory", action="store_true", help="only the in-memory / single-file benchmarks (issue 6)"
+    )
+    parser.add_argument(
+        "--skip-pants", action="store_true", help="skip the Pants pyoxidizer_binary rebuild benchmark (issue 19)"
     )
     args = parser.parse_args(argv)
     q = args.quick
@@ -104,6 +110,12 @@ def main(argv: list[str] | None = None) -> int:
         extra=extra,
     )
     write_section(args.output, section)
+    if not args.skip_builds and not args.only_in_memory and not args.skip_pants:
+        progress("Pants pyoxidizer_binary: package, cache hit, rebuild after a one-line edit")
+        runs = 2 if q else 3
+        with tempfile.TemporaryDirectory(prefix="pyoxidizer-py-bench-pants-") as tmp:
+            pants = bench_pants.bench_pants(Path(tmp), runs=runs)
+        bench_pants.write(args.output, bench_pants.render(pants, runs))
     progress(f"wrote {args.output}")
     return 0
 
