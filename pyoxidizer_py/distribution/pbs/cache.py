@@ -6,6 +6,7 @@ mistaken for another)::
     <cache>/CACHEDIR.TAG
     <cache>/python_distributions/archives/<sha256>/<archive file name>
     <cache>/python_distributions/extracted/<sha256>/python/...     (+ .complete marker)
+    <cache>/python_distributions/extracted/.staging-<sha256>-*     (an extraction in progress, flock'ed)
     <cache>/python_distributions/partial/<sha256>.part             (a download in progress)
     <cache>/python_distributions/locks/<sha256>.lock               (filelock)
 
