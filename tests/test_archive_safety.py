@@ -512,11 +512,14 @@ def test_install_only_sysconfig_paths_outside_are_refused(key: str, value: str, 
     assert "resolves outside" in line and key in line
 
 
-def test_local_archive_named_like_a_catalog_entry_is_checked_against_it(pbs_archives: PbsArchives,
-                                                                        tmp_path: Path) -> None:
+def test_local_archive_named_like_a_catalog_entry_is_checked_against_it(
+    pbs_archives: PbsArchives, tmp_path: Path
+) -> None:
     from pyoxidizer_py.distribution.pbs.catalog import load_catalog
 
-    entry = next(e for e in load_catalog() if e.archive_kind == "full" and e.target_triple == "x86_64-unknown-linux-gnu")
+    entry = next(
+        e for e in load_catalog() if e.archive_kind == "full" and e.target_triple == "x86_64-unknown-linux-gnu"
+    )
     impostor = tmp_path / entry.filename
     impostor.write_bytes(pbs_archives.full_v8.path.read_bytes())
     line = one_error_line(cli("python-distribution-info", str(impostor)))
