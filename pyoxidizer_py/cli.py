@@ -6,7 +6,12 @@ Exit status (documented in docs/cli.md):
 0     success
 1     an error the user can fix (config, distribution, pip, cargo); one ``error:`` line on stderr
 2     a usage error (unknown option, missing argument)
+130   interrupted (Ctrl-C, SIGINT): 128 + SIGINT, the shell convention; one ``error: interrupted`` line
 ====  =========================================================
+
+A reader that closes the pipe early (``pyoxidizer-py python-distribution-list | head -1``) ends the
+command quietly with status 0: the rest of the output is dropped, no BrokenPipeError is shown (the
+recipe of https://docs.python.org/3/library/signal.html#note-on-sigpipe).
 
 The traceback of an error is shown only with ``--verbose``.
 """
@@ -14,6 +19,7 @@ The traceback of an error is shown only with ``--verbose``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
@@ -23,11 +29,12 @@ from pathlib import Path
 from pyoxidizer_py import __version__
 from pyoxidizer_py.errors import ConfigError, PyOxidizerError
 
-__all__ = ["EXIT_ERROR", "EXIT_OK", "EXIT_USAGE", "build_parser", "main"]
+__all__ = ["EXIT_ERROR", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_USAGE", "build_parser", "main"]
 
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT (2), what a shell reports for a program stopped by Ctrl-C
 
 log = logging.getLogger("pyoxidizer_py")
 
@@ -312,8 +319,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv: arguments without the program name (default: ``sys.argv[1:]``).
 
     Returns:
-        The exit status (0, 1 or 2; see the module docstring).
+        The exit status (0, 1, 2 or 130; see the module docstring).
     """
+    try:
+        status = _main(argv)
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's shutdown flush
+    except BrokenPipeError:
+        _discard_stdout()
+        return EXIT_OK
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return status
+
+
+def _discard_stdout() -> None:
+    """Point stdout's file descriptor at the null device, so the interpreter's final flush of the
+    buffered rest does not raise BrokenPipeError again (docs.python.org/3/library/signal.html,
+    "Note on SIGPIPE")."""
+    with contextlib.suppress(OSError, ValueError):  # ValueError, OSError: no real descriptor (a StringIO)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = list(sys.argv[1:] if argv is None else argv)
     try:
@@ -334,9 +364,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             traceback.print_exc(file=sys.stderr)
         print(_render_error(exc), file=sys.stderr)
-        return EXIT_ERROR
-    except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
         return EXIT_ERROR
 
 
