@@ -22,12 +22,17 @@ import argparse
 import contextlib
 import logging
 import os
+import shlex
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pyoxidizer_py import __version__
 from pyoxidizer_py.errors import ConfigError, PyOxidizerError
+
+if TYPE_CHECKING:
+    from pyoxidizer_py.commands import ProgramName
 
 __all__ = ["EXIT_ERROR", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_USAGE", "build_parser", "main"]
 
@@ -367,6 +372,15 @@ def _main(argv: Sequence[str] | None) -> int:
         return EXIT_ERROR
 
 
+def _note_program_name(program: ProgramName) -> None:
+    if program.changed:
+        print(
+            f"note: the program is named {program.name}: {program.given!r} is not a valid executable name "
+            "(letters, digits, '-' and '_', starting with a letter)",
+            file=sys.stderr,
+        )
+
+
 def _dispatch(ns: argparse.Namespace) -> int:
     from pyoxidizer_py import commands
 
@@ -382,18 +396,21 @@ def _dispatch(ns: argparse.Namespace) -> int:
     if ns.command == "init-config-file":
         dest = commands.init_config_file(Path(ns.path), ns.python_code, ns.pip_install)
         print(f"writing {dest}", file=sys.stderr)
+        _note_program_name(commands.program_name_for(Path(ns.path)))
+        where = shlex.quote(ns.path)
         print(
-            f"\nA new config is in {dest}.\nBuild and run it with:\n\n  pyoxidizer-py run --path {ns.path}\n\n"
-            "(add --python-distribution host to embed the Python running pyoxidizer-py instead of\n"
-            "downloading a python-build-standalone distribution)\n",
+            f"\nBuild and run it with:\n\n  pyoxidizer-py run --path {where}\n\n"
+            "That downloads a python-build-standalone CPython the first time. Offline, embed the Python\n"
+            f"running pyoxidizer-py instead:\n\n  pyoxidizer-py run --path {where} --python-distribution host\n",
             file=sys.stderr,
         )
         return EXIT_OK
     if ns.command == "init-rust-project":
         project = commands.init_rust_project(Path(ns.path), ns.python_code, ns.pip_install)
+        _note_program_name(commands.program_name_for(Path(ns.path)))
         print(
             f"created the Rust project {project}\nBuild and run it with cargo:\n\n"
-            f"  cd {ns.path}\n  pyoxidizer-py run-build-script build.rs   # once: writes artifacts/\n"
+            f"  cd {shlex.quote(ns.path)}\n  pyoxidizer-py run-build-script build.rs   # once: writes artifacts/\n"
             "  cargo run\n\n(see README.md there; or `pyoxidizer-py run` in that directory)",
             file=sys.stderr,
         )

@@ -19,12 +19,14 @@ from pyoxidizer_py.templates_dir import templates_dir
 # list_targets: `pyoxidizer-py --version` and `list-targets` import only what they use.
 
 __all__ = [
+    "ProgramName",
     "TargetListing",
     "cache_clear",
     "eject_pyproject_config",
     "init_config_file",
     "init_rust_project",
     "list_targets",
+    "program_name_for",
     "read_sbom",
     "render_config_template",
 ]
@@ -59,11 +61,50 @@ def render_config_template(program_name: str, python_code: str | None = None, pi
     )
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ProgramName:
+    """The executable name a new config or project gets from its directory.
+
+    Attributes:
+        given: the directory's last component (``my app``).
+        name: a valid executable and Cargo package name made from it (``my-app``); equal to
+            ``given`` when that is already valid.
+    """
+
+    given: str
+    name: str
+
+    @property
+    def changed(self) -> bool:
+        """Whether ``name`` differs from ``given`` (the CLI then prints a ``note:``)."""
+        return self.name != self.given
+
+
+def program_name_for(path: Path) -> ProgramName:
+    """The program name ``init-config-file PATH`` and ``init-rust-project PATH`` use.
+
+    Args:
+        path: the directory (need not exist); relative paths are resolved against the working directory.
+
+    Returns:
+        The name (see ``rust_project.project.program_name`` for the rules).
+
+    Raises:
+        PyOxidizerError: ``path`` has no last component (``/``).
+    """
+    from pyoxidizer_py.rust_project.project import program_name
+
+    given = path.resolve().name
+    if not given:
+        raise PyOxidizerError(f"cannot derive a program name from {path}", hint="pass a directory such as ./myapp")
+    return ProgramName(given=given, name=program_name(given))
+
+
 def init_config_file(path: Path, python_code: str | None = None, pip_install: Sequence[str] = ()) -> Path:
     """Create ``PATH/pyoxidizer.bzl`` (creating PATH).
 
     Args:
-        path: the directory; its last component names the program.
+        path: the directory; its last component names the program (made valid: ``program_name_for``).
         python_code: code the executable runs (``run_command``).
         pip_install: packages to install into the executable.
 
@@ -78,10 +119,7 @@ def init_config_file(path: Path, python_code: str | None = None, pip_install: Se
     dest = path / CONFIG_FILENAME
     if dest.exists():
         raise PyOxidizerError(f"{dest} already exists; not overwriting it")
-    name = path.resolve().name
-    if not name:
-        raise PyOxidizerError(f"cannot derive a program name from {path}")
-    text = render_config_template(name, python_code, pip_install)
+    text = render_config_template(program_name_for(path).name, python_code, pip_install)
     path.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(dest.name + ".tmp")
     tmp.write_text(text, encoding="utf-8")
@@ -123,7 +161,8 @@ def init_rust_project(path: Path, python_code: str | None = None, pip_install: S
     """Create a Rust project at PATH that builds with plain ``cargo build`` (``init-rust-project``).
 
     Args:
-        path: the new project's directory (must not exist, or be empty); its name is the program's.
+        path: the new project's directory (must not exist, or be empty); its name, made valid
+            (``program_name_for``), is the program's and the Cargo package's.
         python_code: code the executable runs (``run_command`` in the config); None = a REPL.
         pip_install: packages to install into the executable.
 
@@ -131,13 +170,12 @@ def init_rust_project(path: Path, python_code: str | None = None, pip_install: S
         The project directory.
 
     Raises:
-        BuildError: the directory is not empty, its name is not a usable Cargo package name,
-            or files cannot be written.
+        BuildError: the directory is not empty, or files cannot be written.
     """
     from pyoxidizer_py.rust_project.project import init_rust_project as init_project
 
-    name = path.resolve().name
-    project = init_project(path, pyoxidizer_bzl=render_config_template(name, python_code, pip_install))
+    name = program_name_for(path).name
+    project = init_project(path, pyoxidizer_bzl=render_config_template(name, python_code, pip_install), name=name)
     return project.path
 
 

@@ -105,9 +105,10 @@ def test_init_rust_project_refuses_a_non_empty_directory(tmp_path: Path) -> None
     assert result.returncode == 1
     assert "not an empty directory" in one_error_line(result)
     assert (tmp_path / "taken" / "keep.txt").read_text() == "mine"
-    bad = tool("init-rust-project", "fn", cwd=tmp_path, env=tool_env(), check=False)
-    assert bad.returncode == 1
-    assert "cannot be used as the executable's name" in one_error_line(bad)
+    keyword = tool("init-rust-project", "fn", cwd=tmp_path, env=tool_env(), check=False)
+    assert keyword.returncode == 0, keyword.stderr  # a Rust keyword becomes a usable name, with a note
+    assert "note: the program is named fn-app:" in keyword.stderr
+    assert 'name = "fn-app"' in (tmp_path / "fn" / "Cargo.toml").read_text()
 
 
 def test_run_build_script_follows_cargos_environment_contract(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -152,6 +153,34 @@ class RustProject:
     manifest_path: Path
     changed: tuple[str, ...]
     removed: tuple[str, ...] = ()
+
+
+def program_name(text: str) -> str:
+    """Turn ``text`` (a directory's name, say ``my app``) into a usable executable and Cargo package name.
+
+    Cargo package names are ASCII letters, digits, ``-`` and ``_``, starting with a letter, and not a
+    Rust keyword or a built-in crate's name (https://doc.rust-lang.org/cargo/reference/manifest.html#the-name-field;
+    ``cargo new`` refuses the rest). Accents are dropped (``café`` -> ``cafe``, Unicode NFKD), every
+    other run of characters becomes one ``-``, a name starting with a digit gets an ``app-`` prefix, a
+    reserved name an ``-app`` suffix, and nothing usable at all becomes ``app``.
+
+    Args:
+        text: any string.
+
+    Returns:
+        ``text`` itself when it is already usable, else the name made from it.
+    """
+    if _NAME_RE.match(text) and text.lower() not in _RESERVED_NAMES:
+        return text
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    name = re.sub(r"[^A-Za-z0-9_-]+", "-", ascii_text).strip("-_")
+    if not name:
+        return "app"
+    if not name[0].isalpha():
+        name = f"app-{name}"
+    if name.lower() in _RESERVED_NAMES:
+        name = f"{name}-app"
+    return name
 
 
 def _check_name(name: str) -> None:
@@ -322,16 +351,17 @@ def render_init_readme(name: str) -> str:
     return env.get_template("README.md.j2").render(name=name, version=__version__)
 
 
-def init_rust_project(path: Path, *, pyoxidizer_bzl: str) -> RustProject:
+def init_rust_project(path: Path, *, pyoxidizer_bzl: str, name: str | None = None) -> RustProject:
     """Create a new Rust project for ``init-rust-project`` (no network access needed).
 
     Writes ``Cargo.toml`` (edition pinned), ``build.rs``, ``src/main.rs``,
     ``.cargo/config.toml``, the runtime crate in ``pyembed/``, ``pyoxidizer.bzl``,
-    ``README.md`` and ``.gitignore``. The package name is the directory's name.
+    ``README.md`` and ``.gitignore``. The package name is ``name``, by default the directory's name.
 
     Args:
         path: the project directory; it must not exist or be empty.
         pyoxidizer_bzl: the config text to write.
+        name: the package and executable name (default: ``path``'s last component).
 
     Returns:
         The RustProject.
@@ -346,7 +376,7 @@ def init_rust_project(path: Path, *, pyoxidizer_bzl: str) -> RustProject:
             f"{path} already exists and is not an empty directory",
             hint="choose a new directory; init-rust-project never overwrites files",
         )
-    name = path.name
+    name = name or path.name
     _check_name(name)
     project = render_project(path, name=name, pyoxidizer_bzl=pyoxidizer_bzl)
     try:
