@@ -7,6 +7,7 @@ import os
 import struct
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -456,7 +457,33 @@ def test_pip_install_of_pinned_requirements_is_reused(
     assert sorted(r.name for r in second) == sorted(r.name for r in first)
     assert {"six"} <= {r.name for r in second if isinstance(r, PythonModuleSource)}
 
-    # A failed install leaves nothing a later run would trust.
-    with pytest.raises(ResourceError, match="no-such-package-pyoxidizer-py"):
-        pip_install(dist311, ["no-such-package-pyoxidizer-py==1.0"], _policy())
-    assert sorted(p.name for p in (tmp_path / "cache" / "pip-installs").iterdir()) == [entries[0].name]
+    # Staging dirs of a run killed mid-pip (its lock died with it) and of one still running.
+    root = tmp_path / "cache" / "pip-installs"
+    hour_ago = time.time() - 3600
+    killed = root / ".staging-killed"
+    killed.mkdir()
+    (killed / "six.py").write_text("half written")
+    os.utime(killed, (hour_ago, hour_ago))
+    running = root / ".staging-running"
+    hold = [sys.executable, "-c", _HOLD_LOCK, str(running)]
+    with subprocess.Popen(hold, stdout=subprocess.PIPE, text=True) as holder:
+        try:
+            assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+            # A failed install leaves nothing a later run would trust, and removes the killed run's dir.
+            with pytest.raises(ResourceError, match="no-such-package-pyoxidizer-py"):
+                pip_install(dist311, ["no-such-package-pyoxidizer-py==1.0"], _policy())
+            assert sorted(p.name for p in root.iterdir()) == sorted([entries[0].name, running.name])
+        finally:
+            holder.kill()
+
+
+_HOLD_LOCK = """
+import fcntl, os, sys, time
+path = sys.argv[1]
+os.mkdir(path)
+fd = os.open(path, os.O_RDONLY)
+fcntl.flock(fd, fcntl.LOCK_EX)
+os.utime(path, (time.time() - 3600, time.time() - 3600))
+print("locked", flush=True)
+time.sleep(600)
+"""

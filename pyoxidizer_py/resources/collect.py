@@ -302,7 +302,7 @@ def pip_install(
     _log.debug("pip output:\n%s%s", proc.stdout, proc.stderr)
     if proc.returncode != 0:
         if cache_key is not None:
-            shutil.rmtree(staging, ignore_errors=True)
+            pip_cache.discard(staging)
         requested = [a for a in args if not a.startswith("-")] or list(args)
         raise ResourceError(
             f"pip install {' '.join(requested)} failed (exit status {proc.returncode}): "

@@ -13,7 +13,9 @@ control them, and run ``pyoxidizer-py cache-clear`` to start over. Anything not 
 time. ``PYOXIDIZER_PY_PIP_CACHE=0`` turns the cache off.
 
 Entries are created by renaming a complete staging directory into place, so an interrupted or
-failed install never leaves an entry a later run trusts.
+failed install never leaves an entry a later run trusts. A staging directory
+(``<cache root>/pip-installs/.staging-*``) is ``flock``ed while pip writes into it; those of runs
+that were killed (the kernel released their lock) are removed when the next install starts.
 """
 
 from __future__ import annotations
@@ -31,12 +33,13 @@ from packaging.requirements import InvalidRequirement, Requirement
 
 from pyoxidizer_py.distribution.model import Distribution
 
-__all__ = ["PIP_CACHE_ENV", "cache_entry", "install_key", "new_staging", "publish"]
+__all__ = ["PIP_CACHE_ENV", "cache_entry", "discard", "install_key", "new_staging", "publish"]
 
 _log = logging.getLogger(__name__)
 
 PIP_CACHE_ENV = "PYOXIDIZER_PY_PIP_CACHE"
 _FORMAT = 1
+_locks: dict[Path, int] = {}  # staging dir -> descriptor holding its flock until publish/discard
 _FILE_OPTIONS = ("-r", "--requirement", "-c", "--constraint")
 _VALUE_OPTIONS = (
     "-i",
@@ -164,10 +167,40 @@ def cache_entry(key: str) -> Path | None:
 
 
 def new_staging() -> Path:
-    """A fresh staging directory inside the cache (same file system, so ``publish`` can rename it)."""
+    """A fresh, locked staging directory inside the cache (same file system, so ``publish`` can rename it).
+
+    Staging directories left by killed runs (unlocked, older than a minute) are removed first, as
+    ``remove_stale_staging`` of the distribution cache does. The lock is held by this process
+    until ``publish`` or ``discard`` (or its exit).
+
+    Returns:
+        ``<cache root>/pip-installs/.staging-<random>``.
+
+    Raises:
+        OSError: the cache directory cannot be created.
+    """
+    from pyoxidizer_py.distribution.pbs.extract import STAGING_PREFIX, lock_dir, remove_stale_staging
+
     root = _root()
     root.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=".staging-", dir=root))
+    remove_stale_staging(root)
+    staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=root))
+    fd = lock_dir(staging)
+    if fd is not None:
+        _locks[staging] = fd
+    return staging
+
+
+def _unlock(staging: Path) -> None:
+    fd = _locks.pop(staging, None)
+    if fd is not None:
+        os.close(fd)
+
+
+def discard(staging: Path) -> None:
+    """Remove a staging directory of ``new_staging`` after a failed install, and release its lock."""
+    shutil.rmtree(staging, ignore_errors=True)
+    _unlock(staging)
 
 
 def publish(staging: Path, key: str) -> Path:
@@ -180,7 +213,9 @@ def publish(staging: Path, key: str) -> Path:
         os.rename(staging, dest)
     except OSError:
         if not dest.is_dir():
+            _unlock(staging)
             raise
         shutil.rmtree(staging, ignore_errors=True)
+    _unlock(staging)
     _log.debug("cached pip install %s", dest)
     return dest

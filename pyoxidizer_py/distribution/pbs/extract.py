@@ -62,6 +62,7 @@ __all__ = [
     "archive_format",
     "extract_archive",
     "extract_members",
+    "lock_dir",
     "remove_stale_staging",
     "validate_layout",
 ]
@@ -439,7 +440,7 @@ def validate_layout(root: Path, *, source: str = "") -> str:
     )
 
 
-def _lock_dir(path: Path) -> int | None:
+def lock_dir(path: Path) -> int | None:
     """Open ``path`` and take an exclusive non-blocking ``flock`` on it.
 
     Returns:
@@ -464,7 +465,7 @@ def _lock_dir(path: Path) -> int | None:
 
 
 def remove_stale_staging(parent: Path, name: str | None = None) -> list[Path]:
-    """Remove staging directories in ``parent`` left by extractions that died.
+    """Remove staging directories in ``parent`` left by runs that died (extractions, pip installs).
 
     A staging directory is stale when no process holds its lock (the kernel drops an ``flock``
     when its process exits, however it was killed) and it is older than a minute (the time
@@ -492,7 +493,7 @@ def remove_stale_staging(parent: Path, name: str | None = None) -> list[Path]:
             if age < _CREATION_GRACE:
                 continue
             try:
-                fd = _lock_dir(path)
+                fd = lock_dir(path)
             except BlockingIOError:
                 continue  # an extraction in progress
             try:
@@ -552,7 +553,7 @@ def extract_archive(
         raise DistributionError(f"cannot create a staging directory in {dest.parent}: {exc.strerror}") from exc
     fd = None
     try:
-        fd = _lock_dir(staging)
+        fd = lock_dir(staging)
         count = extract_members(archive, staging, limits=limits)
         kind = validate_layout(staging, source=source or str(archive))
         if check is not None:
