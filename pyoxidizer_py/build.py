@@ -23,6 +23,7 @@ path collects no intermediates::
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
@@ -463,7 +464,11 @@ class _Builder:
         if run_path is None:
             executables = [out / rel for rel, e in manifest.files.items() if e.executable]
             run_path = executables[0] if len(executables) == 1 else None
+        ctx = self.evaluation.context
         for dest, replace in manifest.installs:
+            _check_install_dest(
+                dest, out, replace=replace, config_dir=ctx.config_path.parent, build_path=ctx.build_path
+            )
             _copy_tree(out, dest, replace)
         return run_path
 
@@ -518,6 +523,43 @@ def _filter_stdlib(exe: PythonExecutable, dist: Any, config: Any, artifacts: Pat
     else:
         report.unlink(missing_ok=True)
     return list(result.resources)
+
+
+def _check_install_dest(dest: Path, out: Path, *, replace: bool, config_dir: Path, build_path: Path) -> None:
+    """Refuse a ``FileManifest.install()`` destination that would delete what the build or the
+    user stands on (``replace`` empties the destination first), or copy a tree into itself.
+
+    Args:
+        dest: the install destination.
+        out: the manifest's own output directory (copied into ``dest``).
+        replace: ``install()``'s ``replace``.
+        config_dir: the directory of the config file.
+        build_path: the build path.
+
+    Raises:
+        BuildError: ``dest`` lies inside ``out``; or ``replace`` is true and ``dest`` is, or
+            contains, the config's directory, the build path, the working directory or the home
+            directory (``/``, a parent of the project, ``~``).
+    """
+    real = Path(os.path.realpath(dest))
+    if Path(os.path.realpath(out)) in [real, *real.parents]:
+        raise BuildError(f"FileManifest.install(): {dest} is inside the manifest's own output {out}")
+    if not replace:
+        return
+    protected = [
+        ("the config's directory", config_dir),
+        ("the build path", build_path),
+        ("the working directory", Path.cwd()),
+    ]
+    with contextlib.suppress(RuntimeError, KeyError):  # no HOME and no password database entry
+        protected.append(("the home directory", Path.home()))
+    for what, path in protected:
+        inner = Path(os.path.realpath(path))
+        if real == inner or real in inner.parents:
+            raise BuildError(
+                f"FileManifest.install(): refusing to replace {dest}: it contains {what} ({path})",
+                hint="install into a directory of its own, or pass replace = False",
+            )
 
 
 def _copy_tree(src: Path, dest: Path, replace: bool) -> None:

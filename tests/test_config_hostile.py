@@ -157,6 +157,8 @@ def test_time_limit(tmp_path: Path) -> None:
         f"error: {path}:4:5: evaluation exceeded the time limit of 0.5 seconds of Starlark execution "
         "(raise it with --eval-max-seconds or PYOXIDIZER_PY_EVAL_MAX_SECONDS)"
     )
+    env = {"PYOXIDIZER_PY_EVAL_MAX_STEPS": "0", "PYOXIDIZER_PY_EVAL_MAX_SECONDS": "0.25"}
+    assert "time limit of 0.25 seconds" in one_error_line(cli("list-targets", str(path), env=env))
 
 
 def test_memory_limit_default_and_env(tmp_path: Path) -> None:
@@ -169,6 +171,7 @@ def test_memory_limit_default_and_env(tmp_path: Path) -> None:
     small = config(tmp_path, 'x = ["a"] * 100000\n', "small.bzl")
     line = one_error_line(cli("list-targets", str(small), env={"PYOXIDIZER_PY_EVAL_MAX_MEMORY": "1"}))
     assert "memory limit of 1 MiB" in line
+    assert "memory limit of 1 MiB" in one_error_line(cli("list-targets", "--eval-max-memory", "1", str(small)))
     assert cli("list-targets", str(small)).returncode == 0
 
 
@@ -255,6 +258,79 @@ def test_file_content_filename_is_validated(tmp_path: Path, name: str) -> None:
     assert "filename must be a plain file name" in one_error_line(cli("list-targets", str(path)))
 
 
+INSTALLER = """
+def notes():
+    m = FileManifest()
+    m.add_file(FileContent(filename = "NOTES.txt", content = "hello\\n"))
+    m.install({where!r}, replace = {replace})
+    return m
+
+register_target("notes", notes)
+resolve_targets()
+"""
+
+
+@pytest.mark.parametrize(
+    ("where", "message"),
+    [
+        ("../..", "path must be relative and stay inside the manifest: '../..'"),
+        ("a/../../b", "path must be relative and stay inside the manifest: 'a/../../b'"),
+        (".", "path must name a directory inside the build path, got '.'"),
+        ("", "path must name a directory inside the build path, got ''"),
+    ],
+)
+def test_relative_install_paths_must_stay_in_the_build_path(tmp_path: Path, where: str, message: str) -> None:
+    # install("../..") once resolved to the directory above the project and, replace being True,
+    # emptied it when the target was built.
+    project = tmp_path / "outer" / "project"
+    project.mkdir(parents=True)
+    (tmp_path / "outer" / "canary").write_text("keep")
+    path = config(project, INSTALLER.format(where=where, replace=True))
+    assert one_error_line(cli("build", "--path", str(path))) == f"error: {path}:5:5: install(): {message}"
+    assert _tree(tmp_path) == ["outer", "outer/canary", "outer/project", "outer/project/pyoxidizer.bzl"]
+
+
+@pytest.mark.parametrize("where", ["outer", "outer/project", "outer/project/build", "cwd"])
+def test_install_refuses_to_replace_what_the_build_stands_on(tmp_path: Path, where: str) -> None:
+    project = tmp_path / "outer" / "project"
+    (tmp_path / "cwd" / "mine").mkdir(parents=True)
+    project.mkdir(parents=True)
+    (tmp_path / "outer" / "canary").write_text("keep")
+    path = config(project, INSTALLER.format(where=str(tmp_path / where), replace=True))
+    result = subprocess.run(
+        [sys.executable, "-m", "pyoxidizer_py", "build", "--path", str(path)],
+        cwd=tmp_path / "cwd",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    what = {
+        "outer": "the config's directory",
+        "outer/project": "the config's directory",
+        "outer/project/build": "the build path",
+        "cwd": "the working directory",
+    }[where]
+    line = one_error_line(result)
+    assert line.startswith(f"error: FileManifest.install(): refusing to replace {tmp_path / where}: it contains {what}")
+    assert (tmp_path / "outer" / "canary").read_text() == "keep"
+    assert path.is_file() and (tmp_path / "cwd" / "mine").is_dir()
+
+
+def test_install_replaces_a_destination_of_its_own(tmp_path: Path) -> None:
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    (dest / "old.txt").write_text("old")
+    project = tmp_path / "project"
+    project.mkdir()
+    path = config(project, INSTALLER.format(where=str(dest), replace=False))
+    assert cli("build", "--path", str(path)).returncode == 0
+    assert _tree(dest) == ["NOTES.txt", "old.txt"]
+    path = config(project, INSTALLER.format(where=str(dest), replace=True))
+    result = cli("build", "--path", str(path))
+    assert result.returncode == 0, result.stderr
+    assert _tree(dest) == ["NOTES.txt"]  # PyOxidizer's replace = True: emptied, then copied
+
+
 # --- item 6: messages ---------------------------------------------------------------------------
 def test_syntax_error_in_loaded_file_at_its_line(tmp_path: Path) -> None:
     config(tmp_path, "A = 1\n\ndef broken(:\n    pass\n", "lib.star")
@@ -335,9 +411,10 @@ def test_hash_seed_out_of_range_at_evaluation(tmp_path: Path) -> None:
         resolve_targets()
         """,
     )
-    with pytest.raises(ConfigError) as info:
-        evaluate_config(EvaluationOptions(config_path=path))
-    assert info.value.location == f"{path}:4:5"
-    assert info.value.message == (
-        "PythonInterpreterConfig.hash_seed must be between 0 and 4294967295; got 1180591620717411303424"
+    # Refused by `build` while the target is evaluated, before any distribution, cargo or rustc.
+    line = one_error_line(cli("build", "--path", str(path), env={"PYOXIDIZER_PY_CACHE_DIR": str(tmp_path / "cache")}))
+    assert line == (
+        f"error: {path}:4:5: PythonInterpreterConfig.hash_seed must be between 0 and 4294967295; "
+        "got 1180591620717411303424"
     )
+    assert _tree(tmp_path) == ["pyoxidizer.bzl"]

@@ -267,12 +267,27 @@ class FileManifest:
         del self.files[key]
 
     def install(self, path: Any, replace: Any = True) -> None:
-        """Record a copy of the manifest's files into ``path`` (relative to the build path), done at build."""
+        """Record a copy of the manifest's files into ``path`` (relative to the build path), done at build.
+
+        A relative ``path`` must name a directory inside the build path, checked like ``add_file``
+        paths (no ``..``; not the build path itself, which holds the build's own output); an
+        absolute one is a destination the config names. With ``replace`` (PyOxidizer's default)
+        the build empties the destination first, and refuses to when it holds the config, the
+        build path, the working directory or the home directory (``pyoxidizer_py/build.py``).
+
+        Raises:
+            ValueError: a relative ``path`` leaves the build path or is the build path.
+        """
         dest = check_str("install", "path", path)
+        flag = check_bool("install", "replace", replace)
         base = current_context().build_path
-        self.installs.append(
-            (Path(dest) if Path(dest).is_absolute() else base / dest, check_bool("install", "replace", replace))
-        )
+        if PurePosixPath(dest.replace("\\", "/")).is_absolute():
+            self.installs.append((Path(dest), flag))
+            return
+        rel = _norm(dest, "install")
+        if not rel:
+            raise ValueError(f"install(): path must name a directory inside the build path, got {path!r}")
+        self.installs.append((base / rel, flag))
 
     def build(self, target: Any) -> None:
         """Building happens after evaluation (``pyoxidizer-py build``), not from Starlark."""
