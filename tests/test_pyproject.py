@@ -5,12 +5,16 @@ The builds use real projects from their PyPI sdists (downloaded with pip, unpack
 are or with only a [tool.pyoxidizer-py] table appended) and run the executables:
 
 - mdformat 1.0.0: a pure-Python CLI whose dependency (markdown-it-py) pip resolves from the
-  project's metadata; nothing added. The eject test builds it again from the pyoxidizer.bzl that
-  `init-config-file --from-pyproject` writes and compares sha256 digests.
-- jsonschema 4.26.0: depends on rpds-py, a compiled extension module; the sdist ships a uv.lock,
-  which is exported with uv; a [tool.pyoxidizer-py] table sets python-version and extra-files.
+  project's metadata; nothing added. It builds to one file, and `run` builds and runs it. The
+  eject test builds it again from the pyoxidizer.bzl that `init-config-file --from-pyproject`
+  writes and compares sha256 digests.
+- jsonschema 4.26.0: depends on rpds-py, a compiled extension module, which loads from memory
+  (static libpython on Linux): the executable copied alone into an empty directory runs. The
+  sdist ships a uv.lock, which is exported with uv; a [tool.pyoxidizer-py] table sets
+  python-version and extra-files.
 - yamllint 1.38.0: dependencies pinned by a pylock.toml (PEP 751) that `pip lock` (pip >= 25.1,
-  in a venv) writes; PyYAML's wheel brings a C extension.
+  in a venv) writes; PyYAML's wheel brings a C extension (in memory too). yamllint opens its
+  default configs beside its `__file__`, so those data files (only they) go to lib/.
 
 The other tests stop before cargo runs (errors a user can make).
 """
@@ -28,14 +32,11 @@ from pathlib import Path
 import pytest
 from cli_helpers import one_error_line
 
-from pyoxidizer_py.config.pyproject import ZeroConfigOptions, generate_config, pylock_requirements
+from pyoxidizer_py.config.pyproject import TABLE_KEYS, ZeroConfigOptions, generate_config, pylock_requirements
 
 DEBIAN311 = "/usr/bin/python3.11"
 INSTALL = Path("build") / "x86_64-unknown-linux-gnu" / "debug" / "install"
 ROOT = Path(__file__).resolve().parent.parent
-# Until extension modules load from memory (issue 12's runtime module is in the tree), a C
-# extension goes to lib/ beside the executable instead of into it.
-EXTENSIONS_IN_MEMORY = (ROOT / "templates" / "pyembed" / "src" / "memload.rs").exists()
 
 
 def cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -92,6 +93,49 @@ def test_bad_table_values_are_all_reported(tmp_path: Path) -> None:
     err = one_error_line(result)
     assert ":12:1: [tool.pyoxidizer-py] allocator must be one of default, jemalloc" in err
     assert ":13:1: [tool.pyoxidizer-py] release must be true or false" in result.stderr
+
+
+def test_bad_enumerated_value_and_a_sub_table_key_are_placed(tmp_path: Path) -> None:
+    project = write_project(
+        tmp_path / "p",
+        TINY + '[project.scripts]\ntiny = "tiny:main"\n\n[tool.pyoxidizer-py]\nstdlib-filter = "minimal"\n\n'
+        '[tool.pyoxidizer-py.distrbution]\nsha256 = "00"\n',
+    )
+    result = cli("list-targets", str(project))
+    err = one_error_line(result)
+    # The values the dialect accepts for policy.stdlib_filter, before any build.
+    assert ":12:1: [tool.pyoxidizer-py] stdlib-filter must be one of all, imported, not 'minimal'" in err
+    # A key written as its own sub-table is reported at its header.
+    assert ":14:21: unknown key 'distrbution' in [tool.pyoxidizer-py]; did you mean 'distribution'?" in result.stderr
+
+
+def test_every_table_key_sets_its_dialect_attribute(tmp_path: Path) -> None:
+    project = write_project(
+        tmp_path / "p",
+        TINY + '[project.scripts]\ntiny = "tiny:main"\n\n[tool.pyoxidizer-py]\npython-version = "3.12"\n'
+        'distribution = "standalone_dynamic"\nresources-location = "filesystem-relative:app"\n'
+        'resources-location-fallback = "filesystem-relative:lib"\nstdlib-filter = "imported"\nrelease = true\n',
+    )
+    zero = generate_config(project)
+    assert 'dist = default_python_distribution(flavor = "standalone_dynamic", python_version = "3.12")' in zero.text
+    assert 'policy.resources_location = "filesystem-relative:app"' in zero.text
+    assert 'policy.resources_location_fallback = "filesystem-relative:lib"' in zero.text
+    assert 'policy.stdlib_filter = "imported"' in zero.text
+    # release is a command-line choice: the build takes it from the table, the ejected file says so.
+    assert zero.release is True
+    assert "release = true: build with `pyoxidizer-py build --release`" in zero.text
+    with (project / "pyproject.toml").open("a", encoding="utf-8") as f:
+        f.write('\n[tool.pyoxidizer-py.distribution]\nsha256 = "ab12"\npath = "dist/python.tar.zst"\n')
+    (project / "pyproject.toml").write_text(
+        (project / "pyproject.toml").read_text(encoding="utf-8").replace('distribution = "standalone_dynamic"\n', ""),
+        encoding="utf-8",
+    )
+    text = generate_config(project).text
+    assert 'dist = PythonDistribution(sha256 = "ab12", local_path = CWD + "/" + "dist/python.tar.zst")' in text
+    # Every key is documented in docs/pyproject.md's table.
+    doc = (ROOT / "docs" / "pyproject.md").read_text(encoding="utf-8")
+    documented = {line.split("`")[1] for line in doc.splitlines() if line.startswith("| `")}
+    assert set(TABLE_KEYS) <= documented, set(TABLE_KEYS) - documented
 
 
 def test_no_scripts_is_one_error_line_saying_what_to_add(tmp_path: Path) -> None:
@@ -243,6 +287,15 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def installed(install: Path) -> list[str]:
+    """The files of an install directory, relative to it."""
+    return sorted(str(p.relative_to(install)) for p in install.rglob("*") if p.is_file())
+
+
+def shared_objects(install: Path) -> list[str]:
+    return [f for f in installed(install) if f.endswith(".so") or ".so." in f]
+
+
 @pytest.mark.cargo
 def test_pure_python_cli_from_its_sdist_and_eject_builds_the_same_bytes(
     sdists: Path, cargo_target: Path, tmp_path: Path
@@ -255,14 +308,27 @@ def test_pure_python_cli_from_its_sdist_and_eject_builds_the_same_bytes(
     )
     assert result.returncode == 0, result.stderr
     exe = project / INSTALL / "mdformat"
-    assert exe.is_file()
-    run = subprocess.run(
-        [str(exe), "-"], input="# Title\nSome   *text*\n\n\n* a\n* b\n", capture_output=True, text=True
-    )
+    # One file: the executable and the license and SBOM texts beside it, no lib/.
+    assert [f for f in installed(project / INSTALL) if f not in ("COPYING.txt", "sbom.cdx.json")] == ["mdformat"]
+    markdown = "# Title\nSome   *text*\n\n\n* a\n* b\n"
+    run = subprocess.run([str(exe), "-"], input=markdown, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     assert run.stdout == "# Title\n\nSome *text*\n\n- a\n- b\n"
     assert subprocess.run([str(exe), "--version"], capture_output=True, text=True).stdout.startswith("mdformat 1.0.0")
     first = sha256(exe)
+
+    # `run` builds the script (nothing changed: the same executable) and runs it with the arguments.
+    ran = subprocess.run(
+        ["pyoxidizer-py", "run", "--script", "mdformat", "--", "-"],
+        cwd=project,
+        env={**os.environ, **env},
+        input=markdown,
+        capture_output=True,
+        text=True,
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.endswith("# Title\n\nSome *text*\n\n- a\n- b\n"), ran.stdout
+    assert sha256(exe) == first
 
     # Eject, delete the output, build from the written pyoxidizer.bzl: the same executable.
     assert cli("init-config-file", "--from-pyproject", ".", cwd=project).returncode == 0
@@ -297,12 +363,20 @@ def test_cli_with_a_compiled_dependency_and_a_uv_lock(sdists: Path, cargo_target
         [str(exe), "-i", str(tmp_path / "good.json"), str(tmp_path / "schema.json")], capture_output=True, text=True
     )
     assert good.returncode == 0, good.stderr
-    rpds_beside = sorted(p.name for p in (install / "lib").rglob("rpds*.so")) if (install / "lib").is_dir() else []
-    if EXTENSIONS_IN_MEMORY:
-        assert rpds_beside == [], "rpds-py's extension should load from memory (single file)"
-    else:
-        # Until extension modules load from memory, rpds-py's goes to lib/ beside the executable.
-        assert rpds_beside, sorted(p.name for p in install.rglob("*"))
+    # rpds-py's extension module is inside the executable and loads from memory: no shared object
+    # beside it, and the executable alone, in an empty directory, still validates.
+    assert shared_objects(install) == [], installed(install)
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    shutil.copy2(exe, alone / "jsonschema")
+    bad = subprocess.run(
+        [str(alone / "jsonschema"), "-i", str(tmp_path / "bad.json"), str(tmp_path / "schema.json")],
+        cwd=alone,
+        capture_output=True,
+        text=True,
+    )
+    assert bad.returncode == 1, bad.stderr
+    assert "'name' is a required property" in bad.stderr
 
 
 @pytest.mark.cargo
@@ -342,3 +416,9 @@ def test_cli_pinned_by_a_pylock_toml(sdists: Path, cargo_target: Path, tmp_path:
     )
     assert run.returncode == 1, run.stderr
     assert "doc.yaml:2:11: [error] trailing spaces (trailing-spaces)" in run.stdout
+    # PyYAML's extension module is in the executable; only the configs yamllint opens beside its
+    # __file__ are files (lib/yamllint/conf/*.yaml).
+    install = project / INSTALL
+    assert shared_objects(install) == [], installed(install)
+    beside = [f for f in installed(install) if f.startswith("lib/")]
+    assert beside and all(f.startswith("lib/yamllint/conf/") and f.endswith(".yaml") for f in beside), beside

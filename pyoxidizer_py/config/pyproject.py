@@ -66,7 +66,6 @@ TABLE_KEYS: Mapping[str, str] = {
 }
 
 _FLAVORS = ("standalone", "standalone_static", "standalone_dynamic")
-_ALLOCATORS = ("default", "jemalloc", "mimalloc", "snmalloc", "rust")
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 _ENTRY = re.compile(r"^\s*(?P<module>[\w.]+)\s*(:\s*(?P<attr>[\w.]+)\s*)?(\[.*\])?\s*$")
 
@@ -164,6 +163,13 @@ def _key_position(text: str, key: str) -> tuple[int, int] | None:
     header = re.compile(r"""^\s*\[\s*tool\s*\.\s*(["']?)pyoxidizer-py\1\s*\]""")
     start = next((i for i, line in enumerate(lines) if header.match(line)), None)
     key_re = re.compile(rf"""^(\s*)(["']?){re.escape(key)}\2\s*[=.]""")
+    # The key as a sub-table of its own: [tool.pyoxidizer-py.KEY] (or [[...]]).
+    sub_re = re.compile(
+        rf"""^(\s*\[\[?\s*tool\s*\.\s*(["']?)pyoxidizer-py\2\s*\.\s*)(["']?){re.escape(key)}\3\s*[\].]"""
+    )
+    for i, line in enumerate(lines):
+        if m := sub_re.match(line):
+            return i + 1, len(m.group(1)) + 1
     if start is not None:
         for i in range(start + 1, len(lines)):
             if re.match(r"^\s*\[", lines[i]):
@@ -198,6 +204,19 @@ class _Table:
     extra_files: tuple[str, ...] = ()
     release: bool | None = None
     requirements: str | None = None
+
+
+def _choices(key: str) -> tuple[str, ...]:
+    """The values the dialect attribute behind an enumerated table key accepts (its ``setting()``)."""
+    from pyoxidizer_py.artifacts.interpreter_config import InterpreterConfig
+    from pyoxidizer_py.resources.policy import PackagingPolicy
+    from pyoxidizer_py.settings import settings_of
+
+    if key == "allocator":
+        return settings_of(InterpreterConfig)["allocator_backend"].choices
+    if key == "stdlib-filter":
+        return settings_of(PackagingPolicy)["stdlib_filter"].choices
+    return ()
 
 
 def _read_table(pyproject: Path, text: str, raw: Mapping[str, Any]) -> _Table:
@@ -260,8 +279,9 @@ def _read_table(pyproject: Path, text: str, raw: Mapping[str, Any]) -> _Table:
                 bad(key, f"[{TABLE}] {key} must be a string, not {value!r}")
                 continue
             value = str(value)
-            if key == "allocator" and value not in _ALLOCATORS:
-                bad(key, f"[{TABLE}] allocator must be one of {', '.join(_ALLOCATORS)}, not {value!r}")
+            choices = _choices(key)
+            if choices and value not in choices:
+                bad(key, f"[{TABLE}] {key} must be one of {', '.join(choices)}, not {value!r}")
                 continue
             if (
                 key.startswith("resources-location")
