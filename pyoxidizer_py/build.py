@@ -563,11 +563,51 @@ def _check_install_dest(dest: Path, out: Path, *, replace: bool, config_dir: Pat
 
 
 def _copy_tree(src: Path, dest: Path, replace: bool) -> None:
-    import shutil
+    """Copy the manifest output ``src`` into ``dest`` (``FileManifest.install``).
 
-    if dest.exists() and replace:
-        shutil.rmtree(dest)
-    shutil.copytree(src, dest, dirs_exist_ok=True, symlinks=True)
+    Without ``replace`` the files are copied into ``dest`` as it is. With ``replace`` the copy is
+    made in a locked staging directory beside ``dest`` (``.staging-<name>-*``) that takes
+    ``dest``'s place only when complete, so a failed or killed install leaves the previous
+    ``dest`` as it was; staging directories of killed runs are removed by the next install.
+
+    Raises:
+        BuildError: a file cannot be read or written.
+    """
+    import shutil
+    import tempfile
+
+    from pyoxidizer_py.distribution.pbs.extract import STAGING_PREFIX, lock_dir, remove_stale_staging
+
+    try:
+        if not replace:
+            shutil.copytree(src, dest, dirs_exist_ok=True, symlinks=True)
+            return
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_staging(dest.parent, dest.name)
+        staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{dest.name}-", dir=dest.parent))
+        fd = lock_dir(staging)
+        old: Path | None = None
+        try:
+            shutil.copytree(src, staging, dirs_exist_ok=True, symlinks=True)
+            if dest.is_symlink() or dest.exists():
+                old = staging.with_name(staging.name + "-old")
+                os.rename(dest, old)
+            os.rename(staging, dest)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            if old is not None and not (dest.is_symlink() or dest.exists()):
+                os.rename(old, dest)  # put the previous tree back
+            raise
+        finally:
+            if fd is not None:
+                os.close(fd)
+        if old is not None:
+            if old.is_dir() and not old.is_symlink():
+                shutil.rmtree(old)
+            else:
+                old.unlink()
+    except OSError as exc:
+        raise BuildError(f"FileManifest.install(): cannot install into {dest}: {exc.strerror or exc}") from exc
 
 
 def _zero_config(options: BuildOptions) -> ZeroConfig | None:

@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -325,10 +326,18 @@ def test_install_replaces_a_destination_of_its_own(tmp_path: Path) -> None:
     path = config(project, INSTALLER.format(where=str(dest), replace=False))
     assert cli("build", "--path", str(path)).returncode == 0
     assert _tree(dest) == ["NOTES.txt", "old.txt"]
+    # A replacing install copies into a staging dir beside the destination and renames it into
+    # place; the staging dir of a run killed mid-copy (an hour old, unlocked) is removed.
+    killed = tmp_path / ".staging-dest-killed"
+    killed.mkdir()
+    (killed / "NOTES.txt").write_text("half")
+    os.utime(killed, (time.time() - 3600, time.time() - 3600))
     path = config(project, INSTALLER.format(where=str(dest), replace=True))
     result = cli("build", "--path", str(path))
     assert result.returncode == 0, result.stderr
     assert _tree(dest) == ["NOTES.txt"]  # PyOxidizer's replace = True: emptied, then copied
+    assert (dest / "NOTES.txt").read_text() == "hello\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dest", "project"]
 
 
 # --- item 6: messages ---------------------------------------------------------------------------
