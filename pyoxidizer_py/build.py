@@ -211,7 +211,7 @@ class _Builder:
         except OSError as exc:
             raise BuildError(
                 f"cannot create the work dir {self.work}: {exc.strerror or exc}",
-                hint="pass --work-dir DIR or set PYOXIDIZER_PY_WORK_DIR to a writable directory",
+                hint="set PYOXIDIZER_PY_WORK_DIR (build and run: --work-dir DIR) to a writable directory",
             ) from exc
         log.info("work dir: %s", self.work)
 

@@ -188,6 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--target", metavar="TARGET", help="config target to resolve (default: the default build-script target)"
     )
+    _dist_arg(p)
 
     p = sub.add_parser(
         "generate-python-embedding-artifacts",
@@ -410,7 +411,9 @@ def _dispatch(ns: argparse.Namespace) -> int:
         _note_program_name(commands.program_name_for(Path(ns.path)))
         print(
             f"created the Rust project {project}\nBuild and run it with cargo:\n\n"
-            f"  cd {shlex.quote(ns.path)}\n  pyoxidizer-py run-build-script build.rs   # once: writes artifacts/\n"
+            f"  cd {shlex.quote(ns.path)}\n"
+            "  pyoxidizer-py run-build-script build.rs   # once: writes artifacts/\n"
+            "                                            # (offline: add --python-distribution host)\n"
             "  cargo run\n\n(see README.md there; or `pyoxidizer-py run` in that directory)",
             file=sys.stderr,
         )
@@ -418,7 +421,9 @@ def _dispatch(ns: argparse.Namespace) -> int:
     if ns.command == "run-build-script":
         from pyoxidizer_py.embedding import BuildScriptOptions, run_build_script
 
-        script = run_build_script(BuildScriptOptions(script=ns.script, target=ns.target))
+        script = run_build_script(
+            BuildScriptOptions(script=ns.script, target=ns.target, distribution_spec=ns.python_distribution)
+        )
         if script.under_cargo:
             for line in script.cargo_lines:
                 print(line)

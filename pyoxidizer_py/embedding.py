@@ -65,10 +65,13 @@ class BuildScriptOptions:
             build-script target.
         env: the environment to read cargo's variables from (normally ``os.environ``).
         cwd: directory relative paths are resolved against (normally the current one).
+        distribution_spec: ``--python-distribution`` (``host``, a python executable or an archive
+            path); None = ``PYOXIDIZER_PY_DISTRIBUTION`` from ``env``, else the config's choice.
     """
 
     script: str
     target: str | None = None
+    distribution_spec: str | None = None
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     cwd: Path = field(default_factory=Path.cwd)
 
@@ -166,14 +169,16 @@ def _build_script_setup(options: BuildScriptOptions) -> tuple[bool, Path, str, s
     return True, manifest_dir, env["TARGET"], env["PROFILE"], options.cwd / dest_value
 
 
-def _stamp_key(config: Path, triple: str, profile: str, target: str | None, env: Mapping[str, str]) -> dict[str, str]:
+def _stamp_key(
+    config: Path, triple: str, profile: str, target: str | None, env: Mapping[str, str], *, spec: str | None
+) -> dict[str, str]:
     return {
         "pyoxidizer-py": __version__,
         "config": str(config),
         "target_triple": triple,
         "profile": profile,
         "target": target or "",
-        "distribution": env.get(DISTRIBUTION_ENV, ""),
+        "distribution": spec if spec is not None else env.get(DISTRIBUTION_ENV, ""),
     }
 
 
@@ -233,7 +238,7 @@ def run_build_script(options: BuildScriptOptions) -> BuildScriptResult:
     dest = Path(os.path.abspath(dest))
     stamp = dest / STAMP_FILENAME
     reference = dest / DEFAULT_PYTHON_CONFIG_FILENAME
-    key = _stamp_key(config.resolve(), triple, profile, options.target, env)
+    key = _stamp_key(config.resolve(), triple, profile, options.target, env, spec=options.distribution_spec)
     replay = _replay(stamp, key, reference)
     if replay is not None:
         log.info("artifacts in %s are up to date", dest)
@@ -249,6 +254,7 @@ def run_build_script(options: BuildScriptOptions) -> BuildScriptResult:
             release=release,
             build_script_mode=True,
             requested_targets=[options.target] if options.target else None,
+            distribution_spec=options.distribution_spec,
         )
     )
     if not evaluation.resolved:
@@ -259,7 +265,12 @@ def run_build_script(options: BuildScriptOptions) -> BuildScriptResult:
     pyo3_path = dest / PYO3_CONFIG_FILENAME
     old_pyo3 = pyo3_path.read_text(encoding="utf-8") if pyo3_path.is_file() else None
     name = evaluation.resolved[-1]
-    build_embedded_artifacts(evaluation, name, dest, BuildOptions(release=release, target_triple=triple, start=config))
+    build_embedded_artifacts(
+        evaluation,
+        name,
+        dest,
+        BuildOptions(release=release, target_triple=triple, start=config, distribution_spec=options.distribution_spec),
+    )
     if not reference.is_file():
         raise BuildError(
             f"unable to find generated {DEFAULT_PYTHON_CONFIG_FILENAME} in {dest}; "

@@ -11,6 +11,7 @@ __all__ = [
     "BuildError",
     "ConfigError",
     "DistributionError",
+    "DownloadError",
     "PyOxidizerError",
     "ResourceError",
 ]
@@ -79,6 +80,15 @@ class ConfigError(PyOxidizerError):
 
 class DistributionError(PyOxidizerError):
     """A Python distribution cannot be found, downloaded, verified, extracted or used."""
+
+
+class DownloadError(DistributionError):
+    """A distribution archive could not be fetched (no network, a refused or failing server).
+
+    The message is ``cannot download NAME: REASON`` and a second line with the URL; the hint names
+    the offline routes. A config error made from it carries no source snippet: the config line
+    that asked for the archive is not what is wrong.
+    """
 
 
 class ResourceError(PyOxidizerError):

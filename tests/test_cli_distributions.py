@@ -54,7 +54,17 @@ def test_offline_empty_cache_build_fails_with_one_error_line(tmp_path: Path) -> 
         "PYOXIDIZER_PY_MIRROR": "http://127.0.0.1:9/pbs",  # nothing listens: behaves like no network
         "PYOXIDIZER_PY_DISTRIBUTION": "",
     }
-    line = one_error_line(cli("build", "--path", str(project), env=env))
-    assert "http://127.0.0.1:9/pbs/" in line
-    assert "PYOXIDIZER_PY_MIRROR" in line and "local_path" in line and "--python-distribution" in line
+    result = cli("build", "--path", str(project), env=env)
+    line = one_error_line(result)
+    assert "cannot download cpython-" in line and "connection refused" in line
+    # what failed, the URL, the offline routes: three lines, the hint once
+    lines = result.stderr.splitlines()
+    assert len(lines) == 3, result.stderr
+    assert lines[1].startswith("  | http://127.0.0.1:9/pbs/")
+    assert (
+        lines[2].startswith("hint: ")
+        and "--python-distribution host" in lines[2]
+        and "PYOXIDIZER_PY_MIRROR" in lines[2]
+    )
+    assert result.stderr.count("--python-distribution") == 1
     assert not any((tmp_path / "empty-cache").rglob("*.tar.*"))

@@ -61,6 +61,7 @@ def find_config(start: Path, env: Mapping[str, str] | None = None) -> Path:
     if found is None:
         raise ConfigError(
             f"unable to find {CONFIG_FILENAME} at {start} or in any directory above it",
-            hint="create one with `pyoxidizer-py init-config-file DIR`, or pass --path",
+            hint="create one with `pyoxidizer-py init-config-file DIR`, or name its directory "
+            "(build and run: --path DIR; list-targets: DIR)",
         )
     return found

@@ -60,7 +60,7 @@ from pyoxidizer_py.config.source import (
     decode_source,
     instrument,
 )
-from pyoxidizer_py.errors import ConfigError, PyOxidizerError
+from pyoxidizer_py.errors import ConfigError, DownloadError, PyOxidizerError
 
 __all__ = [
     "FrozenModule",
@@ -934,4 +934,5 @@ def _config_error(exc: BaseException, maps: Mapping[str, SourceMap] | None = Non
     if where is None:
         return err_type(message, hint=hint)
     file, line, col = where
-    return err_type(message, file=file, line=line, col=col, snippet=_snippet(maps.get(file), line, col), hint=hint)
+    snippet = "" if isinstance(cause, DownloadError) else _snippet(maps.get(file), line, col)
+    return err_type(message, file=file, line=line, col=col, snippet=snippet, hint=hint)

@@ -351,6 +351,16 @@ def render_init_readme(name: str) -> str:
     return env.get_template("README.md.j2").render(name=name, version=__version__)
 
 
+# What ``artifacts/pyo3-build-config-file.txt`` holds until ``run-build-script`` writes the real one.
+# PyO3's build script reads that file before this project's build.rs can run; without it a first
+# ``cargo build`` fails inside pyo3-ffi with "failed to open PyO3 config file". PyO3 reports a value
+# it cannot parse by quoting it, so this value is the instruction the user then sees.
+FIRST_BUILD_PLACEHOLDER = (
+    "version=run `pyoxidizer-py run-build-script build.rs` in this project once before the first "
+    "`cargo build` (it writes this file)\n"
+)
+
+
 def init_rust_project(path: Path, *, pyoxidizer_bzl: str, name: str | None = None) -> RustProject:
     """Create a new Rust project for ``init-rust-project`` (no network access needed).
 
@@ -382,6 +392,7 @@ def init_rust_project(path: Path, *, pyoxidizer_bzl: str, name: str | None = Non
     try:
         write_text_if_changed(path / "README.md", render_init_readme(name))
         write_bytes_if_changed(path / ".gitignore", (templates_dir() / "init" / "gitignore").read_bytes())
+        write_text_if_changed(path / "artifacts" / "pyo3-build-config-file.txt", FIRST_BUILD_PLACEHOLDER)
     except OSError as e:
         raise BuildError(f"cannot write the Rust project {path}: {e}") from e
     return project

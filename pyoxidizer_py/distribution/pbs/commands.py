@@ -28,7 +28,7 @@ from pyoxidizer_py.distribution.pbs.distribution import (
 from pyoxidizer_py.distribution.pbs.download import DownloadOptions, ProgressCallback
 from pyoxidizer_py.distribution.pbs.extract import extract_archive
 from pyoxidizer_py.distribution.pbs.integrity import verify_local_archive
-from pyoxidizer_py.errors import DistributionError
+from pyoxidizer_py.errors import DistributionError, DownloadError
 
 __all__ = [
     "cache_clear",
@@ -74,9 +74,16 @@ def python_distribution_extract(
         raise DistributionError("must only specify one of --download-default or --archive-path")
     if archive_path is None:
         entry = resolve_catalog_entry()
-        archive = ensure_archive(
-            entry.effective_url(), entry.sha256, cache=open_cache(cache_dir), options=options, progress=progress
-        )
+        try:
+            archive = ensure_archive(
+                entry.effective_url(), entry.sha256, cache=open_cache(cache_dir), options=options, progress=progress
+            )
+        except DownloadError as exc:  # this command's offline route is a local archive, not a distribution spec
+            raise DownloadError(
+                exc.message,
+                hint="offline, pass --archive-path ARCHIVE (a python-build-standalone archive you have), "
+                "or set PYOXIDIZER_PY_MIRROR to a mirror holding <release>/<archive>",
+            ) from exc
     else:
         archive = Path(archive_path)
         verify_local_archive(archive)

@@ -29,7 +29,7 @@ from urllib.request import url2pathname
 
 import requests
 
-from pyoxidizer_py.errors import DistributionError
+from pyoxidizer_py.errors import DistributionError, DownloadError
 
 __all__ = [
     "OFFLINE_HINT",
@@ -44,9 +44,8 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 OFFLINE_HINT = (
-    "to work offline, set PYOXIDIZER_PY_MIRROR to a mirror (http(s):// or file:// base holding "
-    "<release>/<archive>), use a local archive (PythonDistribution(sha256=..., local_path=...)), "
-    "or pass --python-distribution host|PATH (or PYOXIDIZER_PY_DISTRIBUTION)"
+    "offline, pass --python-distribution host (the Python running pyoxidizer-py) or a python executable or "
+    "archive path; or set PYOXIDIZER_PY_MIRROR to a mirror holding <release>/<archive>"
 )
 
 
@@ -60,13 +59,18 @@ class DownloadOptions:
         retries: further attempts after the first (so ``retries + 1`` in all).
         backoff: seconds before the first retry; doubled for each later one.
         chunk_size: bytes read per iteration.
+        give_up_connecting: seconds after the first attempt began past which a failure to
+            connect at all (refused, unknown host, no route, connect timeout) is not retried:
+            with no network the command fails within about this long, while a download cut
+            off mid-body is retried ``retries`` times whatever the time.
     """
 
-    connect_timeout: float = 15.0
+    connect_timeout: float = 8.0
     read_timeout: float = 60.0
     retries: int = 4
     backoff: float = 0.5
     chunk_size: int = 1 << 16
+    give_up_connecting: float = 4.0
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -93,7 +97,16 @@ ProgressCallback = Callable[[DownloadEvent], None]
 
 
 class _Retryable(Exception):
-    """An attempt failed in a way another attempt may fix."""
+    """An attempt failed in a way another attempt may fix.
+
+    Args:
+        reason: short human text (``connection refused``).
+        connecting: the failure happened before any answer (see ``give_up_connecting``).
+    """
+
+    def __init__(self, reason: str, *, connecting: bool = False) -> None:
+        super().__init__(reason)
+        self.connecting = connecting
 
 
 def hash_file(path: Path, *, chunk_size: int = 1 << 20) -> str:
@@ -157,7 +170,7 @@ def _attempt_http(
             url, headers=headers, stream=True, timeout=(options.connect_timeout, options.read_timeout)
         )
     except (requests.ConnectionError, requests.Timeout) as exc:
-        raise _Retryable(f"cannot connect: {_reason(exc)}") from exc
+        raise _Retryable(_connect_reason(exc, url, options), connecting=True) from exc
     with response:
         status = response.status_code
         if status == 416 and have:
@@ -166,7 +179,10 @@ def _attempt_http(
         if status >= 500 or status == 429:
             raise _Retryable(f"HTTP {status} {response.reason}")
         if status >= 400:
-            raise DistributionError(f"cannot download {url}: HTTP {status} {response.reason}", hint=OFFLINE_HINT)
+            raise DownloadError(
+                f"cannot download {unquote(url.rsplit('/', 1)[-1])}: HTTP {status} {response.reason}\n{url}",
+                hint=OFFLINE_HINT,
+            )
         length = response.headers.get("Content-Length")
         expected = int(length) if length and length.isdigit() else None
         if status == 206:
@@ -186,7 +202,7 @@ def _attempt_http(
                     fh, response.iter_content(options.chunk_size), digest, url, have, total, progress
                 )
         except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
-            raise _Retryable(f"connection lost: {_reason(exc)}") from exc
+            raise _Retryable(f"connection lost: {_connect_reason(exc, url, options)}") from exc
         if total is not None and received != total:
             raise _Retryable(f"body truncated: got {received} of {total} bytes")
         _emit(progress, DownloadEvent(kind="done", url=url, received=received, total=total))
@@ -211,9 +227,32 @@ def _attempt_file(
     return digest
 
 
-def _reason(exc: BaseException) -> str:
+def _connect_reason(exc: BaseException, url: str, options: DownloadOptions) -> str:
+    """A few words saying why a connection failed (``connection refused to 127.0.0.1:9``),
+    from the operating system's error at the root of requests' and urllib3's wrappers."""
+    import socket
+
+    host = urlparse(url).netloc or url
+    if isinstance(exc, requests.ConnectTimeout):
+        return f"no answer from {host} within {options.connect_timeout:g} s"
+    if isinstance(exc, requests.ReadTimeout):
+        return f"no data from {host} for {options.read_timeout:g} s"
+    seen: set[int] = set()
+    stack: list[BaseException] = [exc]
+    while stack:
+        cause = stack.pop()
+        if id(cause) in seen:
+            continue
+        seen.add(id(cause))
+        if isinstance(cause, socket.gaierror):
+            return f"cannot resolve {urlparse(url).hostname} ({cause.strerror or cause})"
+        if isinstance(cause, OSError) and cause.strerror:
+            return f"{cause.strerror[:1].lower()}{cause.strerror[1:]} ({host})"
+        reason = getattr(cause, "reason", None)
+        nested = [reason, cause.__cause__, cause.__context__, *getattr(cause, "args", ())]
+        stack.extend(e for e in nested if isinstance(e, BaseException))
     text = str(exc)
-    return text if len(text) < 300 else text[:300] + "..."
+    return text if len(text) < 120 else text[:117] + "..."
 
 
 def download_file(
@@ -256,13 +295,19 @@ def download_file(
     own_session = session is None
     session = session or requests.Session()
     last_reason = ""
+    attempts = 0
+    connecting = False  # the last attempt failed before any answer
+    started = time.monotonic()
     try:
         for attempt in range(options.retries + 1):
             if attempt:
                 delay = options.backoff * (2 ** (attempt - 1))
+                if connecting and time.monotonic() - started + delay > options.give_up_connecting:
+                    break  # no network: say so now rather than after every retry
                 logger.info("retrying %s in %.1fs (%s)", url, delay, last_reason)
                 _emit(progress, DownloadEvent(kind="retry", url=url, message=last_reason))
                 time.sleep(delay)
+            attempts += 1
             try:
                 if scheme == "file":
                     digest = _attempt_file(url, partial, options, progress)
@@ -270,6 +315,7 @@ def download_file(
                     digest = _attempt_http(session, url, partial, options, progress)
             except _Retryable as exc:
                 last_reason = str(exc)
+                connecting = exc.connecting
                 logger.info("download of %s failed: %s", url, last_reason)
                 continue
             actual = digest.hexdigest()
@@ -287,8 +333,9 @@ def download_file(
     finally:
         if own_session:
             session.close()
-    raise DistributionError(
-        f"cannot download {url} after {options.retries + 1} attempts: {last_reason}; {OFFLINE_HINT}",
+    tries = "1 attempt" if attempts == 1 else f"{attempts} attempts"
+    raise DownloadError(
+        f"cannot download {unquote(url.rsplit('/', 1)[-1])}: {last_reason}; gave up after {tries}\n{url}",
         hint=OFFLINE_HINT,
     )
 
