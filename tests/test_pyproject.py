@@ -159,6 +159,44 @@ def test_uv_lock_without_uv_is_a_clear_error(tmp_path: Path) -> None:
     assert f"{project / 'uv.lock'}: uv.lock is the project's lock, but uv is not installed" in err
 
 
+def test_dependency_sources_are_taken_in_order(tmp_path: Path) -> None:
+    """pylock.toml, then uv.lock, then [tool.pyoxidizer-py] requirements, then the metadata."""
+    project = write_project(
+        tmp_path / "p",
+        TINY + 'dependencies = ["six"]\n[project.scripts]\ntiny = "tiny:main"\n\n[tool.pyoxidizer-py]\n'
+        'requirements = "requirements.txt"\n',
+        {
+            "pylock.toml": 'lock-version = "1.0"\n[[packages]]\nname = "six"\nversion = "1.16.0"\n',
+            "uv.lock": "version = 1\n",
+            "requirements.txt": "six==1.15.0\n",
+        },
+    )
+    zero = generate_config(project)
+    assert zero.deps_origin == "pinned from pylock.toml (PEP 751)"
+    assert '"six==1.16.0"' in zero.text and "requirements.txt" not in zero.text
+    (project / "pylock.toml").unlink()
+    # uv.lock comes next (here uv is not on PATH, which is the error that says so).
+    err = one_error_line(cli("list-targets", str(project), env={"PATH": "/usr/bin:/bin"}))
+    assert "uv.lock is the project's lock, but uv is not installed" in err
+    (project / "uv.lock").unlink()
+    zero = generate_config(project)
+    assert zero.deps_origin == "from requirements.txt"
+    assert 'exe.pip_install(["-r", CWD + "/" + "requirements.txt"])' in zero.text
+    (project / "pyproject.toml").write_text(
+        (project / "pyproject.toml").read_text(encoding="utf-8").replace('requirements = "requirements.txt"\n', ""),
+        encoding="utf-8",
+    )
+    zero = generate_config(project)
+    assert zero.deps_origin == "resolved by pip from the project's metadata"
+    assert "exe.pip_install([CWD])" in zero.text
+
+
+def test_run_with_several_scripts_needs_script(tmp_path: Path) -> None:
+    project = write_project(tmp_path / "p", TINY + '[project.scripts]\ntiny = "tiny:main"\nother = "tiny:other"\n')
+    err = one_error_line(cli("run", "--path", str(project)))
+    assert "declares several [project.scripts] (tiny, other): pass --script NAME" in err
+
+
 def test_script_whose_target_does_not_import_fails_the_build_naming_it(tmp_path: Path) -> None:
     project = write_project(
         tmp_path / "p",
@@ -349,8 +387,11 @@ def test_cli_with_a_compiled_dependency_and_a_uv_lock(sdists: Path, cargo_target
     (tmp_path / "schema.json").write_text('{"type": "object", "required": ["name"]}', encoding="utf-8")
     (tmp_path / "good.json").write_text('{"name": "x"}', encoding="utf-8")
     (tmp_path / "bad.json").write_text('{"other": 1}', encoding="utf-8")
-    result = cli("build", "--python-distribution", DEBIAN311, cwd=project, env={"CARGO_TARGET_DIR": str(cargo_target)})
+    result = cli(
+        "build", "--python-distribution", DEBIAN311, "-v", cwd=project, env={"CARGO_TARGET_DIR": str(cargo_target)}
+    )
     assert result.returncode == 0, result.stderr
+    assert "dependencies pinned from uv.lock (uv export)" in result.stderr
     install = project / INSTALL
     exe = install / "jsonschema"
     assert (install / "COPYING").read_text(encoding="utf-8").startswith("Copyright")
