@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pyoxidizer_py import __version__
-from pyoxidizer_py.config.discovery import CONFIG_FILENAME, find_config
+from pyoxidizer_py.config.discovery import CONFIG_FILENAME, find_config, find_zero_config_dir
 from pyoxidizer_py.errors import PyOxidizerError
 from pyoxidizer_py.templates_dir import templates_dir
 
@@ -202,9 +202,13 @@ def list_targets(start: Path, vars: Mapping[str, str | None] | None = None) -> T
         ConfigError: no config found, or the config has an error.
     """
     from pyoxidizer_py.config.evaluate import EvaluationOptions, evaluate_config
-    from pyoxidizer_py.config.pyproject import find_zero_config
 
-    zero = find_zero_config(start)
+    zero = None
+    project_dir = find_zero_config_dir(start)
+    if project_dir is not None:  # the pyproject stack is imported only when a pyproject.toml decides
+        from pyoxidizer_py.config.pyproject import generate_config
+
+        zero = generate_config(project_dir)
     config = zero.config_path if zero is not None else find_config(start)
     evaluation = evaluate_config(
         EvaluationOptions(

@@ -14,9 +14,10 @@ from pathlib import Path
 
 from pyoxidizer_py.errors import ConfigError
 
-__all__ = ["CONFIG_FILENAME", "find_config"]
+__all__ = ["CONFIG_FILENAME", "PYPROJECT_FILENAME", "find_config", "find_zero_config_dir"]
 
 CONFIG_FILENAME = "pyoxidizer.bzl"
+PYPROJECT_FILENAME = "pyproject.toml"
 log = logging.getLogger(__name__)
 
 
@@ -65,3 +66,34 @@ def find_config(start: Path, env: Mapping[str, str] | None = None) -> Path:
             "(build and run: --path DIR; list-targets: DIR)",
         )
     return found
+
+
+def find_zero_config_dir(start: Path, env: Mapping[str, str] | None = None) -> Path | None:
+    """The project directory of a zero-configuration build for ``start``, or None when a
+    ``pyoxidizer.bzl`` applies.
+
+    From ``start`` (``--path``) upwards, the first directory holding a ``pyoxidizer.bzl`` or a
+    ``pyproject.toml`` decides: a ``pyoxidizer.bzl`` wins (None); a ``pyproject.toml`` alone gives
+    its directory. A ``start`` that is a ``pyproject.toml`` file gives its directory;
+    ``PYOXIDIZER_CONFIG`` or a ``start`` naming any other file gives None. Only the file system
+    is looked at (``config.pyproject`` reads the file), so commands that evaluate a
+    ``pyoxidizer.bzl`` never import the pyproject stack.
+
+    Args:
+        start: a directory, or a file.
+        env: environment (default ``os.environ``).
+
+    Returns:
+        The absolute directory holding the deciding ``pyproject.toml``, or None.
+    """
+    environ = os.environ if env is None else env
+    if environ.get("PYOXIDIZER_CONFIG"):
+        return None
+    if start.is_file():
+        return start.resolve().parent if start.name == PYPROJECT_FILENAME else None
+    for d in [start.resolve(), *start.resolve().parents]:
+        if (d / CONFIG_FILENAME).is_file():
+            return None
+        if (d / PYPROJECT_FILENAME).is_file():
+            return d
+    return None

@@ -42,7 +42,6 @@ from __future__ import annotations
 import contextvars
 import os
 import re
-import tempfile
 import weakref
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -170,11 +169,41 @@ def _remember(exc: BaseException) -> None:
 
 
 # --- Rust's stderr ---------------------------------------------------------------------------
+def _capture_fd() -> int:
+    """A new readable, writable, seekable descriptor that captured output goes to.
+
+    Linux: an anonymous memory file (``memfd_create(2)``, https://man7.org/linux/man-pages/man2/memfd_create.2.html),
+    no file system access. Elsewhere: an unlinked temporary file.
+
+    Raises:
+        OSError: no such file can be made.
+    """
+    memfd_create = getattr(os, "memfd_create", None)
+    if memfd_create is not None:
+        try:
+            return int(memfd_create("pyoxidizer-py-engine-stderr", os.MFD_CLOEXEC))
+        except OSError:
+            pass  # a kernel without memfd: fall back to a file
+    import tempfile  # only where memfd is missing (tempfile pulls shutil, random: CLI start-up)
+
+    with tempfile.TemporaryFile() as f:
+        return os.dup(f.fileno())  # the file lives until this descriptor is closed
+
+
+def _read_fd(fd: int) -> bytes:
+    """Everything written to ``fd`` so far, read from its start."""
+    os.lseek(fd, 0, os.SEEK_SET)
+    chunks = []
+    while chunk := os.read(fd, 1 << 16):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 class _StderrGuard:
-    """Points file descriptor 2 at a temporary file while engine (Rust) code runs.
+    """Points file descriptor 2 at a capture file (``_capture_fd``) while engine (Rust) code runs.
 
     Rust's panic hook writes its message (and, with RUST_BACKTRACE, a backtrace)
-    straight to fd 2. While the engine runs, fd 2 goes to a temporary file; host
+    straight to fd 2. While the engine runs, fd 2 goes to the capture file; host
     functions called back from Starlark get the real stderr for their duration.
     After the outermost engine call, what was captured is discarded when the
     engine panicked and copied to the real stderr otherwise.
@@ -182,7 +211,7 @@ class _StderrGuard:
 
     def __init__(self) -> None:
         self.saved: int | None = None
-        self.capture: Any = None
+        self.capture: int | None = None
         self.depth = 0
         self.panicked = False
 
@@ -194,24 +223,29 @@ class _StderrGuard:
             import sys
 
             sys.stderr.flush()
-            self.capture = tempfile.TemporaryFile()  # noqa: SIM115 (closed in leave())
+            self.capture = _capture_fd()
             self.saved = os.dup(2)
-            os.dup2(self.capture.fileno(), 2)
+            os.dup2(self.capture, 2)
         except (OSError, ValueError, AttributeError):
-            self.saved = None
+            if self.saved is not None:
+                os.close(self.saved)
+            if self.capture is not None:
+                os.close(self.capture)
+            self.saved = self.capture = None
         self.panicked = False
 
     def leave(self) -> None:
         self.depth -= 1
-        if self.depth > 0 or self.saved is None:
+        if self.depth > 0 or self.saved is None or self.capture is None:
             return
         os.dup2(self.saved, 2)
         os.close(self.saved)
         self.saved = None
         capture, self.capture = self.capture, None
-        capture.seek(0)
-        data = capture.read()
-        capture.close()
+        try:
+            data = _read_fd(capture)
+        finally:
+            os.close(capture)
         if data and not self.panicked:
             os.write(2, data)
 
@@ -238,7 +272,7 @@ class _HostStderr:
             import sys
 
             sys.stderr.flush()
-            os.dup2(g.capture.fileno(), 2)
+            os.dup2(g.capture, 2)
 
 
 _STDERR = _StderrGuard()

@@ -13,16 +13,18 @@ import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pyoxidizer_py.config.context import DistributionRequest, EvaluationContext, using_context
 from pyoxidizer_py.config.dialect import dialect_globals, undefined_name
 from pyoxidizer_py.config.engine import StarlarkSession
 from pyoxidizer_py.config.source import function_arities, register_target_sites
 from pyoxidizer_py.config.targets import Target
-from pyoxidizer_py.distribution.model import Distribution
 from pyoxidizer_py.distribution.triples import host_triple
 from pyoxidizer_py.errors import ConfigError
+
+if TYPE_CHECKING:
+    from pyoxidizer_py.distribution.model import Distribution
 
 __all__ = ["Evaluation", "EvaluationOptions", "evaluate_config", "run_target_function"]
 

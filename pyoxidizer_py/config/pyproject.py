@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pyoxidizer_py.config.discovery import PYPROJECT_FILENAME, find_zero_config_dir
 from pyoxidizer_py.errors import ConfigError
 
 __all__ = [
@@ -47,7 +48,6 @@ __all__ = [
     "pylock_requirements",
 ]
 
-PYPROJECT_FILENAME = "pyproject.toml"
 TABLE = "tool.pyoxidizer-py"
 
 #: ``[tool.pyoxidizer-py]`` keys -> the dialect attribute (or CLI flag) each one sets.
@@ -735,16 +735,5 @@ def find_zero_config(
     Raises:
         ConfigError: see ``generate_config``.
     """
-    import os
-
-    environ = os.environ if env is None else env
-    if environ.get("PYOXIDIZER_CONFIG"):
-        return None
-    if start.is_file():
-        return generate_config(start.resolve().parent, options) if start.name == PYPROJECT_FILENAME else None
-    for d in [start.resolve(), *start.resolve().parents]:
-        if (d / "pyoxidizer.bzl").is_file():
-            return None
-        if (d / PYPROJECT_FILENAME).is_file():
-            return generate_config(d, options)
-    return None
+    project_dir = find_zero_config_dir(start, env)
+    return generate_config(project_dir, options) if project_dir is not None else None

@@ -11,7 +11,6 @@ configs) and 0.5.0 (the first release with Starlark configs).
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -149,5 +148,7 @@ def undefined_name_error(name: str, known: Iterable[str] = ()) -> ConfigError:
         return ConfigError(f"name '{name}' is not defined: {name} {when}; {removal.replacement}")
     if name in _NOT_GLOBALS:
         return ConfigError(f"name '{name}' is not defined: {_NOT_GLOBALS[name]}")
+    import difflib  # only for the error message (keeps list-targets' start-up small)
+
     close = difflib.get_close_matches(name, sorted(set(known)), n=1)
     return ConfigError(f"name '{name}' is not defined", hint=f"did you mean {close[0]!r}?" if close else None)
