@@ -51,9 +51,16 @@ TRIPLE = "x86_64-unknown-linux-gnu"
 
 
 def build_app(
-    root: Path, *, release: bool, cwd: Path, mtime: float | None = None, source_date_epoch: int | None = None
+    root: Path,
+    *,
+    release: bool,
+    cwd: Path,
+    mtime: float | None = None,
+    source_date_epoch: int | None = None,
+    licenses_filename: str | None = None,
 ) -> Path:
-    """Copy the test app to ``root/app`` and build it; returns the install directory."""
+    """Copy the test app to ``root/app`` and build it with the work dir ``root/work``; returns the
+    install directory (``root/app/build/<triple>/<profile>/install``)."""
     project = root / "app"
     shutil.copytree(APP, project, ignore=shutil.ignore_patterns("build", "__pycache__"))
     if mtime is not None:
@@ -74,7 +81,11 @@ def build_app(
         "--var",
         "LINK_MODE",
         "static",
+        "--work-dir",
+        str(root / "work"),
     ]
+    if licenses_filename is not None:
+        args += ["--var", "LICENSES", licenses_filename]
     if release:
         args.append("--release")
     result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
@@ -94,12 +105,21 @@ SOURCE_DATE_EPOCH = 1_700_000_000
 
 
 def build_twice(tmp: Path, *, release: bool) -> tuple[Path, Path]:
-    """Two builds; the release pair also sets SOURCE_DATE_EPOCH (the same value for both)."""
+    """Two builds; the release pair also sets SOURCE_DATE_EPOCH (the same value for both) and names
+    its license report NOTICES.txt (``exe.licenses_filename``)."""
     epoch = SOURCE_DATE_EPOCH if release else None
-    first = build_app(tmp / "one", release=release, cwd=tmp, source_date_epoch=epoch)
+    licenses = "NOTICES.txt" if release else None
+    first = build_app(tmp / "one", release=release, cwd=tmp, source_date_epoch=epoch, licenses_filename=licenses)
     elsewhere = tmp / "a-much-longer-directory-name" / "nested"
     elsewhere.mkdir(parents=True)
-    second = build_app(elsewhere, release=release, cwd=Path("/"), mtime=1_000_000_000, source_date_epoch=epoch)
+    second = build_app(
+        elsewhere,
+        release=release,
+        cwd=Path("/"),
+        mtime=1_000_000_000,
+        source_date_epoch=epoch,
+        licenses_filename=licenses,
+    )
     return first, second
 
 
@@ -117,16 +137,16 @@ def _assert_identical(first: Path, second: Path) -> None:
     exe_a, exe_b = first / "trustapp", second / "trustapp"
     assert hashlib.sha256(exe_a.read_bytes()).hexdigest() == hashlib.sha256(exe_b.read_bytes()).hexdigest()
     assert tree_digests(first) == tree_digests(second)
-    # The packed resources are embedded in the executable; where the artifacts directory is
-    # kept under the project's build dir, its copy is identical too.
-    packed = [sorted(p.parent.parent.parent.parent.rglob("packed-resources")) for p in (first, second)]
-    assert len(packed[0]) == len(packed[1])
-    for a, b in zip(*packed, strict=True):
-        assert a.read_bytes() == b.read_bytes()
+    # The packed resources (embedded in the executable) as written in each build's work dir,
+    # whose paths differ in length.
+    roots = [install.parents[4] for install in (first, second)]  # <root>/app/build/<triple>/<profile>/install
+    packed = [list((root / "work").rglob("packed-resources")) for root in roots]
+    assert [len(found) for found in packed] == [1, 1]
+    assert packed[0][0].read_bytes() == packed[1][0].read_bytes()
     data = exe_a.read_bytes()
-    for root in (first, second):
-        project_root = root.parent.parent.parent.parent  # <tmp>/.../app
-        assert str(project_root).encode() not in data
+    for root in roots:
+        assert str(root / "app").encode() not in data
+        assert str(root / "work").encode() not in data
     assert str(Path.home() / ".cargo").encode() not in data
     # The SBOM beside the executable is the one inside it.
     assert read_embedded_sbom(exe_b) == (second / "sbom.cdx.json").read_text()
@@ -143,6 +163,9 @@ def test_debug_builds_are_byte_identical(debug_builds: tuple[Path, Path]) -> Non
 @pytest.mark.cargo
 def test_release_builds_are_byte_identical(release_builds: tuple[Path, Path]) -> None:
     _assert_identical(*release_builds)
+    install = release_builds[0]
+    assert sorted(p.name for p in install.iterdir()) == ["NOTICES.txt", "sbom.cdx.json", "trustapp"]
+    assert "PyYAML 6.0.2" in (install / "NOTICES.txt").read_text()
     bom = json.loads((release_builds[0] / "sbom.cdx.json").read_text())
     assert bom["metadata"]["timestamp"] == "2023-11-14T22:13:20+00:00"  # SOURCE_DATE_EPOCH
 

@@ -8,6 +8,7 @@ def make_exe():
     exe = dist.to_python_executable(name = "trustapp", config = config)
     exe.libpython_link_mode = VARS.get("LINK_MODE", "default")
     exe.sbom_embed = True
+    exe.licenses_filename = VARS.get("LICENSES", "COPYING.txt")
     exe.add_python_resources(exe.read_package_root(path = "src", packages = ["trustapp"]))
     exe.add_python_resources(exe.pip_install(["PyYAML==6.0.2", "packaging==25.0"]))
     return exe
