@@ -37,6 +37,7 @@ from typing import Any
 import filelock
 
 from pyoxidizer_py.artifacts.atomic_write import copy_if_changed, write_bytes_if_changed
+from pyoxidizer_py.artifacts.compression import zstd_compressor
 from pyoxidizer_py.artifacts.extra_files import write_extra_files_list
 from pyoxidizer_py.artifacts.filesystem import FilesystemInstall
 from pyoxidizer_py.artifacts.pyo3_config import install_runtime_files, plan_link, write_link_artifacts
@@ -53,6 +54,7 @@ from pyoxidizer_py.distribution.pbs.cache import CACHEDIR_TAG
 from pyoxidizer_py.environment import config_identity, config_work_dir, work_root
 from pyoxidizer_py.errors import BuildError, PyOxidizerError
 from pyoxidizer_py.resources.plan import plan_resources, shared_objects_in_memory
+from pyoxidizer_py.resources.strip import strip_shared_objects
 from pyoxidizer_py.rust_project.cargo import CargoBuildOptions, cargo_build
 from pyoxidizer_py.rust_project.project import render_project
 
@@ -285,6 +287,8 @@ class _Builder:
         config = exe.config.record.copy()
         _check_syntax(dist, exe.resources, config.run_command)
         selected = _filter_stdlib(exe, dist, config, artifacts)
+        if self.options.release:
+            selected = strip_shared_objects(selected, self.work / "stripped")
         policy = exe.policy.record
         resource_plan = plan_resources(
             selected,
@@ -300,6 +304,7 @@ class _Builder:
             config=config,
             bytecode_cache_dir=self.work / "bytecode-cache",
             manifest_path=self.manifest_path(install_dir),
+            compressor=zstd_compressor(self.work / "zstd-cache") if policy.resources_compression == "zstd" else None,
         )
         fs = resources.filesystem
         search = None if config.module_search_paths is not None else list(resources.module_search_paths)

@@ -27,6 +27,7 @@ from pyoxidizer_py.artifacts.packed_resources import (
     FrozenEntry,
     PackedContents,
     PackedFileModule,
+    PackedMemoryExtension,
     PackedMemoryModule,
     encode_packed_resources,
     read_packed_resources,
@@ -108,6 +109,43 @@ def test_packed_format_roundtrip_and_determinism() -> None:
     # Identical payloads are stored once.
     assert blob.count(b"print(1)\n") == 1
     assert blob.count(b"CODE-main-O2") == 1
+
+
+def test_compressed_payloads_roundtrip_and_frozen_modules_stay_raw(tmp_path: Path) -> None:
+    from pyoxidizer_py.artifacts.compression import zstd_compressor
+
+    text = b"print('a fairly long line of Python source that repeats')\n" * 40
+    contents = PackedContents(
+        bytecode_magic=b"\x01\x02\r\n",
+        memory_modules=[
+            PackedMemoryModule(name="cold", is_package=False, source=text, bytecode={0: text * 2}),
+            PackedMemoryModule(name="hot", is_package=False, source=None, bytecode={0: text * 3}),
+            PackedMemoryModule(name="tiny", is_package=False, source=b"x = 1\n", bytecode={}),
+        ],
+        memory_data={("cold", "data.txt"): text * 4},
+        memory_extensions=[PackedMemoryExtension(name="_ext", is_package=False, path="_ext.so", data=text * 5)],
+        frozen=[FrozenEntry(name="hot", is_package=False, code=text * 3)],
+    )
+    cache = tmp_path / "zstd"
+    blob = encode_packed_resources(contents, zstd_compressor(cache))
+    plain = encode_packed_resources(contents)
+    assert len(blob) < len(plain) / 3
+    assert encode_packed_resources(contents, zstd_compressor(cache)) == blob  # the cache gives the same bytes
+    assert encode_packed_resources(contents, zstd_compressor(None)) == blob
+    view = read_packed_resources(blob)
+    # Negative lengths mark frames; the payloads come back whole.
+    assert view.modules["cold"][3] < 0 and view.modules["cold"][5] < 0
+    assert view.module_source("cold") == text and view.module_bytecode("cold") == text * 2
+    assert view.extension_data("_ext") == text * 5
+    assert view.payload(*view.package_data["cold"]["data.txt"][1:]) == text * 4
+    # The frozen table's code and the module it holds are raw (one copy, read in place); tiny payloads too.
+    assert view.modules["hot"][5] > 0 and blob.count(text * 3) == 1
+    assert view.frozen[0][2] == text * 3
+    assert view.modules["tiny"][3] == len(b"x = 1\n")
+    # A corrupt cache entry is not shipped: it is compressed again.
+    for frame in cache.rglob("*.zst"):
+        frame.write_bytes(b"garbage")
+    assert encode_packed_resources(contents, zstd_compressor(cache)) == blob
 
 
 def test_frozen_names_must_be_ascii() -> None:
@@ -288,15 +326,21 @@ def test_artifacts_load_modes(tmp_path: Path) -> None:
 # --- the importer in plain interpreters -------------------------------------------------------------
 
 _HARNESS = r"""
-import sys, types
+import os, sys, types
 blob_path, origin, importer_path = sys.argv[1:4]
+decompress = None
+if os.environ.get("ZSTD_PATH"):  # the runtime's decoder is Rust; in a plain interpreter use python-zstandard
+    sys.path.insert(0, os.environ["ZSTD_PATH"])
+    import zstandard
+    decompress = zstandard.ZstdDecompressor().decompress
+    del sys.path[0]
 with open(blob_path, "rb") as f:
     blob = f.read()
 module = types.ModuleType("_pyoxidizer_importer")
 with open(importer_path, "rb") as f:
     exec(compile(f.read(), "_pyoxidizer_importer.py", "exec"), module.__dict__)
 sys.modules["_pyoxidizer_importer"] = module
-module.install([memoryview(blob)], origin, False)
+module.install([memoryview(blob)], origin, False, None, decompress)
 sys.path[:] = [origin + "/lib"]  # what the executable's module_search_paths give
 del sys.argv[:4]
 exec(sys.argv[0], {"__name__": "__main__"})
@@ -354,6 +398,7 @@ def app_pkgroot(tmp_path_factory: pytest.TempPathFactory) -> Path:
 HARNESS_CASES = [(v, "in-memory") for v in sorted(PYTHONS)] + [
     ("3.11", "filesystem-relative:app"),
     ("3.13", "filesystem-relative:app"),
+    ("zstd", "in-memory"),  # this interpreter (which has python-zstandard), compressed payloads
 ]
 
 
@@ -362,7 +407,20 @@ def test_importer_serves_stdlib_and_app_in_plain_interpreter(
     case: tuple[str, str], tmp_path: Path, app_pkgroot: Path
 ) -> None:
     version, app_location = case
-    dist = introspect_installed(PYTHONS[version])
+    env = {"PATH": os.environ["PATH"]}
+    compressor = None
+    python = PYTHONS.get(version)
+    if version == "zstd":
+        import zstandard
+
+        from pyoxidizer_py.artifacts.compression import zstd_compressor
+
+        version = f"{sys.version_info.major}.{sys.version_info.minor}"
+        python = Path(sys.executable)
+        compressor = zstd_compressor(tmp_path / "zstd")
+        env["ZSTD_PATH"] = str(Path(zstandard.__file__).parent.parent)
+    assert python is not None
+    dist = introspect_installed(python)
     # Stdlib sources are not kept by default; keep them here to check the importer serves them.
     resources = _app_resources(dist, PackagingPolicy(include_distribution_sources=True), app_pkgroot, app_location)
     result = write_resource_artifacts(
@@ -371,12 +429,15 @@ def test_importer_serves_stdlib_and_app_in_plain_interpreter(
         artifacts_dir=tmp_path / "art",
         install_dir=tmp_path / "inst",
         bytecode_cache_dir=tmp_path / "bc",
+        compressor=compressor,
     )
     assert result.blob_path is not None
+    if compressor is not None:
+        view = read_packed_resources(result.blob_path.read_bytes())
+        assert view.modules["json"][3] < 0  # compressed source
     origin = tmp_path / "inst"
-    env = {"PATH": os.environ["PATH"]}
     proc = subprocess.run(
-        [str(PYTHONS[version]), "-I", "-S", "-c", _HARNESS, str(result.blob_path), str(origin), str(IMPORTER), _CHECKS],
+        [str(python), "-I", "-S", "-c", _HARNESS, str(result.blob_path), str(origin), str(IMPORTER), _CHECKS],
         capture_output=True,
         text=True,
         env=env,

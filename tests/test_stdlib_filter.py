@@ -7,6 +7,7 @@ interpreters; the last test (marker ``cargo``) builds one release single-file ex
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import shutil
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 from fixtures_runtime import IMPORTER, PYENV_PYTHONS
 
+from pyoxidizer_py.artifacts.packed_resources import read_packed_resources
 from pyoxidizer_py.artifacts.resource_artifacts import startup_modules, write_resource_artifacts
 from pyoxidizer_py.distribution.installed import introspect_installed
 from pyoxidizer_py.distribution.model import Distribution
@@ -236,7 +238,18 @@ def test_release_single_file_is_stripped_and_filtered(tmp_path: Path) -> None:
         sections = {s.name for s in elf.iter_sections()}
         assert ".symtab" not in sections and ".debug_info" not in sections
         assert elf.get_section_by_name(".dynsym").num_symbols() > 1000
-    # A copy runs alone; _decimal comes from lib/ beside it.
+    # Extension modules are stripped of debug info too (pyenv's carry it); they are in memory, compressed.
+    blob = next((tmp_path / "work").rglob("release/*/artifacts/packed-resources")).read_bytes()
+    view = read_packed_resources(blob)
+    assert view.modules["_decimal"][4] < 0  # a zstd frame
+    decimal = view.extension_data("_decimal")
+    assert decimal is not None
+    with io.BytesIO(decimal) as f:
+        assert ELFFile(f).get_section_by_name(".debug_info") is None
+    original = next(Path(PYTHONS["3.11"]).parent.parent.glob("lib/python3.11/lib-dynload/_decimal.*.so"))
+    assert len(decimal) < original.stat().st_size / 2
+    assert not (install / "lib").exists()
+    # A copy runs alone.
     alone = tmp_path / "alone"
     shutil.copytree(install, alone)
     proc = subprocess.run([str(alone / "tool")], capture_output=True, text=True, check=False)

@@ -16,8 +16,11 @@ beside it, that the runtime reads without copying. Described for users in
   while it initialises (``encodings`` and its codecs, ``site`` on 3.10, ...) and the
   importer itself come from memory on every CPython 3.10-3.14;
 * the **data** section: module sources, bytecode (bare marshal payloads, no ``.pyc``
-  header) and file contents, each a slice addressed by absolute (offset, length).
-  Identical payloads are stored once;
+  header), file contents and shared objects, each a slice addressed by absolute
+  (offset, length). Identical payloads are stored once. A **negative length** ``-n`` means
+  the ``n`` bytes at the offset are one Zstandard frame (RFC 8878, with its content size)
+  that decompresses to the payload; the frozen section's code is never compressed, nor are
+  the modules it holds, so what CPython imports while it starts costs no decompression;
 * the **index** (last), a ``marshal`` (format version 2: no back-references, so equal
   input gives equal bytes) tuple the importer loads with one ``marshal.loads`` call.
 
@@ -55,7 +58,7 @@ from __future__ import annotations
 import hashlib
 import marshal
 import struct
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -89,7 +92,7 @@ __all__ = [
 
 DEFAULT_PACKED_RESOURCES_FILENAME = "packed-resources"
 MAGIC = b"PYOXRES\x00"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 _HEADER = struct.Struct("<8sIIQQQQQQ4sI")
 HEADER_SIZE = _HEADER.size  # 72
 _FROZEN_COUNT = struct.Struct("<II")
@@ -234,26 +237,45 @@ def content_key(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
-class _Data:
-    """The data section: payloads appended once each, addressed by absolute offsets."""
+Compressor = Callable[[bytes], bytes]
+"""Returns one Zstandard frame (with its content size) holding the given payload."""
 
-    def __init__(self, base: int) -> None:
+_MIN_COMPRESSED = 64
+"""Payloads shorter than this stay uncompressed (a frame's header and the call cost more)."""
+
+
+class _Data:
+    """The data section: payloads appended once each, addressed by absolute offsets.
+
+    With a compressor, payloads added with ``compress=True`` are stored as Zstandard frames
+    when that makes them smaller; their span then has a negative length.
+    """
+
+    def __init__(self, base: int, compressor: Compressor | None = None) -> None:
         self.base = base
         self.size = 0
         self.chunks: list[bytes] = []
-        self.seen: dict[bytes, int] = {}
+        self.seen: dict[tuple[bytes, bool], tuple[int, int]] = {}
+        self.compressor = compressor
 
-    def add(self, payload: bytes) -> tuple[int, int]:
+    def add(self, payload: bytes, *, compress: bool = False) -> tuple[int, int]:
         if not payload:
             return (0, 0)
-        key = hashlib.blake2b(payload, digest_size=20).digest()
-        offset = self.seen.get(key)
-        if offset is None:
-            offset = self.base + self.size
-            self.seen[key] = offset
-            self.chunks.append(payload)
-            self.size += len(payload)
-        return (offset, len(payload))
+        compress = compress and self.compressor is not None and len(payload) >= _MIN_COMPRESSED
+        key = (hashlib.blake2b(payload, digest_size=20).digest(), compress)
+        span = self.seen.get(key)
+        if span is None:
+            stored, length = payload, len(payload)
+            if compress:
+                assert self.compressor is not None
+                frame = self.compressor(payload)
+                if len(frame) < len(payload):
+                    stored, length = frame, -len(frame)
+            span = (self.base + self.size, length)
+            self.seen[key] = span
+            self.chunks.append(stored)
+            self.size += len(stored)
+        return span
 
 
 def _namespace_packages(names: Iterable[str], owners: Iterable[tuple[str, int]]) -> dict[str, list[int]]:
@@ -302,11 +324,17 @@ def _frozen_section(frozen: list[FrozenEntry]) -> tuple[bytes, list[tuple[int, i
     return bytes(section), patches
 
 
-def encode_packed_resources(contents: PackedContents) -> bytes:
+def encode_packed_resources(contents: PackedContents, compressor: Compressor | None = None) -> bytes:
     """Serialise ``contents`` into the ``packed-resources`` format (module docstring).
 
     Later entries win over earlier ones with the same name; a module both in memory and in
-    files keeps the in-memory one. Output is deterministic: equal input gives equal bytes.
+    files keeps the in-memory one. Output is deterministic: equal input gives equal bytes
+    (given a deterministic ``compressor``).
+
+    Args:
+        contents: what goes into the blob.
+        compressor: compresses every payload but the frozen modules' (``zstd_compressor``);
+            None stores everything uncompressed.
 
     Raises:
         BuildError: a frozen module name is not ASCII, or the bytecode magic is not 4 bytes.
@@ -324,7 +352,7 @@ def encode_packed_resources(contents: PackedContents) -> bytes:
     frozen = sorted({f.name: f for f in contents.frozen}.values(), key=lambda f: f.name)
     frozen_bytes, patches = _frozen_section(frozen)
     section = bytearray(frozen_bytes)
-    data = _Data(HEADER_SIZE + len(section))  # data follows the frozen section; the index comes last
+    data = _Data(HEADER_SIZE + len(section), compressor)  # data follows the frozen section; the index comes last
     for pos, flags, code in patches:
         name_offset = _FROZEN_ENTRY.unpack_from(section, pos)[0]
         _FROZEN_ENTRY.pack_into(section, pos, name_offset, *data.add(code), flags)
@@ -334,24 +362,27 @@ def encode_packed_resources(contents: PackedContents) -> bytes:
     files = {m.name: m for m in contents.file_modules if m.name not in memory and m.name not in extensions}
     modules: dict[str, tuple[Any, ...]] = {}
     owners: list[tuple[str, int]] = []
+    hot = {f.name for f in frozen}
     for name in sorted(memory):
         module = memory[name]
         entry = [MODULE_PACKAGE if module.is_package else 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+        cold = name not in hot
         if module.source is not None:
             entry[0] |= MODULE_SOURCE
-            entry[2:4] = data.add(module.source)
+            entry[2:4] = data.add(module.source, compress=cold)
         for level, payload in sorted(module.bytecode.items()):
             entry[0] |= MODULE_BYTECODE[level]
-            entry[4 + 2 * level : 6 + 2 * level] = data.add(payload)
+            entry[4 + 2 * level : 6 + 2 * level] = data.add(payload, compress=cold)
         modules[name] = _trim(entry)
         owners.append((name.rpartition(".")[0], 0))
     for name in sorted(extensions):
         ext = extensions[name]
         flags = MODULE_EXTENSION | (MODULE_PACKAGE if ext.is_package else 0)
-        modules[name] = (flags, 0, ext.path, *data.add(ext.data), content_key(ext.data), tuple(ext.dependencies))
+        span = data.add(ext.data, compress=True)
+        modules[name] = (flags, 0, ext.path, *span, content_key(ext.data), tuple(ext.dependencies))
         owners.append((name.rpartition(".")[0], 0))
     shared_libraries = {
-        lib.name: (0, *data.add(lib.data), content_key(lib.data))
+        lib.name: (0, *data.add(lib.data, compress=True), content_key(lib.data))
         for lib in sorted(contents.memory_shared_libraries, key=lambda lib: lib.name)
     }
     for name in sorted(files):
@@ -368,7 +399,7 @@ def encode_packed_resources(contents: PackedContents) -> bytes:
         modules[name] = (flags, loc)
     package_data: dict[str, dict[str, tuple[int, ...]]] = {}
     for (package, rel), payload in sorted(contents.memory_data.items()):
-        package_data.setdefault(package, {})[rel] = (0, *data.add(payload))
+        package_data.setdefault(package, {})[rel] = (0, *data.add(payload, compress=True))
         owners.append((package, 0))
     for (package, rel), prefix in sorted(contents.file_data.items()):
         if rel not in package_data.get(package, {}):
@@ -377,7 +408,7 @@ def encode_packed_resources(contents: PackedContents) -> bytes:
             owners.append((package, loc))
     distributions: dict[str, dict[str, tuple[int, ...]]] = {}
     for (directory, rel), payload in sorted(contents.memory_distribution_files.items()):
-        distributions.setdefault(directory, {})[rel] = (0, *data.add(payload))
+        distributions.setdefault(directory, {})[rel] = (0, *data.add(payload, compress=True))
     for (directory, rel), prefix in sorted(contents.file_distribution_files.items()):
         if rel not in distributions.get(directory, {}):
             distributions.setdefault(directory, {})[rel] = (loc_of(prefix),)
@@ -412,8 +443,11 @@ def encode_packed_resources(contents: PackedContents) -> bytes:
     return header + bytes(section) + data_bytes + index_bytes
 
 
-def write_packed_resources(path: Path, contents: PackedContents) -> tuple[Path, bool]:
-    """Encode ``contents`` and write them to ``path`` atomically, only when the bytes changed.
+def write_packed_resources(
+    path: Path, contents: PackedContents, compressor: Compressor | None = None
+) -> tuple[Path, bool]:
+    """Encode ``contents`` (``encode_packed_resources``) and write them to ``path`` atomically, only when
+    the bytes changed.
 
     Returns:
         ``(path, written)``: written is False when the file already held these bytes (cargo
@@ -422,7 +456,7 @@ def write_packed_resources(path: Path, contents: PackedContents) -> tuple[Path, 
     Raises:
         BuildError: encoding fails or the file cannot be written.
     """
-    blob = encode_packed_resources(contents)
+    blob = encode_packed_resources(contents, compressor)
     try:
         written = write_bytes_if_changed(path, blob)
     except OSError as exc:
@@ -454,27 +488,34 @@ class PackedView:
     options: dict[str, Any]
     blob: bytes
 
+    def payload(self, offset: int, length: int) -> bytes:
+        """The payload at a span of the index (a negative length: a Zstandard frame, decompressed)."""
+        if length >= 0:
+            return self.blob[offset : offset + length]
+        import zstandard
+
+        return zstandard.ZstdDecompressor().decompress(self.blob[offset : offset - length])
+
     def module_source(self, name: str) -> bytes | None:
         """The in-memory source of a module, or None."""
         entry = self.modules[name]
         if entry[1] != 0 or not entry[0] & MODULE_SOURCE or entry[0] & (MODULE_NAMESPACE | MODULE_EXTENSION):
             return None
-        return self.blob[entry[2] : entry[2] + entry[3]]
+        return self.payload(entry[2], entry[3])
 
     def extension_data(self, name: str) -> bytes | None:
         """The bytes of an extension module loaded from memory, or None (a file or not an extension)."""
         entry = self.modules[name]
         if not entry[0] & MODULE_EXTENSION or entry[1] != 0:
             return None
-        return self.blob[entry[3] : entry[3] + entry[4]]
+        return self.payload(entry[3], entry[4])
 
     def module_bytecode(self, name: str, level: int = 0) -> bytes | None:
         """The in-memory bytecode (marshal payload) of a module at ``level``, or None."""
         entry = self.modules[name]
         if entry[1] != 0 or not entry[0] & MODULE_BYTECODE[level] or entry[0] & MODULE_NAMESPACE:
             return None
-        off, length = entry[4 + 2 * level], entry[5 + 2 * level]
-        return self.blob[off : off + length]
+        return self.payload(entry[4 + 2 * level], entry[5 + 2 * level])
 
 
 def read_packed_resources(blob: bytes) -> PackedView:

@@ -38,6 +38,7 @@ from pyoxidizer_py.artifacts.atomic_write import write_bytes_if_changed
 from pyoxidizer_py.artifacts.filesystem import FilesystemInstall, install_filesystem_resources, module_search_path
 from pyoxidizer_py.artifacts.interpreter_config import InterpreterConfig
 from pyoxidizer_py.artifacts.packed_resources import (
+    Compressor,
     FrozenEntry,
     PackedContents,
     PackedFileModule,
@@ -293,6 +294,7 @@ def write_resource_artifacts(
     config: InterpreterConfig | None = None,
     bytecode_cache_dir: Path | None = None,
     manifest_path: Path | None = None,
+    compressor: Compressor | None = None,
 ) -> ResourceArtifacts:
     """Install the filesystem resources and write the packed resources of one executable.
 
@@ -307,6 +309,8 @@ def write_resource_artifacts(
         bytecode_cache_dir: compiled bytecode cache shared across builds.
         manifest_path: where the list of installed files is kept between builds
             (``install_filesystem_resources``).
+        compressor: compresses the in-memory payloads (``policy.resources_compression = "zstd"``:
+            ``artifacts.compression.zstd_compressor``); None stores them uncompressed.
 
     Returns:
         A ``ResourceArtifacts``.
@@ -409,7 +413,7 @@ def write_resource_artifacts(
         memory_shared_libraries=list(libraries.values()),
         memory_only=plan.memory_only,
     )
-    blob = encode_packed_resources(contents)
+    blob = encode_packed_resources(contents, compressor)
     assert blob_name is not None
     target = (artifacts_dir if kind == "embedded" else install_dir) / blob_name
     try:

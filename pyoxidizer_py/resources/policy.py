@@ -144,6 +144,16 @@ class PackagingPolicy:
         doc='Standard library modules stdlib_filter = "imported" keeps anyway, with everything they import '
         "(modules imported by computed names: importlib.import_module, plugins, pickled classes).",
     )
+    resources_compression: str = setting(
+        "str",
+        "zstd",
+        choices=("zstd", "none"),
+        group=_G,
+        doc="How in-memory resources are stored in the packed resources: zstd compresses each module's "
+        "bytecode and source, each data file and each shared object into its own Zstandard frame, which the "
+        "runtime decompresses when it is first imported or read (the modules CPython imports while it starts "
+        "stay uncompressed); none stores them as they are (larger, no decompression). New in pyoxidizer-py.",
+    )
     resources_location: str = setting(
         "str",
         "in-memory",

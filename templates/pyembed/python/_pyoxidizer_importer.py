@@ -35,7 +35,7 @@ import sys
 __all__ = ["OxidizedFinder", "install"]
 
 _MAGIC = b"PYOXRES\x00"
-_FORMAT_VERSION = 2
+_FORMAT_VERSION = 3
 
 _PACKAGE = 0x01
 _NAMESPACE = 0x02
@@ -61,9 +61,18 @@ _CodeType = type(_u64.__code__)
 class _Store:
     """One packed resources blob: its memoryview, index and prefix directories."""
 
-    __slots__ = ("data", "distributions", "memory_only", "modules", "package_data", "prefix_dirs", "shared_libraries")
+    __slots__ = (
+        "data",
+        "decompress",
+        "distributions",
+        "memory_only",
+        "modules",
+        "package_data",
+        "prefix_dirs",
+        "shared_libraries",
+    )
 
-    def __init__(self, data, origin):
+    def __init__(self, data, origin, decompress=None):
         if bytes(data[:8]) != _MAGIC:
             raise ImportError("packed resources: bad magic (not a pyoxidizer-py packed resources blob)")
         version = int.from_bytes(data[8:12], "little")
@@ -76,6 +85,7 @@ class _Store:
         _version, prefixes, self.modules, self.package_data, self.distributions, self.shared_libraries, options = index
         self.memory_only = bool(options.get("memory_only"))
         self.data = data
+        self.decompress = decompress
         self.prefix_dirs = tuple(origin if p == "." else origin + "/" + p for p in prefixes)
 
     def module_path(self, loc, name, is_package):
@@ -87,7 +97,12 @@ class _Store:
         return self.prefix_dirs[loc] + "/" + name.replace(".", "/")
 
     def slice(self, offset, length):
-        return self.data[offset : offset + length]
+        """The payload at a span of the index; a negative length is a Zstandard frame, decompressed."""
+        if length >= 0:
+            return self.data[offset : offset + length]
+        if self.decompress is None:
+            raise ImportError("packed resources are compressed, but this runtime cannot decompress them")
+        return self.decompress(self.data[offset : offset - length])
 
 
 def _read_file(path):
@@ -1011,7 +1026,7 @@ def _excepthook(exc_type, exc, tb):
         sys.__excepthook__(exc_type, exc, tb)
 
 
-def install(sources, origin, filesystem_importer=False, load_shared_object=None):
+def install(sources, origin, filesystem_importer=False, load_shared_object=None, decompress=None):
     """Install the importer (called once by the runtime, right after the interpreter initialised).
 
     Args:
@@ -1021,6 +1036,8 @@ def install(sources, origin, filesystem_importer=False, load_shared_object=None)
         load_shared_object: the runtime's ``load(name, data, kind, key, memory_only)``, which
             returns a path the dynamic loader can open for an in-memory shared object (kind 0:
             extension module; kind 1: shared library, also loaded), or None.
+        decompress: the runtime's ``decompress(frame)``, which returns the bytes one Zstandard
+            frame holds (payloads stored with a negative length), or None.
 
     Returns:
         The ``OxidizedFinder`` now first on ``sys.meta_path``.
@@ -1029,7 +1046,7 @@ def install(sources, origin, filesystem_importer=False, load_shared_object=None)
         ImportError: a blob is not a packed resources blob for this CPython version.
     """
     origin = origin.rstrip("/") if origin != "/" else ""
-    stores = [_Store(data, origin) for data in sources]
+    stores = [_Store(data, origin, decompress) for data in sources]
     finder = OxidizedFinder(stores, origin, bool(filesystem_importer), load_shared_object)
     _adopt_modules(finder)
     meta_path = sys.meta_path

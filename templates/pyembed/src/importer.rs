@@ -11,9 +11,9 @@
 //!    (`encodings` and its codecs, `site` on 3.10, ...) and the importer module
 //!    from memory on every CPython 3.10-3.14, without two-phase initialisation
 //!    (`_Py_InitializeMain` is gone in 3.14.0);
-//! 2. after: `_pyoxidizer_importer.install(blobs, origin, filesystem_importer, load)`
-//!    runs with memoryviews over the blobs and the shared object loader of
-//!    `memload.rs` (Linux), and puts `OxidizedFinder` first on
+//! 2. after: `_pyoxidizer_importer.install(blobs, origin, filesystem_importer, load,
+//!    decompress)` runs with memoryviews over the blobs, the shared object loader of
+//!    `memload.rs` (Linux) and the Zstandard decoder of `decompress.rs`, and puts `OxidizedFinder` first on
 //!    `sys.meta_path` (see `templates/pyembed/python/_pyoxidizer_importer.py`);
 //! 3. the original frozen table is put back, so `FrozenImporter` only knows
 //!    CPython's own frozen modules again.
@@ -28,7 +28,7 @@ use crate::interpreter::NewInterpreterError;
 use crate::pystr;
 
 const MAGIC: &[u8; 8] = b"PYOXRES\0";
-const FORMAT_VERSION: u32 = 2;
+const FORMAT_VERSION: u32 = 3;
 const HEADER_SIZE: usize = 72;
 const FROZEN_ENTRY_SIZE: usize = 24;
 const FROZEN_PACKAGE: u32 = 0x01;
@@ -299,7 +299,8 @@ impl<'a> PackedImporter<'a> {
             ffi::Py_IncRef(none);
             none
         };
-        let result = if origin.is_null() || loader.is_null() {
+        let decompress = crate::decompress::decompress_function();
+        let result = if origin.is_null() || loader.is_null() || decompress.is_null() {
             std::ptr::null_mut()
         } else {
             ffi::PyObject_CallFunctionObjArgs(
@@ -308,10 +309,11 @@ impl<'a> PackedImporter<'a> {
                 origin,
                 flag,
                 loader,
+                decompress,
                 std::ptr::null_mut::<ffi::PyObject>(),
             )
         };
-        for object in [install, views, origin, flag, loader] {
+        for object in [install, views, origin, flag, loader, decompress] {
             if !object.is_null() {
                 ffi::Py_DecRef(object);
             }

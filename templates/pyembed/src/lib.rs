@@ -15,11 +15,13 @@
 //! command lines), `start_method` (`multiprocessing_start_method`), `importer`
 //! (packed resources: the frozen table during initialisation and the Python
 //! importer in `python/_pyoxidizer_importer.py`), `memload` (extension modules
-//! and shared libraries from memory, Linux), `pystr` (string conversions),
+//! and shared libraries from memory, Linux), `decompress` (Zstandard frames of
+//! the packed resources), `pystr` (string conversions),
 //! `allocator`, `terminfo`.
 
 mod allocator;
 mod config;
+mod decompress;
 mod importer;
 mod interpreter;
 mod launch;

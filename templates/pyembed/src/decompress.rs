@@ -1,0 +1,85 @@
+//! Zstandard decompression for the importer.
+//!
+//! In-memory payloads of the packed resources may be stored as one Zstandard
+//! frame each (RFC 8878; a negative length in the index, see
+//! `docs/packed-resources.md`). The importer calls `decompress(frame)` when it
+//! first needs such a payload. Frames are decoded by `ruzstd`, a pure Rust
+//! decoder (no C library to build or link), straight into a new `bytes` object
+//! sized from the frame header's content size.
+
+use std::ffi::{c_char, CString};
+
+use pyo3::ffi;
+use ruzstd::decoding::FrameDecoder;
+
+/// Decode one frame into a new `bytes` object, or set a Python `ImportError`.
+///
+/// # Safety
+/// The caller holds the GIL.
+unsafe fn decode(frame: &[u8]) -> *mut ffi::PyObject {
+    let fail = |message: String| {
+        let c = CString::new(message).unwrap_or_default();
+        ffi::PyErr_SetString(ffi::PyExc_ImportError, c.as_ptr());
+        std::ptr::null_mut()
+    };
+    let mut decoder = FrameDecoder::new();
+    let mut header = frame;
+    if let Err(e) = decoder.init(&mut header) {
+        return fail(format!("packed resources: invalid zstd frame: {e}"));
+    }
+    let size = decoder.content_size();
+    if size == 0 || size > isize::MAX as u64 {
+        return fail("packed resources: zstd frame without a content size".to_string());
+    }
+    let out = ffi::PyBytes_FromStringAndSize(std::ptr::null(), size as ffi::Py_ssize_t);
+    if out.is_null() {
+        return out;
+    }
+    let target = std::slice::from_raw_parts_mut(ffi::PyBytes_AsString(out) as *mut u8, size as usize);
+    match decoder.decode_all(frame, target) {
+        Ok(written) if written as u64 == size => out,
+        Ok(written) => {
+            ffi::Py_DecRef(out);
+            fail(format!("packed resources: zstd frame holds {written} bytes, its header says {size}"))
+        }
+        Err(e) => {
+            ffi::Py_DecRef(out);
+            fail(format!("packed resources: cannot decompress a zstd frame: {e}"))
+        }
+    }
+}
+
+unsafe extern "C" fn py_decompress(
+    _slf: *mut ffi::PyObject,
+    args: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    let mut buffer: ffi::Py_buffer = std::mem::zeroed();
+    if ffi::PyArg_ParseTuple(args, c"y*:decompress".as_ptr(), &mut buffer as *mut ffi::Py_buffer) == 0 {
+        return std::ptr::null_mut();
+    }
+    let frame = std::slice::from_raw_parts(buffer.buf as *const u8, buffer.len as usize);
+    let result = decode(frame);
+    ffi::PyBuffer_Release(&mut buffer);
+    result
+}
+
+static mut DECOMPRESS_DEF: ffi::PyMethodDef = ffi::PyMethodDef {
+    ml_name: c"decompress".as_ptr(),
+    ml_meth: ffi::PyMethodDefPointer {
+        PyCFunction: py_decompress,
+    },
+    ml_flags: ffi::METH_VARARGS,
+    ml_doc: c"decompress(frame) -> the bytes one Zstandard frame holds".as_ptr() as *const c_char,
+};
+
+/// A new reference to the `decompress` callable the importer is installed with.
+///
+/// # Safety
+/// The interpreter is initialised and this thread holds the GIL.
+pub(crate) unsafe fn decompress_function() -> *mut ffi::PyObject {
+    ffi::PyCFunction_NewEx(
+        std::ptr::addr_of_mut!(DECOMPRESS_DEF),
+        std::ptr::null_mut(),
+        std::ptr::null_mut(),
+    )
+}
