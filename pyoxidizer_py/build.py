@@ -36,6 +36,7 @@ from typing import Any
 
 import filelock
 
+from pyoxidizer_py import progress
 from pyoxidizer_py.artifacts.atomic_write import copy_if_changed, write_bytes_if_changed
 from pyoxidizer_py.artifacts.compression import zstd_compressor
 from pyoxidizer_py.artifacts.extra_files import write_extra_files_list
@@ -268,8 +269,8 @@ class _Builder:
         filename, embed = exe.settings["sbom_filename"], bool(exe.settings["sbom_embed"])
         if self.sandboxed and filename == DEFAULT_SBOM_FILENAME:
             if not self._sbom_note_shown:
-                log.warning(
-                    "note: building in a sandbox: the SBOM is embedded in the executable, not beside it "
+                progress.note(
+                    "building in a sandbox: the SBOM is embedded in the executable, not beside it "
                     "(read it with `pyoxidizer-py sbom EXE`)"
                 )
                 self._sbom_note_shown = True
@@ -397,40 +398,42 @@ class _Builder:
         if key in self.built:
             return self.built[key]
         check_allocator_settings(exe.name, exe.config.record, self.triple)
-        log.warning("building executable %s for %s (%s)", exe.name, self.triple, self.profile)
+        progress.say(f"building executable {exe.name} for {self.triple} ({self.profile})")
         # Two builds of one config at once (a build system running targets in parallel
         # sandboxes that share one work dir) take turns per executable.
         with filelock.FileLock(str(self.work_profile / f"{exe.name}.lock")):
             dest = self._build_executable(exe, install_dir)
         self.built[key] = dest
-        log.warning("installed %s", dest)
+        log.info("installed %s", dest)
         return dest
 
     def _build_executable(self, exe: PythonExecutable, install_dir: Path) -> Path:
         work = self.work_dir(exe)
         artifacts = work / "artifacts"
         install_dir.mkdir(parents=True, exist_ok=True)
-        plan, pyo3_file, _fs = self.write_artifacts(exe, artifacts, install_dir=install_dir)
-        project = render_project(work / "project", name=exe.name)
-        notices = self.write_notices(exe, artifacts, project_manifest=project.manifest_path)
+        with progress.stage("resources", exe.name):
+            plan, pyo3_file, _fs = self.write_artifacts(exe, artifacts, install_dir=install_dir)
+            project = render_project(work / "project", name=exe.name)
+            notices = self.write_notices(exe, artifacts, project_manifest=project.manifest_path)
         features = allocator_features(exe.config.record.allocator_backend)
         target_dir = (
             self.options.cargo_target_dir
             or (Path(os.environ["CARGO_TARGET_DIR"]) if os.environ.get("CARGO_TARGET_DIR") else None)
             or (self.work / "cargo-target")
         )
-        built = cargo_build(
-            project.path,
-            artifacts_dir=artifacts,
-            pyo3_config_file=pyo3_file,
-            target_dir=target_dir,
-            options=CargoBuildOptions(
-                release=self.options.release,
-                target_triple=self.options.target_triple,
-                features=features,
-                verbose=self.options.verbose > 0,
-            ),
-        )
+        with progress.stage("cargo build", exe.name):
+            built = cargo_build(
+                project.path,
+                artifacts_dir=artifacts,
+                pyo3_config_file=pyo3_file,
+                target_dir=target_dir,
+                options=CargoBuildOptions(
+                    release=self.options.release,
+                    target_triple=self.options.target_triple,
+                    features=features,
+                    verbose=self.options.verbose > 0,
+                ),
+            )
         dest = install_dir / built.name
         copy_if_changed(built, dest)
         install_runtime_files(plan, install_dir)
@@ -517,13 +520,9 @@ def _filter_stdlib(exe: PythonExecutable, dist: Any, config: Any, artifacts: Pat
     report = artifacts / "dropped-modules.txt"
     if result.dropped:
         write_bytes_if_changed(report, result.report().encode("utf-8"))
-        log.warning(
-            "%s: left out %d stdlib resources (kept %d of %d stdlib modules); list in %s",
-            exe.name,
-            len(result.dropped),
-            result.kept_stdlib_modules,
-            result.stdlib_modules,
-            report,
+        progress.note(
+            f"{exe.name}: left out {len(result.dropped)} stdlib resources (kept {result.kept_stdlib_modules} "
+            f"of {result.stdlib_modules} stdlib modules); list in {report}"
         )
     else:
         report.unlink(missing_ok=True)

@@ -32,6 +32,7 @@ from pyoxidizer_py import __version__
 from pyoxidizer_py.errors import ConfigError, PyOxidizerError
 
 if TYPE_CHECKING:
+    from pyoxidizer_py import build as building_module
     from pyoxidizer_py.commands import ProgramName
 
 __all__ = ["EXIT_ERROR", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_USAGE", "build_parser", "main"]
@@ -138,7 +139,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--verbose",
         action="count",
         default=argparse.SUPPRESS,
-        help="more output; show tracebacks on errors (repeatable)",
+        help="more output: pip's and cargo's own output, tracebacks on errors (repeatable)",
+    )
+    common.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="no progress lines or notes; only warnings, errors and the command's own output",
     )
     common.add_argument(
         "--system-rust",
@@ -283,9 +291,12 @@ def completion_script(shell: str) -> str:
     return str(shtab.complete(build_parser(), shell=shell))
 
 
-def _setup_logging(verbose: int) -> None:
+def _setup_logging(verbose: int, quiet: bool) -> None:
+    from pyoxidizer_py import progress
+
+    progress.configure(quiet=quiet)
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
-    handler = logging.StreamHandler(sys.stderr)
+    handler = progress.LogHandler()
     handler.setFormatter(logging.Formatter("%(message)s"))
     root = logging.getLogger("pyoxidizer_py")
     root.handlers[:] = [handler]
@@ -357,7 +368,7 @@ def _main(argv: Sequence[str] | None) -> int:
     except SystemExit as exc:
         return int(exc.code or 0)
     verbose = int(getattr(ns, "verbose", 0) or 0)
-    _setup_logging(verbose)
+    _setup_logging(verbose, bool(getattr(ns, "quiet", False)))
     for flag, env, _metavar, _what, _kind in _EVAL_LIMIT_FLAGS:
         value = getattr(ns, flag[2:].replace("-", "_"), None)
         if value is not None:
@@ -371,6 +382,19 @@ def _main(argv: Sequence[str] | None) -> int:
             traceback.print_exc(file=sys.stderr)
         print(_render_error(exc), file=sys.stderr)
         return EXIT_ERROR
+
+
+def _built_line(result: building_module.BuildResult) -> str:
+    """``built TARGET: EXECUTABLE (SIZE)``, or the output directory and its size for a target with no
+    executable to run."""
+    from pyoxidizer_py.progress import format_size
+
+    path = result.run_path if result.run_path is not None and result.run_path.is_file() else result.output
+    if path.is_file():
+        size = path.stat().st_size
+    else:
+        size = sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
+    return f"built {result.target}: {path} ({format_size(size)})"
 
 
 def _note_program_name(program: ProgramName) -> None:
@@ -470,7 +494,8 @@ def _dispatch(ns: argparse.Namespace) -> int:
         )
         if ns.command == "build":
             for result in building.build(options):
-                print(f"{result.target}: {result.output}", file=sys.stderr)
+                if not getattr(ns, "quiet", False):
+                    print(_built_line(result), file=sys.stderr)
             return EXIT_OK
         extra = list(ns.extra)
         if extra and extra[0] == "--":

@@ -95,7 +95,7 @@ class EvaluationContext:
     def print_line(self, text: str) -> None:
         """Sink for Starlark ``print()``: recorded and logged at warning level (PyOxidizer shows it by default)."""
         self.printed.append(text)
-        log.warning("%s", text)
+        log.warning("%s", text, extra={"plain": True})  # no warning: prefix (progress.LogHandler)
 
     def record_input(self, path: Path) -> None:
         """Remember that the build depends on ``path`` (a file or a directory tree), if it exists."""

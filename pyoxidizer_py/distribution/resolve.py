@@ -114,19 +114,25 @@ def resolve_request(request: DistributionRequest, *, target_triple: str, overrid
     if request.kind == "archive":
         from pathlib import Path
 
+        from pyoxidizer_py import progress
         from pyoxidizer_py.distribution.pbs import ensure_distribution
-        from pyoxidizer_py.distribution.pbs.download import terminal_progress
 
-        with terminal_progress() as progress:
-            return ensure_distribution(
+        with progress.stage("distribution", request.local_path or request.url or ""):
+            dist = ensure_distribution(
                 sha256=request.sha256 or "",
                 url=request.url,
                 local_path=Path(request.local_path) if request.local_path else None,
-                progress=progress,
+                progress=progress.download_progress(),
             )
+            progress.update(f"CPython {dist.version}")
+            return dist
     spec = override if override is not None else os.environ.get(DISTRIBUTION_ENV)
     if spec:
-        dist = resolve_spec(spec, target_triple=triple, flavor=request.flavor)
+        from pyoxidizer_py import progress
+
+        with progress.stage("distribution", spec):
+            dist = resolve_spec(spec, target_triple=triple, flavor=request.flavor)
+            progress.update(f"CPython {dist.version} ({dist.python_exe or spec})")
         source = "--python-distribution" if override is not None else DISTRIBUTION_ENV
         problem = check_request_match(dist, python_version=request.python_version, target_triple=triple)
         if problem is not None:
@@ -138,9 +144,11 @@ def resolve_request(request: DistributionRequest, *, target_triple: str, overrid
                 )
             _log.warning("warning: %s; using it as given", message)
         return dist
+    from pyoxidizer_py import progress
     from pyoxidizer_py.distribution.pbs import ensure_catalog_distribution, resolve_catalog_entry
-    from pyoxidizer_py.distribution.pbs.download import terminal_progress
 
     entry = resolve_catalog_entry(python_version=request.python_version, target_triple=triple, flavor=request.flavor)
-    with terminal_progress() as progress:
-        return ensure_catalog_distribution(entry, progress=progress)
+    with progress.stage("distribution", f"CPython {entry.python_version} ({entry.release})"):
+        dist = ensure_catalog_distribution(entry, progress=progress.download_progress())
+        progress.update(f"CPython {entry.python_version} ({entry.release}, python-build-standalone)")
+        return dist

@@ -31,6 +31,7 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from pyoxidizer_py import progress
 from pyoxidizer_py.distribution.model import Distribution
 from pyoxidizer_py.errors import ResourceError
 from pyoxidizer_py.resources import pip_cache
@@ -298,19 +299,48 @@ def pip_install(
         env.pop(key, None)
     env.update(extra_envs or {})
     _log.debug("running %s", " ".join(cmd))
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
-    _log.debug("pip output:\n%s%s", proc.stdout, proc.stderr)
-    if proc.returncode != 0:
+    requested = [a for a in args if not a.startswith("-")] or list(args)
+    with progress.stage("pip install", " ".join(requested)):
+        returncode, output = _run_pip(cmd, env)
+        progress.update(" ".join(requested))
+    if returncode != 0:
         if cache_key is not None:
             pip_cache.discard(staging)
-        requested = [a for a in args if not a.startswith("-")] or list(args)
         raise ResourceError(
-            f"pip install {' '.join(requested)} failed (exit status {proc.returncode}): "
-            f"{_pip_failure_lines(proc.stderr + proc.stdout)}"
+            f"pip install {' '.join(requested)} failed (exit status {returncode}): {_pip_failure_lines(output)}"
         )
     if cache_key is not None:
         staging = pip_cache.publish(staging, cache_key)
     return _installed_tree(staging, opts, policy)
+
+
+def _run_pip(cmd: list[str], env: dict[str, str]) -> tuple[int, str]:
+    """Run pip with its stdout and stderr merged; each line is logged at info level as it comes (so
+    ``-v`` streams it) and pip's ``Collecting``/``Downloading``/``Installing`` lines become the
+    progress line's detail. Returns (exit status, the whole output)."""
+    try:
+        proc = subprocess.Popen(
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+            env=env,
+        )
+    except OSError as e:
+        raise ResourceError(f"cannot run pip ({cmd[0]}): {e.strerror or e}") from e
+    lines: list[str] = []
+    with proc:
+        assert proc.stdout is not None
+        for raw in proc.stdout:
+            line = raw.rstrip("\n")
+            lines.append(line)
+            _log.info("%s", line)
+            if line.startswith(("Collecting ", "Downloading ", "Installing collected packages", "Processing ")):
+                progress.update(line.strip())
+        returncode = proc.wait()
+    return returncode, "\n".join(lines)
 
 
 def _installed_tree(tree: Path, opts: ScanOptions, policy: PackagingPolicy) -> list[Resource]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 import subprocess
 import threading
@@ -21,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pyoxidizer_py import progress
 from pyoxidizer_py.errors import BuildError
 
 __all__ = ["CargoBuildOptions", "build_environment", "cargo_build", "cargo_features", "find_cargo"]
@@ -28,6 +30,7 @@ __all__ = ["CargoBuildOptions", "build_environment", "cargo_build", "cargo_featu
 _log = logging.getLogger(__name__)
 
 _MAX_ERROR_LINES = 40
+_COMPILING = re.compile(r"^\s*Compiling (\S+) v")  # cargo's status line for each crate it compiles
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -196,6 +199,12 @@ def cargo_build(
 
     executables: list[tuple[str, str]] = []  # (target name, executable)
     stdout_other: list[str] = []
+    done = [0]  # for the progress line: units cargo finished (counted by the stdout reader)
+    current = [""]  # the crate cargo compiles now (from its stderr)
+
+    def show() -> None:
+        compiling = f"compiling {current[0]}, " if current[0] else ""
+        progress.update(f"{compiling}{done[0]} crates done")
 
     def read_stdout(stream: object) -> None:
         for raw in stream:  # type: ignore[attr-defined]
@@ -206,8 +215,12 @@ def cargo_build(
                 stdout_other.append(line)
                 _log.log(level, "%s", line)
                 continue
-            if msg.get("reason") == "compiler-artifact" and msg.get("executable"):
-                executables.append((msg["target"]["name"], msg["executable"]))
+            if msg.get("reason") == "compiler-artifact":
+                if not msg.get("fresh", False):  # compiled now, not reused from the target dir
+                    done[0] += 1
+                    show()
+                if msg.get("executable"):
+                    executables.append((msg["target"]["name"], msg["executable"]))
 
     stderr_lines: list[str] = []
     try:
@@ -231,8 +244,13 @@ def cargo_build(
             line = raw.rstrip("\n")
             stderr_lines.append(line)
             _log.log(level, "%s", line)
+            compiling = _COMPILING.match(line)
+            if compiling:
+                current[0] = compiling.group(1)
+                show()
         reader.join()
         rc = proc.wait()
+    progress.update(f"{done[0]} crates compiled" if done[0] else "up to date")
     if rc != 0:
         raise BuildError(
             f"cargo build failed for the Rust project {project_dir} (exit status {rc}):\n"
