@@ -292,7 +292,7 @@ def download_progress() -> ProgressCallback:
         if name.startswith("cpython-") and "+" in name:
             name = name.split("+", 1)[0]
         if event.kind == "retry":
-            update(f"retrying {name} ({event.message})", force=True)
+            update(f"retrying {name}: {event.message}")
         elif event.kind == "start":
             update(f"downloading {name}", received=event.received, total=event.total, force=True)
         else:

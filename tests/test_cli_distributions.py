@@ -57,8 +57,11 @@ def test_offline_empty_cache_build_fails_with_one_error_line(tmp_path: Path) -> 
     result = cli("build", "--path", str(project), env=env)
     line = one_error_line(result)
     assert "cannot download cpython-" in line and "connection refused" in line
-    # what failed, the URL, the offline routes: three lines, the hint once
+    # what failed, the URL, the offline routes: three lines, the hint once (after the stage's progress line)
     lines = result.stderr.splitlines()
+    start = next(i for i, ln in enumerate(lines) if ln.startswith("error:"))
+    assert all(ln.startswith("distribution: ") for ln in lines[:start]), result.stderr
+    lines = lines[start:]
     assert len(lines) == 3, result.stderr
     assert lines[1].startswith("  | http://127.0.0.1:9/pbs/")
     assert (

@@ -82,8 +82,7 @@ def test_plain_stage_lines_and_final_line(
     assert not any(line.startswith("warning: warning:") for line in lines)
     v = sys.version_info
     assert any(
-        re.fullmatch(rf"distribution: CPython {v.major}\.{v.minor}\.\d+ \(.*\) \(\d+\.\d s\)", ln)
-        for ln in lines
+        re.fullmatch(rf"distribution: CPython {v.major}\.{v.minor}\.\d+ \(.*\) \(\d+\.\d s\)", ln) for ln in lines
     )
     assert any(re.fullmatch(r"pip install: six==1\.16\.0 \(\d+\.\d s\)", ln) for ln in lines), lines
     assert any(re.fullmatch(r"cargo build: up to date \(\d+\.\d s\)", ln) for ln in lines), lines

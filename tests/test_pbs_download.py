@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -15,10 +16,11 @@ from pathlib import Path
 import pytest
 from fixtures_pbs import PbsArchives, PbsServer, pbs_archives, pbs_server, publish  # noqa: F401 - pytest fixtures
 
+from pyoxidizer_py import progress
 from pyoxidizer_py.distribution.pbs.cache import open_cache
 from pyoxidizer_py.distribution.pbs.catalog import CatalogEntry
 from pyoxidizer_py.distribution.pbs.distribution import ensure_catalog_distribution, ensure_distribution
-from pyoxidizer_py.distribution.pbs.download import DownloadEvent, DownloadOptions, terminal_progress
+from pyoxidizer_py.distribution.pbs.download import DownloadEvent, DownloadOptions
 from pyoxidizer_py.errors import DistributionError
 
 FAST = DownloadOptions(retries=2, backoff=0.0, connect_timeout=2.0, read_timeout=5.0)
@@ -248,14 +250,31 @@ class _Tty(io.StringIO):
         return True
 
 
-def test_progress_bar_only_on_a_terminal(pbs_archives: PbsArchives, pbs_server: PbsServer, tmp_path: Path) -> None:
-    with terminal_progress(io.StringIO()) as quiet:
-        assert quiet is None
+@pytest.mark.parametrize("mode", ["plain", "live"])
+def test_download_progress_lines(
+    pbs_archives: PbsArchives, pbs_server: PbsServer, tmp_path: Path, mode: progress.Mode
+) -> None:
     url = publish(pbs_server, pbs_archives.install_only)
-    tty = _Tty()
-    with terminal_progress(tty) as bar:
-        assert bar is not None
-        ensure_distribution(
-            sha256=pbs_archives.install_only.sha256, url=url, cache_dir=tmp_path / "c", options=FAST, progress=bar
+    out = _Tty() if mode == "live" else io.StringIO()
+    progress.configure(stream=out, force_mode=mode)
+    try:
+        with progress.stage("distribution", "CPython 3.11.7"):
+            ensure_distribution(
+                sha256=pbs_archives.install_only.sha256,
+                url=url,
+                cache_dir=tmp_path / "c",
+                options=FAST,
+                progress=progress.download_progress(),
+            )
+    finally:
+        progress.configure(force_mode="quiet")
+    text = out.getvalue()
+    assert "distribution: downloading cpython-3.11.7 (" in text  # the finished line
+    if mode == "plain":
+        assert "\x1b" not in text
+        lines = text.splitlines()
+        assert lines[0] == "distribution: CPython 3.11.7..."
+        assert any(
+            re.fullmatch(r"distribution: downloading cpython-3\.11\.7 [\d.]+ \w+ of [\d.]+ \w+ \(.*\)", ln)
+            for ln in lines
         )
-    assert "downloading" in tty.getvalue()

@@ -7,9 +7,9 @@ resumed with an HTTP ``Range`` request when the server answers ``206``; the file
 to its destination only after the digest matches. Proxies come from the environment
 (``requests`` reads ``HTTP(S)_PROXY``/``NO_PROXY``).
 
-Progress is reported through a callback receiving ``DownloadEvent`` records;
-``terminal_progress`` renders them with ``rich`` when stderr is a terminal and stays quiet
-otherwise. Library code here never prints.
+Progress is reported through a callback receiving ``DownloadEvent`` records
+(``pyoxidizer_py.progress.download_progress`` shows them in the running stage's line).
+Library code here never prints.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import contextlib
 import hashlib
 import logging
 import os
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -38,7 +37,6 @@ __all__ = [
     "ProgressCallback",
     "download_file",
     "hash_file",
-    "terminal_progress",
 ]
 
 logger = logging.getLogger(__name__)
@@ -338,41 +336,3 @@ def download_file(
         f"cannot download {unquote(url.rsplit('/', 1)[-1])}: {last_reason}; gave up after {tries}\n{url}",
         hint=OFFLINE_HINT,
     )
-
-
-@contextlib.contextmanager
-def terminal_progress(stream: IO[str] | None = None) -> Iterator[ProgressCallback | None]:
-    """A progress callback drawing a ``rich`` bar when ``stream`` (default stderr) is a terminal.
-
-    Yields:
-        A callback for ``download_file``/``ensure_*`` functions, or None when the stream is not a
-        terminal (quiet; events still go to logging).
-    """
-    stream = stream or sys.stderr
-    if not (hasattr(stream, "isatty") and stream.isatty()):
-        yield None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TransferSpeedColumn
-
-    tasks: dict[str, TaskID] = {}
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        console=Console(file=stream),
-        transient=True,
-    ) as bar:
-
-        def callback(event: DownloadEvent) -> None:
-            name = event.url.rsplit("/", 1)[-1]
-            if event.url not in tasks:
-                tasks[event.url] = bar.add_task(f"downloading {unquote(name)}", total=event.total)
-            task = tasks[event.url]
-            if event.kind == "retry":
-                bar.update(task, description=f"retrying {unquote(name)}")
-            else:
-                bar.update(task, completed=event.received, total=event.total)
-
-        yield callback
