@@ -156,16 +156,21 @@ def configure(*, quiet: bool = False, stream: IO[str] | None = None, force_mode:
     Returns:
         The mode chosen: ``quiet``, else ``live`` when ``stream`` is a terminal, else ``plain``.
     """
-    from rich.console import Console
-
     stream = stream or sys.stderr
     is_tty = bool(getattr(stream, "isatty", lambda: False)())
     chosen: Mode = force_mode or ("quiet" if quiet else "live" if is_tty else "plain")
     _state.mode = chosen
     _state.stream = stream
-    # In plain mode rich must not emit terminal codes or wrap lines: a log file reads them as text.
-    _state.console = Console(file=stream, highlight=False, soft_wrap=chosen != "live", force_terminal=chosen == "live")
+    _state.console = None  # rich is imported only when a live line is drawn (commands start faster)
     return chosen
+
+
+def _live_console() -> Console:
+    if _state.console is None:
+        from rich.console import Console
+
+        _state.console = Console(file=_state.stream or sys.stderr, highlight=False, force_terminal=True)
+    return _state.console
 
 
 def mode() -> Mode:
@@ -175,9 +180,9 @@ def mode() -> Mode:
 
 def _print(text: str) -> None:
     with _state.lock:
-        if _state.console is None:
-            print(text, file=_state.stream or sys.stderr)
-        else:
+        if _state.console is None:  # plain and quiet modes, and live mode before any live line
+            print(text, file=_state.stream or sys.stderr, flush=True)
+        else:  # through rich, so the text appears above a live line
             _state.console.print(text, markup=False, highlight=False, soft_wrap=True)
 
 
@@ -214,10 +219,10 @@ def stage(name: str, detail: str = "") -> Iterator[StageLine]:
     ok = False
     with _state.lock:
         _state.line = line
-        if _state.mode == "live" and _state.console is not None:
+        if _state.mode == "live":
             from rich.live import Live
 
-            _state.live = Live(line, console=_state.console, refresh_per_second=8, transient=True)
+            _state.live = Live(line, console=_live_console(), refresh_per_second=8, transient=True)
             _state.live.start()
         else:
             _print(f"{name}: {detail}..." if detail else f"{name}...")
