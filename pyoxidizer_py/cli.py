@@ -26,7 +26,7 @@ import shlex
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pyoxidizer_py import __version__
 from pyoxidizer_py.errors import ConfigError, PyOxidizerError
@@ -131,9 +131,77 @@ _EVAL_LIMIT_FLAGS = (
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of every command (also used for the ``--help`` snapshot test)."""
-    common = argparse.ArgumentParser(add_help=False)
+# --- start-up: `--version` and `list-targets` build only the parser they use --------------------
+def _terminal_columns() -> int:
+    """Columns of the terminal, as ``shutil.get_terminal_size()`` reports them (``COLUMNS``, then
+    stdout's terminal, else 80), without importing shutil (and the compression modules it loads)."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse's formatter with the width argparse itself computes (terminal columns - 2)."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24, width: int | None = None):
+        super().__init__(prog, indent_increment, max_help_position, _terminal_columns() - 2 if width is None else width)
+
+
+class _Parser(argparse.ArgumentParser):
+    """``ArgumentParser`` using ``_HelpFormatter`` (subcommand parsers inherit the class)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+
+class _SkippedParser(_Parser):
+    """Stands in for the parser of a command that is not being run: its options are not built."""
+
+    def __init__(self) -> None:  # no ArgumentParser.__init__: nothing here is ever parsed
+        pass
+
+    def add_argument(self, *args: Any, **kwargs: Any) -> Any:
+        return None
+
+    def add_mutually_exclusive_group(self, **kwargs: Any) -> Any:
+        return self
+
+
+class _Subcommands:
+    """``add_subparsers()``'s action, building in full only the parser of command ``only`` (all
+    when ``only`` is None); the others get their name and help line, so choices and errors stay
+    the same."""
+
+    def __init__(self, action: Any, only: str | None) -> None:
+        self._action = action
+        self._only = only
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        if self._only is None or name == self._only:
+            return self._action.add_parser(name, **kwargs)  # type: ignore[no-any-return]
+        self._action.add_parser(name, help=kwargs.get("help"), add_help=False)
+        return _SkippedParser()
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser of every command (also used for the ``--help`` snapshot test).
+
+    Args:
+        only: build the options of this command alone (the others keep their name and help line;
+            ``main`` passes the command it is about to run); None builds every command's.
+
+    Returns:
+        The parser.
+    """
+    common = _Parser(add_help=False)
     common.add_argument(
         "-v",
         "--verbose",
@@ -162,14 +230,15 @@ def build_parser() -> argparse.ArgumentParser:
             default=argparse.SUPPRESS,
             help=f"config evaluation limit: {what}; 0 = no limit (env: {env})",
         )
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="pyoxidizer-py",
         description="Build self-contained executables that embed CPython, configured by pyoxidizer.bzl.",
         parents=[common],
     )
     parser.add_argument("-V", "--version", action="version", version=f"pyoxidizer-py {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    sub.required = True
+    subcommands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    subcommands.required = True
+    sub = _Subcommands(subcommands, only)
 
     p = sub.add_parser("init-config-file", parents=[common], help="write a new pyoxidizer.bzl")
     p.add_argument("path", metavar="PATH", help="directory to create the config in")
@@ -361,8 +430,10 @@ def _discard_stdout() -> None:
 
 
 def _main(argv: Sequence[str] | None) -> int:
-    parser = build_parser()
     args = list(sys.argv[1:] if argv is None else argv)
+    # Only the parser of the command being run (the first word), or none for a bare --version.
+    only = "" if args in (["--version"], ["-V"]) else args[0] if args and not args[0].startswith("-") else None
+    parser = build_parser(only)
     try:
         ns = parser.parse_args(args)
     except SystemExit as exc:

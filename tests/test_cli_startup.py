@@ -67,6 +67,7 @@ OTHER_STAGES = (
     "pyoxidizer_py.resources",
     "pyoxidizer_py.rust_project",
     "pyoxidizer_py.distribution.pbs",
+    "pyoxidizer_py.distribution.resolve",
     "pyoxidizer_py.distribution.installed",
     "pyoxidizer_py.distribution.elf",
     "pyoxidizer_py.config.pyproject",
@@ -80,7 +81,9 @@ STDLIB = (
     "subprocess",
     "json",
     "tempfile",
-    "shutil",
+    "shutil",  # argparse's help formatter imports it (and lzma, bz2) unless given a width
+    "lzma",
+    "bz2",
     "difflib",
     "platform",
     "zipfile",

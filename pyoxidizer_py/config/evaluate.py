@@ -231,11 +231,11 @@ def _evaluate_config(options: EvaluationOptions) -> Evaluation:
 
 
 def _default_resolver(triple: str, spec: str | None) -> Callable[[DistributionRequest], Distribution]:
-    from pyoxidizer_py.distribution.resolve import resolve_request
-
     cache: dict[DistributionRequest, Distribution] = {}
 
     def resolve(request: DistributionRequest) -> Distribution:
+        from pyoxidizer_py.distribution.resolve import resolve_request  # when a target needs one
+
         if request not in cache:
             cache[request] = resolve_request(request, target_triple=triple, override=spec)
         return cache[request]
