@@ -105,6 +105,56 @@ def test_quiet_prints_nothing_on_success(
     assert result.stderr.splitlines() == ["hello from the config"]
 
 
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[()][0-9A-Za-z]|\x1b[=>78]")
+
+
+@pytest.mark.cargo
+def test_on_an_80_column_terminal_every_frame_fits(
+    project: tuple[Path, dict[str, str], subprocess.CompletedProcess[str]],
+) -> None:
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    root, env, _first = project
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
+    full_env = {**os.environ, "PYTHONPATH": path, **env, "TERM": "xterm-256color"}
+    full_env.pop("COLUMNS", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pyoxidizer_py", "build", "--path", "app", "--python-distribution", "host"],
+        cwd=root,
+        env=full_env,
+        stdout=subprocess.DEVNULL,
+        stderr=follower,
+    )
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            data = os.read(leader, 65536)
+        except OSError:  # EIO: the terminal's other end closed
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(leader)
+    assert proc.wait(timeout=600) == 0
+    raw = b"".join(chunks).decode("utf-8", "replace")
+    assert "\x1b[" in raw  # drawn live, with terminal codes
+    text = _ANSI.sub("", raw)
+    frames = [seg for line in text.replace("\r\n", "\n").split("\n") for seg in line.split("\r")]
+    live = [seg for seg in frames if seg[:1] in "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"]  # the live lines (a spinner frame first)
+    assert any(" cargo build " in seg for seg in live), frames
+    assert all(len(seg) <= 80 for seg in live), [seg for seg in live if len(seg) > 80]
+    # finished lines are plain text; only the final line's path may be longer than the terminal
+    assert all(len(seg) <= 80 for seg in frames if not seg.startswith("built ")), frames
+    assert any(seg.startswith("cargo build: ") for seg in frames)
+    assert any(seg.startswith("built install: ") for seg in frames)
+
+
 def test_a_stage_line_fits_80_columns() -> None:
     url = "https://github.com/astral-sh/python-build-standalone/releases/download/20261021/"
     url += "cpython-3.14.9%2B20261021-x86_64-unknown-linux-gnu-pgo%2Blto-full.tar.zst"

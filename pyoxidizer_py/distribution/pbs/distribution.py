@@ -324,6 +324,9 @@ def ensure_extracted(archive: Path, sha256: str, *, cache: DistributionCache, _l
             raise DistributionError(f"cannot remove the incomplete cache entry {dest}: {exc.strerror}") from exc
     # The tree is described once before it enters the cache, so an archive whose PYTHON.json is
     # invalid or names paths outside it is never cached as complete.
+    from pyoxidizer_py import progress
+
+    progress.update(f"extracting {archive.name}", force=True)
     extract_archive(archive, dest, source=str(archive), check=lambda root: check_extracted_tree(root, archive))
     cache.mark_extracted(sha256)
     return dest
