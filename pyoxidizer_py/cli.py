@@ -22,7 +22,6 @@ import argparse
 import contextlib
 import logging
 import os
-import shlex
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -493,6 +492,8 @@ def _dispatch(ns: argparse.Namespace) -> int:
         dest = commands.init_config_file(Path(ns.path), ns.python_code, ns.pip_install)
         print(f"writing {dest}", file=sys.stderr)
         _note_program_name(commands.program_name_for(Path(ns.path)))
+        import shlex  # only here and in init-rust-project (start-up of the other commands)
+
         where = shlex.quote(ns.path)
         print(
             f"\nBuild and run it with:\n\n  pyoxidizer-py run --path {where}\n\n"
@@ -502,6 +503,8 @@ def _dispatch(ns: argparse.Namespace) -> int:
         )
         return EXIT_OK
     if ns.command == "init-rust-project":
+        import shlex
+
         project = commands.init_rust_project(Path(ns.path), ns.python_code, ns.pip_install)
         _note_program_name(commands.program_name_for(Path(ns.path)))
         print(

@@ -79,6 +79,7 @@ CONFIG_STAGE = ("xingque", "pyoxidizer_py.config", "pyoxidizer_py.commands", "py
 # Standard-library modules only other commands (or error paths) need.
 STDLIB = (
     "subprocess",
+    "shlex",
     "json",
     "tempfile",
     "shutil",  # argparse's help formatter imports it (and lzma, bz2) unless given a width
