@@ -242,7 +242,12 @@ def stage(name: str, detail: str = "") -> Iterator[StageLine]:
 
 
 def update(
-    detail: str | None = None, *, received: int | None = None, total: int | None = None, force: bool = False
+    detail: str | None = None,
+    *,
+    received: int | None = None,
+    total: int | None = None,
+    force: bool = False,
+    download_over: bool = False,
 ) -> None:
     """Change the running stage's detail (and download counts); no-op without a running stage.
 
@@ -253,6 +258,7 @@ def update(
         received: bytes downloaded so far, or None (not a download).
         total: the download's size, or None when unknown.
         force: in plain mode, print this update even if one was printed recently.
+        download_over: the download is finished: drop its bar and size from the line.
     """
     line = _state.line
     if line is None:
@@ -262,6 +268,8 @@ def update(
             line.detail = detail
         if received is not None:
             line.received, line.total = received, total
+        if download_over:
+            line.received = line.total = None
         if _state.mode != "plain":
             return
         now = time.monotonic()

@@ -269,7 +269,8 @@ def test_download_progress_lines(
     finally:
         progress.configure(force_mode="quiet")
     text = out.getvalue()
-    assert "distribution: downloading cpython-3.11.7 (" in text  # the finished line
+    # the finished line: the last detail (resolve_request then names the CPython it found)
+    assert "distribution: extracting cpython-3.11.7+20250101-" in text
     if mode == "plain":
         assert "\x1b" not in text
         lines = text.splitlines()

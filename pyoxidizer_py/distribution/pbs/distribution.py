@@ -326,7 +326,7 @@ def ensure_extracted(archive: Path, sha256: str, *, cache: DistributionCache, _l
     # invalid or names paths outside it is never cached as complete.
     from pyoxidizer_py import progress
 
-    progress.update(f"extracting {archive.name}", force=True)
+    progress.update(f"extracting {archive.name}", force=True, download_over=True)
     extract_archive(archive, dest, source=str(archive), check=lambda root: check_extracted_tree(root, archive))
     cache.mark_extracted(sha256)
     return dest
