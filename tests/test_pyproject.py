@@ -227,6 +227,12 @@ def test_generated_config_and_eject(tmp_path: Path) -> None:
     assert 'glob(include = ["*.md"])' in text
     only = generate_config(project, ZeroConfigOptions(script="other")).text
     assert 'name = "other"' in only and 'name = "tiny"' not in only
+    # --script NAME=module:function and --module MODULE: one executable the project does not declare.
+    extra = generate_config(project, ZeroConfigOptions(script="helper=tiny.tools:run")).text
+    assert 'name = "helper"' in extra and "from tiny.tools import run\\nsys.exit(run())" in extra
+    module = generate_config(project, ZeroConfigOptions(module="tiny.cli")).text
+    assert 'python_config.run_module = "tiny.cli"' in module and 'name = "tiny",' in module
+    assert 'name = "other"' not in module
     # list-targets evaluates the generated text.
     listing = cli("list-targets", str(project))
     assert listing.returncode == 0, listing.stderr
