@@ -3,14 +3,19 @@
 //! In-memory payloads of the packed resources may be stored as one Zstandard
 //! frame each (RFC 8878; a negative length in the index, see
 //! `docs/packed-resources.md`). The importer calls `decompress(frame)` when it
-//! first needs such a payload. Frames are decoded by `ruzstd`, a pure Rust
-//! decoder (no C library to build or link), straight into a new `bytes` object
-//! sized from the frame header's content size.
+//! first needs such a payload. Frames are decoded by the reference library,
+//! libzstd (through `zstd-safe`), with one decompression context reused for the
+//! life of the process, straight into a new `bytes` object sized from the frame
+//! header's content size. (A pure Rust decoder was measured 4x slower on the
+//! modules a `rich` application imports: 10.6 ms against 2.6 ms for 2.4 MB.)
 
 use std::ffi::{c_char, CString};
 
 use pyo3::ffi;
-use ruzstd::decoding::FrameDecoder;
+use zstd_safe::DCtx;
+
+/// The decompression context, created on first use; only touched with the GIL held.
+static mut CONTEXT: Option<DCtx<'static>> = None;
 
 /// Decode one frame into a new `bytes` object, or set a Python `ImportError`.
 ///
@@ -22,29 +27,28 @@ unsafe fn decode(frame: &[u8]) -> *mut ffi::PyObject {
         ffi::PyErr_SetString(ffi::PyExc_ImportError, c.as_ptr());
         std::ptr::null_mut()
     };
-    let mut decoder = FrameDecoder::new();
-    let mut header = frame;
-    if let Err(e) = decoder.init(&mut header) {
-        return fail(format!("packed resources: invalid zstd frame: {e}"));
-    }
-    let size = decoder.content_size();
-    if size == 0 || size > isize::MAX as u64 {
-        return fail("packed resources: zstd frame without a content size".to_string());
-    }
+    let size = match zstd_safe::get_frame_content_size(frame) {
+        Ok(Some(size)) if size > 0 && size <= isize::MAX as u64 => size as usize,
+        _ => return fail("packed resources: invalid zstd frame (no content size)".to_string()),
+    };
     let out = ffi::PyBytes_FromStringAndSize(std::ptr::null(), size as ffi::Py_ssize_t);
     if out.is_null() {
         return out;
     }
-    let target = std::slice::from_raw_parts_mut(ffi::PyBytes_AsString(out) as *mut u8, size as usize);
-    match decoder.decode_all(frame, target) {
-        Ok(written) if written as u64 == size => out,
+    let target = std::slice::from_raw_parts_mut(ffi::PyBytes_AsString(out) as *mut u8, size);
+    let context = (*std::ptr::addr_of_mut!(CONTEXT)).get_or_insert_with(DCtx::create);
+    match context.decompress(target, frame) {
+        Ok(written) if written == size => out,
         Ok(written) => {
             ffi::Py_DecRef(out);
             fail(format!("packed resources: zstd frame holds {written} bytes, its header says {size}"))
         }
-        Err(e) => {
+        Err(code) => {
             ffi::Py_DecRef(out);
-            fail(format!("packed resources: cannot decompress a zstd frame: {e}"))
+            fail(format!(
+                "packed resources: cannot decompress a zstd frame: {}",
+                zstd_safe::get_error_name(code)
+            ))
         }
     }
 }
