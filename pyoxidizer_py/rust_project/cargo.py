@@ -105,8 +105,9 @@ def build_environment(
 
 
 def _use_remap_wrapper(env: dict[str, str], *, project_dir: Path, artifacts_dir: Path, target_dir: Path) -> None:
-    """Point ``RUSTC_WRAPPER`` in ``env`` at a script adding ``--remap-path-prefix`` flags."""
-    from pyoxidizer_py.rust_project.reproducible import build_path_remaps, write_rustc_wrapper
+    """Point ``RUSTC_WRAPPER`` in ``env`` at a script adding ``--remap-path-prefix`` flags; add
+    ``-ffile-prefix-map`` flags to ``CFLAGS`` for C sources built by crates."""
+    from pyoxidizer_py.rust_project.reproducible import build_path_remaps, c_prefix_map_flags, write_rustc_wrapper
 
     remaps = build_path_remaps(project_dir=project_dir, artifacts_dir=artifacts_dir, target_dir=target_dir, environ=env)
     try:
@@ -118,6 +119,8 @@ def _use_remap_wrapper(env: dict[str, str], *, project_dir: Path, artifacts_dir:
     except OSError as e:
         raise BuildError(f"cannot write the rustc wrapper in {target_dir}: {e}") from e
     env["RUSTC_WRAPPER"] = str(wrapper)
+    c_flags = " ".join(c_prefix_map_flags(remaps))
+    env["CFLAGS"] = f"{env['CFLAGS']} {c_flags}" if env.get("CFLAGS") else c_flags
 
 
 def _error_tail(lines: Sequence[str]) -> str:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import tomlkit
+from packageurl import PackageURL
 
 from pyoxidizer_py.artifacts.licensing import Component, LicenseText, canonical_spdx, is_license_file_name
 from pyoxidizer_py.errors import BuildError
@@ -184,7 +185,8 @@ def crate_components(queries: Sequence[CrateQuery]) -> list[Component]:
                 license_expression=expression,
                 license_names=() if expression or not declared else (declared,),
                 texts=_license_texts(package),
-                purl=f"pkg:{purl_type}/{package['name']}@{package['version']}",
+                # The purl spec percent-encodes "+" in versions (zstd-sys@2.1.3%2Bzstd.1.5.7).
+                purl=PackageURL(type=purl_type, name=package["name"], version=package["version"]).to_string(),
                 hashes=(("SHA-256", checksum),) if checksum else (),
                 description=f"a Rust crate from {where}"
                 + (f": {package['description'].strip()}" if package.get("description") else ""),

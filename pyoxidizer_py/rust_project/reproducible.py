@@ -19,6 +19,13 @@ Instead cargo runs rustc through a small wrapper script (``RUSTC_WRAPPER``, carg
 "Environment Variables") that appends the flags. The prefixes a registry crate can see
 (cargo home, sysroot, target dir) are the same for every project sharing a target dir,
 so sharing stays correct; an existing ``RUSTC_WRAPPER`` (sccache, ...) is chained.
+
+C sources that crates compile with the ``cc`` crate (libzstd in ``zstd-sys``, the allocators)
+embed their paths through ``__FILE__`` in assertions; GCC's and Clang's
+``-ffile-prefix-map=OLD=NEW`` rewrites those (GCC manual, "Options for Code Generation
+Conventions"). They go into ``CFLAGS``, which ``cc`` reads (docs.rs/cc, "External
+configuration via environment variables"), with only the prefixes shared by every project of
+a target dir (cargo home, target dir), so a shared target dir is not rebuilt per project.
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ from pyoxidizer_py.artifacts.atomic_write import write_bytes_if_changed
 __all__ = [
     "PathRemap",
     "build_path_remaps",
+    "c_prefix_map_flags",
     "cargo_home",
     "remap_flags",
     "rust_sysroot",
@@ -142,6 +150,12 @@ def build_path_remaps(
             seen.setdefault(variant, replacement)
     ordered = sorted(seen.items(), key=lambda item: (len(item[0]), item[0]))
     return tuple(PathRemap(source=s, replacement=r) for s, r in ordered)
+
+
+def c_prefix_map_flags(remaps: Sequence[PathRemap]) -> list[str]:
+    """C compiler arguments for the cargo-home and target-dir ``remaps``: ``["-ffile-prefix-map=FROM=TO", ...]``."""
+    shared = (CARGO_HOME_PREFIX, TARGET_PREFIX)
+    return [f"-ffile-prefix-map={r.source}={r.replacement}" for r in remaps if r.replacement in shared]
 
 
 def remap_flags(remaps: Sequence[PathRemap]) -> list[str]:
