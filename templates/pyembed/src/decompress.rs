@@ -41,7 +41,9 @@ unsafe fn decode(frame: &[u8]) -> *mut ffi::PyObject {
         Ok(written) if written == size => out,
         Ok(written) => {
             ffi::Py_DecRef(out);
-            fail(format!("packed resources: zstd frame holds {written} bytes, its header says {size}"))
+            fail(format!(
+                "packed resources: zstd frame holds {written} bytes, its header says {size}"
+            ))
         }
         Err(code) => {
             ffi::Py_DecRef(out);
@@ -58,7 +60,12 @@ unsafe extern "C" fn py_decompress(
     args: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
     let mut buffer: ffi::Py_buffer = std::mem::zeroed();
-    if ffi::PyArg_ParseTuple(args, c"y*:decompress".as_ptr(), &mut buffer as *mut ffi::Py_buffer) == 0 {
+    if ffi::PyArg_ParseTuple(
+        args,
+        c"y*:decompress".as_ptr(),
+        &mut buffer as *mut ffi::Py_buffer,
+    ) == 0
+    {
         return std::ptr::null_mut();
     }
     let frame = std::slice::from_raw_parts(buffer.buf as *const u8, buffer.len as usize);
