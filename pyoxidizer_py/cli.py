@@ -20,17 +20,18 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
-from pyoxidizer_py import __version__
+from pyoxidizer_py import __version__, logs
 from pyoxidizer_py.errors import ConfigError, PyOxidizerError
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (list-targets start-up)
 if TYPE_CHECKING:
+    from typing import Any
+
     from pyoxidizer_py import build as building_module
     from pyoxidizer_py.commands import ProgramName
 
@@ -40,8 +41,6 @@ EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT (2), what a shell reports for a program stopped by Ctrl-C
-
-log = logging.getLogger("pyoxidizer_py")
 
 
 def _env_args(p: argparse.ArgumentParser) -> None:
@@ -360,6 +359,8 @@ def completion_script(shell: str) -> str:
 
 
 def _setup_logging(verbose: int, quiet: bool) -> None:
+    import logging
+
     from pyoxidizer_py import progress
 
     progress.configure(quiet=quiet)
@@ -438,7 +439,11 @@ def _main(argv: Sequence[str] | None) -> int:
     except SystemExit as exc:
         return int(exc.code or 0)
     verbose = int(getattr(ns, "verbose", 0) or 0)
-    _setup_logging(verbose, bool(getattr(ns, "quiet", False)))
+    quiet = bool(getattr(ns, "quiet", False))
+    if ns.command == "list-targets":  # it usually logs nothing: set logging up when first used
+        logs.defer(lambda: _setup_logging(verbose, quiet))
+    else:
+        _setup_logging(verbose, quiet)
     for flag, env, _metavar, _what, _kind in _EVAL_LIMIT_FLAGS:
         value = getattr(ns, flag[2:].replace("-", "_"), None)
         if value is not None:

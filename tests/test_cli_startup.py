@@ -73,6 +73,9 @@ OTHER_STAGES = (
     "pyoxidizer_py.config.pyproject",
     "pyoxidizer_py.config.dialect.python",
     "pyoxidizer_py.config.dialect.resources",
+    "pyoxidizer_py.config.dialect.removed",  # only for a name the config lacks
+    "pyoxidizer_py.settings",  # only for the dialect's façade types (dialect.python, dialect.resources)
+    "pyoxidizer_py.progress",  # with logging, set up when something logs (pyoxidizer_py.logs)
 )
 # What evaluating a config needs and printing the version does not.
 CONFIG_STAGE = ("xingque", "pyoxidizer_py.config", "pyoxidizer_py.commands", "pyoxidizer_py.distribution")
@@ -97,6 +100,10 @@ STDLIB = (
     "email",
     "sysconfig",
     "importlib.metadata",
+    "logging",  # set up on first use for list-targets (pyoxidizer_py.logs)
+    "traceback",  # only for errors (and with logging)
+    "string",  # logging's
+    "typing",  # annotations only: `if TYPE_CHECKING:` imports
 )
 
 
@@ -105,13 +112,13 @@ def _env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": path}
 
 
-def _imported_by(args: list[str], cwd: Path, tmp_path: Path) -> tuple[list[str], str]:
-    """(modules the command added, its stdout) for ``pyoxidizer-py ARGS`` run in ``cwd``."""
+def _run(args: list[str], cwd: Path, tmp_path: Path, env: dict[str, str] | None = None) -> tuple[list[str], str, str]:
+    """(modules the command added, its stdout, its stderr) for ``pyoxidizer-py ARGS`` run in ``cwd``."""
     out = tmp_path / f"modules-{len(list(tmp_path.iterdir()))}.txt"
     result = subprocess.run(
         [sys.executable, "-c", _PROBE, str(out), *args],
         cwd=cwd,
-        env=_env(),
+        env={**_env(), **(env or {})},
         capture_output=True,
         text=True,
         timeout=120,
@@ -119,7 +126,13 @@ def _imported_by(args: list[str], cwd: Path, tmp_path: Path) -> tuple[list[str],
     assert result.returncode == 0, result.stderr
     status, added = ast.literal_eval(out.read_text(encoding="utf-8"))
     assert status in (0, None), (status, result.stderr)
-    return added, result.stdout
+    return added, result.stdout, result.stderr
+
+
+def _imported_by(args: list[str], cwd: Path, tmp_path: Path) -> tuple[list[str], str]:
+    """(modules the command added, its stdout) for ``pyoxidizer-py ARGS`` run in ``cwd``."""
+    added, stdout, _stderr = _run(args, cwd, tmp_path)
+    return added, stdout
 
 
 def _offending(added: list[str], prefixes: tuple[str, ...]) -> list[str]:
@@ -172,3 +185,19 @@ def test_list_targets_of_a_pyproject_reads_it(tmp_path: Path) -> None:
     added, stdout = _imported_by(["list-targets"], project, probes)
     assert "pyoxidizer_py.config.pyproject" in added
     assert stdout.split() == ["exe_hello", "*install"]
+
+
+def test_list_targets_sets_logging_up_when_the_config_prints(tmp_path: Path) -> None:
+    # Logging is set up only when something logs; then it is the CLI's (no `warning:` before a
+    # print() line, -v shows info lines).
+    config = tmp_path / "pyoxidizer.bzl"
+    config.write_text('def a():\n    return 1\nregister_target("a", a, default = True)\nprint("hello", 1)\n')
+    probes = tmp_path / "probes"
+    probes.mkdir()
+    added, stdout, stderr = _run(["list-targets"], tmp_path, probes)
+    assert stdout.split() == ["*a"]
+    assert stderr == "hello 1\n"
+    assert "logging" in added
+    added, stdout, stderr = _run(["-v", "list-targets"], probes, probes, env={"PYOXIDIZER_CONFIG": str(config)})
+    assert stdout.split() == ["*a"]
+    assert stderr.splitlines() == [f"using config file from PYOXIDIZER_CONFIG: {config}", "hello 1"]

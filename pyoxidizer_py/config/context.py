@@ -7,22 +7,22 @@ current run here instead of closing over it.
 from __future__ import annotations
 
 import contextvars
-import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
+from pyoxidizer_py import logs
 from pyoxidizer_py.config.targets import TargetRegistry
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (list-targets start-up)
 if TYPE_CHECKING:
+    from typing import Any
+
     from pyoxidizer_py.config.engine import StarlarkSession
     from pyoxidizer_py.distribution.model import Distribution
 
 __all__ = ["DistributionRequest", "EvaluationContext", "current_context", "using_context"]
-
-log = logging.getLogger("pyoxidizer_py.config")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -95,7 +95,8 @@ class EvaluationContext:
     def print_line(self, text: str) -> None:
         """Sink for Starlark ``print()``: recorded and logged at warning level (PyOxidizer shows it by default)."""
         self.printed.append(text)
-        log.warning("%s", text, extra={"plain": True})  # no warning: prefix (progress.LogHandler)
+        # plain: no warning: prefix (progress.LogHandler)
+        logs.logger("pyoxidizer_py.config").warning("%s", text, extra={"plain": True})
 
     def record_input(self, path: Path) -> None:
         """Remember that the build depends on ``path`` (a file or a directory tree), if it exists."""

@@ -7,18 +7,17 @@ Order: ``PYOXIDIZER_CONFIG`` (used as is); the ancestors of ``OUT_DIR`` when set
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from pyoxidizer_py import logs
 from pyoxidizer_py.errors import ConfigError
 
 __all__ = ["CONFIG_FILENAME", "PYPROJECT_FILENAME", "find_config", "find_zero_config_dir"]
 
 CONFIG_FILENAME = "pyoxidizer.bzl"
 PYPROJECT_FILENAME = "pyproject.toml"
-log = logging.getLogger(__name__)
 
 
 def _search_up(start: Path) -> Path | None:
@@ -45,7 +44,7 @@ def find_config(start: Path, env: Mapping[str, str] | None = None) -> Path:
     environ = os.environ if env is None else env
     explicit = environ.get("PYOXIDIZER_CONFIG")
     if explicit:
-        log.info("using config file from PYOXIDIZER_CONFIG: %s", explicit)
+        logs.logger(__name__).info("using config file from PYOXIDIZER_CONFIG: %s", explicit)
         path = Path(explicit)
         if not path.is_file():
             raise ConfigError(f"PYOXIDIZER_CONFIG names {path}, which is not a file")
@@ -54,7 +53,7 @@ def find_config(start: Path, env: Mapping[str, str] | None = None) -> Path:
         return start
     out_dir = environ.get("OUT_DIR")
     if out_dir:
-        log.info("looking for config file in ancestry of %s", out_dir)
+        logs.logger(__name__).info("looking for config file in ancestry of %s", out_dir)
         found = _search_up(Path(out_dir).resolve())
         if found:
             return found

@@ -46,7 +46,6 @@ import weakref
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import xingque as xq
 
@@ -60,6 +59,10 @@ from pyoxidizer_py.config.source import (
     instrument,
 )
 from pyoxidizer_py.errors import ConfigError, DownloadError, PyOxidizerError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (list-targets start-up)
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "FrozenModule",
@@ -649,7 +652,8 @@ def call_function(fn: Any, *args: Any, print_sink: Callable[[str], None] | None 
         del ev
 
 
-_NOT_FOUND = re.compile(r"^error: Variable `(?P<name>[A-Za-z_][A-Za-z0-9_]*)` not found", re.M)
+# Patterns of error messages, compiled when an error is reported (re caches them; start-up).
+_NOT_FOUND = r"^error: Variable `(?P<name>[A-Za-z_][A-Za-z0-9_]*)` not found"
 # How many unknown names one file may use (each costs one more compile of the file).
 MAX_UNDEFINED_NAMES = 200
 
@@ -774,10 +778,10 @@ class StarlarkSession:
     def _undefined_retry(self, exc: RuntimeError, inst: Instrumented, steps_before: int) -> Instrumented | None:
         """When compiling failed on an unknown name, the instrumented text that defers it."""
         text = str(exc)
-        m = _NOT_FOUND.search(text)
+        m = re.search(_NOT_FOUND, text, re.M)
         if not m or self.budget.steps != steps_before:
             return None  # not a compile-time name error, or code already ran
-        loc = _LOC.search(text, m.end())
+        loc = re.compile(_LOC, re.M).search(text, m.end())
         if not loc:
             return None
         return inst.with_undefined(int(loc.group(2)), int(loc.group(3)), m.group("name"))
@@ -892,10 +896,11 @@ def _panic_error(exc: _EnginePanic, file: str) -> ConfigError:
     )
 
 
-_LOC = re.compile(r"^\s*--> (.+?):(\d+):(\d+)\s*$", re.M)
-_MSG = re.compile(r"^error: (.*)$", re.M)
-_FRAME = re.compile(r"^\s*\* (.+?):(\d+), in (\S+)\s*$", re.M)
-_PY_EXC_PREFIX = re.compile(r"^(?:[A-Za-z_.]*(?:Error|Exception)): ")
+# Multi-line patterns (re.M) of rendered diagnostics, compiled when an error is reported.
+_LOC = r"^\s*--> (.+?):(\d+):(\d+)\s*$"
+_MSG = r"^error: (.*)$"
+_FRAME = r"^\s*\* (.+?):(\d+), in (\S+)\s*$"
+_PY_EXC_PREFIX = r"^(?:[A-Za-z_.]*(?:Error|Exception)): "
 
 
 def _snippet(source: SourceMap | None, line: int, col: int) -> str:
@@ -911,14 +916,14 @@ def _snippet(source: SourceMap | None, line: int, col: int) -> str:
 
 def _locate(text: str, after: int, maps: Mapping[str, SourceMap]) -> tuple[str, int, int] | None:
     """The innermost user location of a rendered diagnostic, mapped to the user's text."""
-    loc = _LOC.search(text, after) if after >= 0 else _LOC.search(text)
+    loc = re.compile(_LOC, re.M).search(text, max(after, 0))
     if not loc:
         return None
     file, line, col = loc.group(1), int(loc.group(2)), int(loc.group(3))
     if file == PRELUDE_FILE:
         # Raised inside an instrumentation helper: report the user's call of it.
         helper = _PRELUDE_LINES.get(line, "")
-        frames = [f for f in _FRAME.finditer(text, 0, loc.start()) if f.group(1) != PRELUDE_FILE]
+        frames = [f for f in re.compile(_FRAME, re.M).finditer(text, 0, loc.start()) if f.group(1) != PRELUDE_FILE]
         if not frames:
             return None
         file, line = frames[-1].group(1), int(frames[-1].group(2))
@@ -945,7 +950,7 @@ def _config_error(exc: BaseException, maps: Mapping[str, SourceMap] | None = Non
     """
     maps = maps or {}
     text = str(exc)
-    msgs = list(_MSG.finditer(text))
+    msgs = list(re.finditer(_MSG, text, re.M))
     last = msgs[-1] if msgs else None
     where = _locate(text, last.end() if last else -1, maps)
     message = last.group(1).strip() if last else (text.strip().splitlines() or ["error"])[0]
@@ -957,7 +962,7 @@ def _config_error(exc: BaseException, maps: Mapping[str, SourceMap] | None = Non
     elif cause is not None and str(cause) and str(cause) in message:
         message = str(cause)
     else:
-        message = _PY_EXC_PREFIX.sub("", message)
+        message = re.sub(_PY_EXC_PREFIX, "", message)
     message = message.replace("Object of type `pyobject`", "Object")
     missing = re.search(r"has no attribute `(\w+)`", message)
     if missing and missing.group(1) in _MISSING_ATTRIBUTES:

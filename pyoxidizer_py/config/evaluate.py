@@ -9,11 +9,9 @@ resolved values (dialect objects) for the build stage.
 from __future__ import annotations
 
 import threading
-import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from pyoxidizer_py.config.context import DistributionRequest, EvaluationContext, using_context
 from pyoxidizer_py.config.dialect import dialect_globals, undefined_name
@@ -23,7 +21,10 @@ from pyoxidizer_py.config.targets import Target
 from pyoxidizer_py.distribution.triples import host_triple
 from pyoxidizer_py.errors import ConfigError
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (list-targets start-up)
 if TYPE_CHECKING:
+    from typing import Any
+
     from pyoxidizer_py.distribution.model import Distribution
 
 __all__ = ["Evaluation", "EvaluationOptions", "evaluate_config", "run_target_function"]
@@ -164,6 +165,8 @@ def _on_large_stack(fn: Callable[[EvaluationOptions], Evaluation], options: Eval
 def _release_frames(exc: BaseException) -> None:
     """Drop the local variables of the frames an error carries (engine objects must be freed on
     the evaluation thread); the traceback itself stays printable."""
+    import traceback  # only on errors (start-up of list-targets)
+
     seen: set[int] = set()
     todo: list[BaseException | None] = [exc]
     while todo:
@@ -234,6 +237,9 @@ def _default_resolver(triple: str, spec: str | None) -> Callable[[DistributionRe
     cache: dict[DistributionRequest, Distribution] = {}
 
     def resolve(request: DistributionRequest) -> Distribution:
+        from pyoxidizer_py import logs
+
+        logs.configure_now()  # the distribution stage logs through logging directly
         from pyoxidizer_py.distribution.resolve import resolve_request  # when a target needs one
 
         if request not in cache:

@@ -7,8 +7,8 @@ engine wraps them once per process (``dialect_globals``).
 from __future__ import annotations
 
 import functools
-from typing import Any
 
+from pyoxidizer_py import logs
 from pyoxidizer_py.config import engine
 from pyoxidizer_py.config.context import DistributionRequest, current_context
 from pyoxidizer_py.config.dialect.base import (
@@ -20,8 +20,11 @@ from pyoxidizer_py.config.dialect.base import (
 )
 from pyoxidizer_py.config.dialect.files import FileContent, FileManifest, glob
 from pyoxidizer_py.config.dialect.platform import PLATFORM_CONSTRUCTORS, PROMPT_FUNCTIONS
-from pyoxidizer_py.config.dialect.removed import removed_attribute_message, undefined_name_error
 from pyoxidizer_py.config.targets import Target
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (list-targets start-up)
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["GLOBAL_FUNCTIONS", "dialect_globals", "undefined_name"]
 
@@ -82,7 +85,9 @@ def default_python_distribution(
 ) -> Any:
     """The default CPython for the build target, resolved when first used."""
     # The Python types (and the resource model below them) load on first use: `list-targets`
-    # evaluates a config without calling target functions and never needs them.
+    # evaluates a config without calling target functions and never needs them. The stages
+    # behind them log through logging directly, so a deferred logging setup runs first.
+    logs.configure_now()
     from pyoxidizer_py.config.dialect.python import FLAVORS, PythonDistribution
 
     fn = "default_python_distribution"
@@ -106,6 +111,7 @@ def default_python_distribution(
 
 def PythonDistribution_(sha256: Any, local_path: Any = None, url: Any = None, flavor: Any = "standalone") -> Any:
     """``PythonDistribution(sha256, local_path=None, url=None, flavor="standalone")``: a specific archive."""
+    logs.configure_now()  # see default_python_distribution
     from pyoxidizer_py.config.dialect.python import PythonDistribution
 
     fn = "PythonDistribution"
@@ -161,11 +167,20 @@ MODULE_VARIABLES = ("BUILD_TARGET_TRIPLE", "CONFIG_PATH", "CWD", "VARS")
 
 def undefined_name(name: str) -> Exception:
     """The error for a name a config evaluates but nobody defines (see ``dialect.removed``)."""
+    from pyoxidizer_py.config.dialect.removed import undefined_name_error  # the table loads on errors only
+
     return undefined_name_error(name, known=[*GLOBAL_FUNCTIONS, *MODULE_VARIABLES])
+
+
+def _removed_attribute_message(type_name: str, name: str) -> str | None:
+    """``dialect.removed.removed_attribute_message``, loading that table when an attribute is missing."""
+    from pyoxidizer_py.config.dialect.removed import removed_attribute_message
+
+    return removed_attribute_message(type_name, name)
 
 
 @functools.lru_cache(maxsize=1)
 def dialect_globals() -> Any:
     """The engine globals of the dialect, built once per process."""
-    engine.set_missing_attribute_hook(removed_attribute_message)
+    engine.set_missing_attribute_hook(_removed_attribute_message)
     return engine.build_globals(GLOBAL_FUNCTIONS, takes_functions={"register_target", "type"})

@@ -7,9 +7,9 @@ touch; see ``config.engine``) and delegates real work to the stage packages.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
-
-from pyoxidizer_py.settings import settings_of, validate_setting
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (list-targets start-up)
+if TYPE_CHECKING:
+    from typing import Any, ClassVar
 
 __all__ = ["SettingsFacade", "check_bool", "check_list_of_str", "check_optional_str", "check_str"]
 
@@ -76,6 +76,9 @@ class SettingsFacade:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        # The settings table loads with the first façade type (none is needed to list targets).
+        from pyoxidizer_py.settings import settings_of
+
         settings = settings_of(cls.RECORD_TYPE)
         cls.STARLARK_GET = frozenset(settings)
         cls.STARLARK_SET = frozenset(n for n, s in settings.items() if not s.read_only)
@@ -92,6 +95,8 @@ class SettingsFacade:
     def __setattr__(self, name: str, value: Any) -> None:
         if name not in type(self).STARLARK_GET:
             raise AttributeError(f"{self.STARLARK_TYPE} has no attribute {name!r}")
+        from pyoxidizer_py.settings import validate_setting
+
         setattr(self.record, name, validate_setting(self.RECORD_TYPE, name, value, type_label=self.STARLARK_TYPE))
 
     def __repr__(self) -> str:

@@ -11,7 +11,6 @@ import glob as globmod
 import os
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any, ClassVar
 
 from pyoxidizer_py.config.context import current_context
 from pyoxidizer_py.config.dialect.base import (
@@ -22,6 +21,10 @@ from pyoxidizer_py.config.dialect.base import (
     type_name,
 )
 from pyoxidizer_py.errors import ConfigError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (list-targets start-up)
+if TYPE_CHECKING:
+    from typing import Any, ClassVar
 
 __all__ = ["DeferredWrite", "FileContent", "FileEntry", "FileManifest", "check_filename", "defer_write", "glob"]
 

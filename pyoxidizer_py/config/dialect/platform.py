@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Set as AbstractSet
-from typing import Any, ClassVar
 
 from pyoxidizer_py.config.dialect.base import check_str, type_name
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (list-targets start-up)
+if TYPE_CHECKING:
+    from typing import Any, ClassVar
 
 __all__ = ["PLATFORM_CONSTRUCTORS", "PROMPT_FUNCTIONS", "PlatformOnly"]
 
