@@ -8,10 +8,18 @@
   CLI module, median over runs), and the whole-process wall time of ``python -m pyoxidizer_py
   --version``, of the installed ``pyoxidizer-py`` console script's ``--version`` and of its
   ``list-targets`` in a directory made by ``init-config-file``, against ``python -c pass``, interleaved.
+- clean venv (issue 13: ``list-targets`` on the init template <= 60 ms whole process): the checkout
+  ``pip install``-ed into a fresh ``python -m venv`` (what a user gets), then hyperfine
+  (``-N``, 5 warm-up runs) times ``pyoxidizer-py list-targets`` (pip's console script) and
+  ``python -m pyoxidizer_py list-targets`` in a directory made by that venv's ``init-config-file``,
+  with ``--version`` and the venv's ``python -c pass`` for reference; median and minimum.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -40,6 +48,8 @@ class ImportResult:
     importtime_us: list[int]
     heaviest: list[tuple[str, int]]
     wall: dict[str, Stats]
+    venv: dict[str, Stats]
+    venv_note: str
 
 
 def time_evaluation(config_path: Path, *, name: str, runs: int) -> EvalResult:
@@ -127,4 +137,61 @@ def bench_import(runs: int, wall_runs: int) -> ImportResult:
         else:
             commands["python -m pyoxidizer_py list-targets"] = [sys.executable, "-m", "pyoxidizer_py", "list-targets"]
         wall = compare_commands(commands, runs=wall_runs, env=env, cwd=project)
-    return ImportResult(importtime_us=sorted(totals), heaviest=shallow[:6], wall=wall)
+    venv, venv_note = bench_clean_venv(wall_runs)
+    return ImportResult(importtime_us=sorted(totals), heaviest=shallow[:6], wall=wall, venv=venv, venv_note=venv_note)
+
+
+def _hyperfine(commands: dict[str, list[str]], *, runs: int, env: dict[str, str], cwd: Path) -> dict[str, Stats]:
+    """Time each command with hyperfine (``-N``: no shell, 5 warm-up runs); seconds per run."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "hyperfine.json"
+        subprocess.run(
+            ["hyperfine", "-N", "-w", "5", "-r", str(runs), "--export-json", str(out), "--style", "none"]
+            + ["--command-name=" + name for name in commands]
+            + [" ".join(argv) for argv in commands.values()],
+            env=env,
+            cwd=cwd,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        results = json.loads(out.read_text(encoding="utf-8"))["results"]
+    return {name: Stats(samples=tuple(r["times"])) for name, r in zip(commands, results, strict=True)}
+
+
+def bench_clean_venv(runs: int) -> tuple[dict[str, Stats], str]:
+    """Start-up of the CLI as a user installs it: the checkout pip-installed into a fresh venv.
+
+    Returns:
+        (command name -> Stats in seconds, how it was measured); no rows and the reason when the
+        venv cannot be made (offline pip) or hyperfine is missing.
+    """
+    if shutil.which("hyperfine") is None:
+        return {}, "not measured: hyperfine is not installed"
+    # The user's view: no checkout on PYTHONPATH, bytecode cached as pip writes it.
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONDONTWRITEBYTECODE", "VIRTUAL_ENV")}
+    with tempfile.TemporaryDirectory(prefix="pyoxidizer-py-bench-venv-") as tmp:
+        venv = Path(tmp) / "venv"
+        python = venv / "bin" / "python"
+        try:
+            subprocess.run([sys.executable, "-m", "venv", str(venv)], env=env, check=True, capture_output=True)
+            subprocess.run(
+                [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", str(REPO)],
+                env=env,
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+        except subprocess.CalledProcessError as exc:
+            return {}, f"not measured: {' '.join(exc.cmd[:4])}... failed: {(exc.stderr or '').strip()[-200:]}"
+        script = venv / "bin" / "pyoxidizer-py"
+        project = Path(tmp) / "app"
+        subprocess.run([str(script), "init-config-file", str(project)], env=env, check=True, capture_output=True)
+        commands = {
+            "pyoxidizer-py list-targets": [str(script), "list-targets"],
+            "python -m pyoxidizer_py list-targets": [str(python), "-m", "pyoxidizer_py", "list-targets"],
+            "pyoxidizer-py --version": [str(script), "--version"],
+            "python -c pass": [str(python), "-c", "pass"],
+        }
+        stats = _hyperfine(commands, runs=runs, env=env, cwd=project)
+    version = sys.version.split()[0]
+    return stats, f"python -m venv (CPython {version}) + pip install of the checkout; hyperfine -N -w 5 -r {runs}"

@@ -87,6 +87,16 @@ def render_section(
             f"{_ms(listing.min - bare.min)} ms more than a bare interpreter start.",
         ]
     out.append("")
+    out += [
+        "Clean venv, as a user installs it (target: `pyoxidizer-py list-targets` median at most 60 ms): "
+        f"{imports.venv_note}.",
+        "",
+    ]
+    if imports.venv:
+        out += ["| command | median (ms) | min (ms) | mean (ms) |", "|---|---:|---:|---:|"]
+        for name, s in imports.venv.items():
+            out.append(f"| `{name}` | {_ms(s.median)} | {_ms(s.min)} | {_ms(s.mean)} |")
+        out.append("")
 
     if builds:
         out += _render_builds(params, builds)
