@@ -74,6 +74,7 @@ OTHER_STAGES = (
     "pyoxidizer_py.config.dialect.python",
     "pyoxidizer_py.config.dialect.resources",
     "pyoxidizer_py.config.dialect.removed",  # only for a name the config lacks
+    "pyoxidizer_py.config.dialect.files",  # only when the config calls FileManifest, FileContent or glob
     "pyoxidizer_py.settings",  # only for the dialect's façade types (dialect.python, dialect.resources)
     "pyoxidizer_py.progress",  # with logging, set up when something logs (pyoxidizer_py.logs)
 )
@@ -103,6 +104,7 @@ STDLIB = (
     "logging",  # set up on first use for list-targets (pyoxidizer_py.logs)
     "traceback",  # only for errors (and with logging)
     "string",  # logging's
+    "glob",  # dialect.files'
     "typing",  # annotations only: `if TYPE_CHECKING:` imports
 )
 

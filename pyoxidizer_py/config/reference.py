@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from pyoxidizer_py.artifacts.interpreter_config import InterpreterConfig
-from pyoxidizer_py.config.dialect import GLOBAL_FUNCTIONS
+from pyoxidizer_py.config.dialect import GLOBAL_FUNCTIONS, FilesGlobal
 from pyoxidizer_py.config.dialect import files as files_mod
 from pyoxidizer_py.config.dialect import python as python_mod
 from pyoxidizer_py.config.dialect import resources as resources_mod
@@ -152,6 +152,7 @@ def render_reference() -> str:
         if name in skip:
             continue
         fn = GLOBAL_FUNCTIONS[name]
+        fn = fn.target() if isinstance(fn, FilesGlobal) else fn
         shown = "PythonDistribution" if name == "PythonDistribution" else name
         out.append(_row(f"`{_signature(shown, fn)}`", _first_line(fn)))
     out += [

@@ -18,7 +18,6 @@ from pyoxidizer_py.config.dialect.base import (
     check_str,
     type_name,
 )
-from pyoxidizer_py.config.dialect.files import FileContent, FileManifest, glob
 from pyoxidizer_py.config.dialect.platform import PLATFORM_CONSTRUCTORS, PROMPT_FUNCTIONS
 from pyoxidizer_py.config.targets import Target
 
@@ -26,7 +25,7 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (list-tar
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["GLOBAL_FUNCTIONS", "dialect_globals", "undefined_name"]
+__all__ = ["GLOBAL_FUNCTIONS", "FilesGlobal", "dialect_globals", "undefined_name"]
 
 
 def register_target(
@@ -135,6 +134,28 @@ def _is_major_minor(text: str) -> bool:
     return len(parts) == 2 and all(p.isdigit() for p in parts)
 
 
+class FilesGlobal:
+    """A global of ``dialect.files`` (``FileManifest``, ``FileContent``, ``glob``) that imports that
+    module on its first call: a config that builds no file manifest never loads it (start-up of
+    ``list-targets``).
+
+    Args:
+        name: the global's name, also its name in ``dialect.files``.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.__name__ = name
+
+    def target(self) -> Any:
+        """The class or function it stands for (the configuration reference documents that one)."""
+        from pyoxidizer_py.config.dialect import files
+
+        return getattr(files, self.__name__)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.target()(*args, **kwargs)
+
+
 def starlark_type(value: Any) -> str:
     """``type(x)``: PyOxidizer's type names for dialect objects, Starlark's for the rest."""
     if engine.is_starlark_function(value):
@@ -153,9 +174,9 @@ GLOBAL_FUNCTIONS: dict[str, Any] = {
     "set_build_path": set_build_path,
     "default_python_distribution": default_python_distribution,
     "PythonDistribution": PythonDistribution_,
-    "FileManifest": FileManifest,
-    "FileContent": FileContent,
-    "glob": glob,
+    "FileManifest": FilesGlobal("FileManifest"),
+    "FileContent": FilesGlobal("FileContent"),
+    "glob": FilesGlobal("glob"),
     "type": starlark_type,
     **PROMPT_FUNCTIONS,
     **PLATFORM_CONSTRUCTORS,
