@@ -166,12 +166,44 @@ def test_list_targets_imports_only_the_config_stage(project: Path, tmp_path: Pat
 
 
 def test_version_imports_no_config_engine(project: Path, tmp_path: Path) -> None:
-    added, stdout = _imported_by(["--version"], project, tmp_path)
-    assert stdout.startswith("pyoxidizer-py ")
-    assert _offending(added, THIRD_PARTY) == []
-    assert _offending(added, OTHER_STAGES) == []
-    assert _offending(added, STDLIB) == []
-    assert _offending(added, CONFIG_STAGE) == []
+    from pyoxidizer_py import __version__
+
+    for flag in ("--version", "-V"):
+        added, stdout = _imported_by([flag], project, tmp_path)
+        assert stdout == f"pyoxidizer-py {__version__}\n"
+        assert _offending(added, THIRD_PARTY) == []
+        assert _offending(added, OTHER_STAGES) == []
+        assert _offending(added, STDLIB) == []
+        assert _offending(added, CONFIG_STAGE) == []
+        # Printed without the CLI's parser (pyoxidizer_py.__main__).
+        assert _offending(added, ("argparse", "pathlib", "pyoxidizer_py.cli")) == []
+    # The parser's own --version (cli.main, the library entry point) prints the same line.
+    result = subprocess.run(
+        [sys.executable, "-c", "import sys; from pyoxidizer_py.cli import main; sys.exit(main(['--version']))"],
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert (result.returncode, result.stdout) == (0, f"pyoxidizer-py {__version__}\n")
+
+
+def test_version_to_a_closed_pipe_is_quiet() -> None:
+    # The reader is gone before the version is written: status 0, nothing on stderr (as cli.main).
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "pyoxidizer_py", "--version"],
+            env=_env(),
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        os.close(write_end)
+    assert (result.returncode, result.stderr) == (0, "")
 
 
 def test_list_targets_of_a_pyproject_reads_it(tmp_path: Path) -> None:
