@@ -19,7 +19,6 @@ The traceback of an error is shown only with ``--verbose``.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -183,9 +182,16 @@ class _Subcommands:
         self._only = only
 
     def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        action = self._action
         if self._only is None or name == self._only:
-            return self._action.add_parser(name, **kwargs)  # type: ignore[no-any-return]
-        self._action.add_parser(name, help=kwargs.get("help"), add_help=False)
+            return action.add_parser(name, **kwargs)  # type: ignore[no-any-return]
+        if all(hasattr(action, a) for a in ("_ChoicesPseudoAction", "_choices_actions", "_name_parser_map")):
+            # What add_parser(name, help=...) records, without building a parser that is never
+            # used (each costs its gettext look-ups): the name among the choices, its help line.
+            action._choices_actions.append(action._ChoicesPseudoAction(name, (), kwargs.get("help")))
+            action._name_parser_map[name] = _SkippedParser()
+        else:  # argparse's internals changed: build the small parser after all
+            action.add_parser(name, help=kwargs.get("help"), add_help=False)
         return _SkippedParser()
 
 
@@ -423,6 +429,8 @@ def _discard_stdout() -> None:
     """Point stdout's file descriptor at the null device, so the interpreter's final flush of the
     buffered rest does not raise BrokenPipeError again (docs.python.org/3/library/signal.html,
     "Note on SIGPIPE")."""
+    import contextlib  # only here (start-up of the console script, which runpy does not load)
+
     with contextlib.suppress(OSError, ValueError):  # ValueError, OSError: no real descriptor (a StringIO)
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
