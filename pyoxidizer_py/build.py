@@ -41,6 +41,7 @@ from pyoxidizer_py.artifacts.atomic_write import copy_if_changed, write_bytes_if
 from pyoxidizer_py.artifacts.compression import zstd_compressor
 from pyoxidizer_py.artifacts.extra_files import write_extra_files_list
 from pyoxidizer_py.artifacts.filesystem import FilesystemInstall
+from pyoxidizer_py.artifacts.link_args import write_link_args
 from pyoxidizer_py.artifacts.pyo3_config import install_runtime_files, plan_link, write_link_artifacts
 from pyoxidizer_py.artifacts.python_config_rs import write_python_config_rs
 from pyoxidizer_py.artifacts.resource_artifacts import write_resource_artifacts
@@ -285,6 +286,9 @@ class _Builder:
         artifacts.mkdir(parents=True, exist_ok=True)
         plan = plan_link(dist, exe.settings["libpython_link_mode"], artifacts_dir=artifacts)
         pyo3_file = write_link_artifacts(dist, plan, artifacts)
+        write_link_args(
+            artifacts, target_triple=dist.target_triple, packed_relocations=exe.settings["packed_relocations"]
+        )
         config = exe.config.record.copy()
         _check_syntax(dist, exe.resources, config.run_command)
         selected = _filter_stdlib(exe, dist, config, artifacts)

@@ -263,3 +263,23 @@ def test_memory_only_executable_with_spawn_children(strict: Path) -> None:
     assert refused.returncode == 1
     assert "_yaml" in refused.stderr and 'in_memory_shared_library_fallback = "error"' in refused.stderr
     assert not (strict.parent / ".cache").exists()
+
+
+def _dynamic_tags(exe: Path) -> set[str]:
+    from elftools.elf.dynamic import DynamicSection
+    from elftools.elf.elffile import ELFFile
+
+    with exe.open("rb") as f:
+        elf = ELFFile(f)
+        return {tag.entry.d_tag for s in elf.iter_sections() if isinstance(s, DynamicSection) for tag in s.iter_tags()}
+
+
+def test_release_executable_packs_its_relative_relocations(big: Path) -> None:
+    # exe.packed_relocations = "auto": DT_RELR when this machine's glibc and linker have it.
+    from pyoxidizer_py.artifacts.link_args import packed_relocations_supported
+
+    tags = _dynamic_tags(big)
+    assert ("DT_RELR" in tags) == packed_relocations_supported("x86_64-unknown-linux-gnu")
+    if "DT_RELR" in tags:
+        needed = subprocess.run(["readelf", "-V", str(big)], capture_output=True, text=True, check=True).stdout
+        assert "GLIBC_ABI_DT_RELR" in needed

@@ -30,13 +30,16 @@
 //! modules resolve `Py*` symbols from the executable) and, for a shared libpython
 //! only, an rpath of `$ORIGIN/lib` (where it is installed beside the executable). A
 //! static build gets no rpath: the dynamic loader would probe `lib/` for libc and
-//! libm on every start.
+//! libm on every start. The lines of `<artifacts>/link-args.txt` are passed too
+//! (`-Wl,-z,pack-relative-relocs` when the build machine's glibc is 2.36 or later).
 
 use std::path::{Path, PathBuf};
 
 const DEFAULT_PYTHON_CONFIG_FILENAME: &str = "default_python_config.rs";
 /// Files to place beside the executable, one path relative to the artifacts directory per line.
 const EXTRA_FILES_FILENAME: &str = "extra-files.txt";
+/// Linker arguments for the executable, one per line (DT_RELR packing on new enough glibc).
+const LINK_ARGS_FILENAME: &str = "link-args.txt";
 
 fn feature(name: &str) -> bool {
     std::env::var_os(format!("CARGO_FEATURE_{name}")).is_some()
@@ -130,6 +133,18 @@ fn install_extra_files(artifacts: &Path) {
     }
 }
 
+/// Print a `cargo:rustc-link-arg` line for each line of `<artifacts>/link-args.txt`.
+fn print_link_args(artifacts: &Path) {
+    let list = artifacts.join(LINK_ARGS_FILENAME);
+    let Ok(text) = std::fs::read_to_string(&list) else {
+        return;
+    };
+    println!("cargo:rerun-if-changed={}", list.display());
+    for arg in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        println!("cargo:rustc-link-arg={arg}");
+    }
+}
+
 fn build_mode_pyoxidizer_exe() {
     let exe = std::env::var("PYOXIDIZER_EXE").unwrap_or_else(|_| "pyoxidizer-py".to_string());
     let mut args = vec!["run-build-script".to_string(), "build.rs".to_string()];
@@ -148,6 +163,7 @@ fn build_mode_pyoxidizer_exe() {
         Err(e) => panic!("cannot run `{exe}` (set PYOXIDIZER_EXE to pyoxidizer-py's path): {e}"),
     }
     install_extra_files(&artifact_dir());
+    print_link_args(&artifact_dir());
 }
 
 fn build_mode_prebuilt_artifacts() {
@@ -168,6 +184,7 @@ fn build_mode_prebuilt_artifacts() {
         path.display()
     );
     install_extra_files(&artifact_dir);
+    print_link_args(&artifact_dir);
 }
 
 fn main() {

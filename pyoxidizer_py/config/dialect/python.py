@@ -186,6 +186,7 @@ _EXE_CHOICES = {
     "windows_runtime_dlls_mode": (("never", "when-present", "always"), ()),
     "libpython_link_mode": (("default", "static", "dynamic"), ()),
     "unknown_license_policy": (("warn", "error", "ignore"), ()),
+    "packed_relocations": (("auto", "never"), ()),
 }
 
 
@@ -203,6 +204,7 @@ class PythonExecutable:
         "sbom_filename": "sbom.cdx.json",
         "sbom_embed": False,
         "unknown_license_policy": "warn",
+        "packed_relocations": "auto",
     }
     STARLARK_GET: ClassVar[frozenset[str]] = frozenset({*_ATTRS, "name"})
     STARLARK_SET: ClassVar[frozenset[str]] = frozenset(_ATTRS)
