@@ -115,6 +115,7 @@ def test_compressed_payloads_roundtrip_and_frozen_modules_stay_raw(tmp_path: Pat
     from pyoxidizer_py.artifacts.compression import zstd_compressor
 
     text = b"print('a fairly long line of Python source that repeats')\n" * 40
+    codec = b"CODEC-TABLE " * 300
     contents = PackedContents(
         bytecode_magic=b"\x01\x02\r\n",
         memory_modules=[
@@ -124,8 +125,12 @@ def test_compressed_payloads_roundtrip_and_frozen_modules_stay_raw(tmp_path: Pat
         ],
         memory_data={("cold", "data.txt"): text * 4},
         memory_extensions=[PackedMemoryExtension(name="_ext", is_package=False, path="_ext.so", data=text * 5)],
-        frozen=[FrozenEntry(name="hot", is_package=False, code=text * 3)],
+        frozen=[
+            FrozenEntry(name="hot", is_package=False, code=text * 3),
+            FrozenEntry(name="codec", is_package=False, code=codec, cold=True),
+        ],
     )
+    contents.memory_modules.append(PackedMemoryModule(name="codec", is_package=False, source=None, bytecode={0: codec}))
     cache = tmp_path / "zstd"
     blob = encode_packed_resources(contents, zstd_compressor(cache))
     plain = encode_packed_resources(contents)
@@ -140,7 +145,11 @@ def test_compressed_payloads_roundtrip_and_frozen_modules_stay_raw(tmp_path: Pat
     assert view.payload(*view.package_data["cold"]["data.txt"][1:]) == text * 4
     # The frozen table's code and the module it holds are raw (one copy, read in place); tiny payloads too.
     assert view.modules["hot"][5] > 0 and blob.count(text * 3) == 1
-    assert view.frozen[0][2] == text * 3
+    assert view.frozen[1] == ("hot", False, text * 3)
+    # A cold frozen entry (a codec only unusual locales need at start-up) is one frame, shared
+    # with its index entry; uncompressed blobs keep it raw.
+    assert view.frozen[0] == ("codec", False, codec) and view.modules["codec"][5] < 0
+    assert blob.count(codec) == 0 and plain.count(codec) == 1
     assert view.modules["tiny"][3] == len(b"x = 1\n")
     # A corrupt cache entry is not shipped: it is compressed again.
     for frame in cache.rglob("*.zst"):
@@ -657,6 +666,8 @@ print(json.dumps({"greet": greet(), "file": myapp.__file__, "argv": sys.argv[1:]
 if sys.argv[1:] == ["extra"]:
     import extra_mod
     print(extra_mod.VALUE)
+if sys.argv[1:] == ["encoding"]:
+    print(sys.getfilesystemencoding(), sys.stdout.encoding, "encodings.koi8_r" in sys.modules)
 '''
     exe = dist.to_python_executable(name = "onefile", packaging_policy = policy, config = config)
     exe.libpython_link_mode = "static"
@@ -703,6 +714,18 @@ def test_single_file_executable(tmp_path: Path, cargo_target: Path) -> None:
     extra = run(alone / "onefile", "extra", cwd=cwd)
     assert extra.returncode == 0, extra.stderr
     assert extra.stdout.splitlines()[-1] == "from the filesystem"
+    # Codecs only other locales need at start-up are compressed in the frozen table: a UTF-8
+    # locale starts without them, a KOI8-R one (compiled with localedef) gets its codec.
+    locales = tmp_path / "locales"
+    locales.mkdir()
+    # localedef exits 1 for mere warnings; the compiled locale is what counts.
+    subprocess.run(["localedef", "-i", "ru_RU", "-f", "KOI8-R", str(locales / "ru_RU.KOI8-R")], capture_output=True)
+    assert (locales / "ru_RU.KOI8-R" / "LC_CTYPE").is_file()
+    for lc_all, expected in (("C.UTF-8", "utf-8 utf-8 False"), ("ru_RU.KOI8-R", "koi8-r koi8-r True")):
+        env = {**os.environ, "LOCPATH": str(locales), "LC_ALL": lc_all}
+        ran = subprocess.run([str(alone / "onefile"), "encoding"], cwd=cwd, env=env, capture_output=True)
+        assert ran.returncode == 0, ran.stderr
+        assert ran.stdout.decode("ascii").splitlines()[-1] == expected
 
 
 def test_strict_in_memory_policy_names_the_extension_module(tmp_path: Path) -> None:

@@ -11,7 +11,8 @@ beside it, that the runtime reads without copying. Described for users in
   index);
 * the **frozen section**, read by the Rust runtime before CPython starts: a count (u32),
   a reserved u32, then per module (name offset u64, code offset u64, code length u32,
-  flags u32 with bit 0 = package) and the NUL-terminated ASCII names. These become
+  flags u32 with bit 0 = package, bit 1 = the code is a Zstandard frame) and the
+  NUL-terminated ASCII names. These become
   entries of CPython's ``PyImport_FrozenModules`` table, so the modules CPython imports
   while it initialises (``encodings`` and its codecs, ``site`` on 3.10, ...) and the
   importer itself come from memory on every CPython 3.10-3.14;
@@ -19,8 +20,9 @@ beside it, that the runtime reads without copying. Described for users in
   header), file contents and shared objects, each a slice addressed by absolute
   (offset, length). Identical payloads are stored once. A **negative length** ``-n`` means
   the ``n`` bytes at the offset are one Zstandard frame (RFC 8878, with its content size)
-  that decompresses to the payload; the frozen section's code is never compressed, nor are
-  the modules it holds, so what CPython imports while it starts costs no decompression;
+  that decompresses to the payload; the frozen section's code is not compressed, nor are
+  the modules it holds, so what CPython imports while it starts costs no decompression,
+  except the codecs only unusual locales need at start-up (bit 1 of their flags);
 * the **index** (last), a ``marshal`` (format version 2: no back-references, so equal
   input gives equal bytes) tuple the importer loads with one ``marshal.loads`` call.
 
@@ -108,6 +110,7 @@ MODULE_EXTENSION = 0x40
 MODULE_SOURCELESS = 0x80
 
 FROZEN_PACKAGE = 0x01
+FROZEN_COMPRESSED = 0x02
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -191,11 +194,16 @@ class FrozenEntry:
         name: dotted ASCII name.
         is_package: whether it is a package.
         code: the marshal payload of its code object.
+        cold: only needed by initialisation on unusual locales (a codec other than UTF-8,
+            ASCII and Latin-1): stored as a Zstandard frame when the blob is compressed, with
+            the ``FROZEN_COMPRESSED`` flag; the runtime decompresses it before initialisation
+            only when the locale needs it, and otherwise serves it through the index.
     """
 
     name: str
     is_package: bool
     code: bytes
+    cold: bool = False
 
 
 @dataclass(kw_only=True, slots=True)
@@ -300,8 +308,8 @@ def _trim(entry: list[int]) -> tuple[int, ...]:
     return tuple(entry)
 
 
-def _frozen_section(frozen: list[FrozenEntry]) -> tuple[bytes, list[tuple[int, int, bytes]]]:
-    """Return the section with code offsets left zero, plus (entry offset, flags, code) to patch."""
+def _frozen_section(frozen: list[FrozenEntry]) -> tuple[bytes, list[tuple[int, int, FrozenEntry]]]:
+    """Return the section with code offsets left zero, plus (entry offset, flags, entry) to patch."""
     names = bytearray()
     name_offsets: list[int] = []
     table_size = _FROZEN_COUNT.size + _FROZEN_ENTRY.size * len(frozen)
@@ -320,7 +328,7 @@ def _frozen_section(frozen: list[FrozenEntry]) -> tuple[bytes, list[tuple[int, i
         pos = _FROZEN_COUNT.size + _FROZEN_ENTRY.size * i
         flags = FROZEN_PACKAGE if entry.is_package else 0
         _FROZEN_ENTRY.pack_into(section, pos, name_offsets[i], 0, 0, flags)
-        patches.append((pos, flags, entry.code))
+        patches.append((pos, flags, entry))
     return bytes(section), patches
 
 
@@ -353,16 +361,19 @@ def encode_packed_resources(contents: PackedContents, compressor: Compressor | N
     frozen_bytes, patches = _frozen_section(frozen)
     section = bytearray(frozen_bytes)
     data = _Data(HEADER_SIZE + len(section), compressor)  # data follows the frozen section; the index comes last
-    for pos, flags, code in patches:
+    for pos, flags, entry in patches:
         name_offset = _FROZEN_ENTRY.unpack_from(section, pos)[0]
-        _FROZEN_ENTRY.pack_into(section, pos, name_offset, *data.add(code), flags)
+        offset, length = data.add(entry.code, compress=entry.cold)
+        if length < 0:
+            flags |= FROZEN_COMPRESSED
+        _FROZEN_ENTRY.pack_into(section, pos, name_offset, offset, abs(length), flags)
 
     extensions = {e.name: e for e in contents.memory_extensions}
     memory = {m.name: m for m in contents.memory_modules if m.name not in extensions}
     files = {m.name: m for m in contents.file_modules if m.name not in memory and m.name not in extensions}
     modules: dict[str, tuple[Any, ...]] = {}
     owners: list[tuple[str, int]] = []
-    hot = {f.name for f in frozen}
+    hot = {f.name for f in frozen if not f.cold}
     for name in sorted(memory):
         module = memory[name]
         entry = [MODULE_PACKAGE if module.is_package else 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
@@ -548,7 +559,12 @@ def read_packed_resources(blob: bytes) -> PackedView:
             blob, frozen_off + _FROZEN_COUNT.size + _FROZEN_ENTRY.size * i
         )
         name = blob[name_off : blob.index(b"\x00", name_off)].decode("ascii")
-        frozen.append((name, bool(flags & FROZEN_PACKAGE), blob[code_off : code_off + code_len]))
+        code = blob[code_off : code_off + code_len]
+        if flags & FROZEN_COMPRESSED:
+            import zstandard
+
+            code = zstandard.ZstdDecompressor().decompress(code)
+        frozen.append((name, bool(flags & FROZEN_PACKAGE), code))
     assert frozen_off + frozen_len <= index_off
     index = marshal.loads(blob[index_off : index_off + index_len])
     version2, prefixes, modules, package_data, distributions, shared_libraries, options = index

@@ -194,6 +194,11 @@ def startup_modules(python_exe: Path, options: tuple[str, ...] = ()) -> StartupM
     return StartupModules(imported=frozenset(names), cpython_frozen=frozenset(frozen))
 
 
+# Codecs CPython's start-up may need on Linux without a locale check: UTF-8 (and the C locale,
+# coerced to UTF-8 by PEP 538/540), ASCII and Latin-1 (``coerce_c_locale = 0``, ``LANG=en_US``).
+_HOT_CODECS = frozenset({"encodings", "encodings.aliases", "encodings.utf_8", "encodings.ascii", "encodings.latin_1"})
+
+
 def _interpreter_options(config: InterpreterConfig) -> tuple[str, ...]:
     options: list[str] = []
     for x in config.x_options or ():
@@ -392,12 +397,18 @@ def write_resource_artifacts(
     # or a same-version one of this machine for a foreign triple), minus those it freezes itself.
     probe = startup_modules(bytecode_python(dist), _interpreter_options(config))
     frozen_names = {IMPORTER_MODULE} | (probe.imported - probe.cpython_frozen)
-    frozen_names |= {n for n in modules if n == "encodings" or n.startswith("encodings.")} - probe.cpython_frozen
+    codecs = {n for n in modules if n == "encodings" or n.startswith("encodings.")} - probe.cpython_frozen
+    frozen_names |= codecs
     frozen_names &= set(modules)
     ordered = [modules[n] for n in sorted(modules)]
     memory_modules, frozen = _memory_modules(
         ordered, dist, frozen_names=frozen_names, frozen_level=frozen_level, cache_dir=bytecode_cache_dir
     )
+    if "-linux" in dist.target_triple:
+        # Codecs only a non-UTF-8 locale asks for while CPython starts: compressed, and
+        # decompressed before start-up only on such a locale (templates/pyembed/src/importer.rs).
+        cold = codecs - probe.imported - _HOT_CODECS
+        frozen = [dataclasses.replace(f, cold=True) if f.name in cold else f for f in frozen]
     prefix = plan.in_memory_prefix
     contents = PackedContents(
         bytecode_magic=dist.bytecode_magic,

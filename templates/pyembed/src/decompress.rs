@@ -55,6 +55,25 @@ unsafe fn decode(frame: &[u8]) -> *mut ffi::PyObject {
     }
 }
 
+/// Decode one frame into a new vector (before the interpreter exists: no GIL, own context).
+pub(crate) fn decompress_to_vec(frame: &[u8]) -> Result<Vec<u8>, String> {
+    let size = match zstd_safe::get_frame_content_size(frame) {
+        Ok(Some(size)) if size > 0 && size <= isize::MAX as u64 => size as usize,
+        _ => return Err("invalid zstd frame (no content size)".to_string()),
+    };
+    let mut out: Vec<u8> = Vec::with_capacity(size);
+    match DCtx::create().decompress(&mut out, frame) {
+        Ok(written) if written == size => Ok(out),
+        Ok(written) => Err(format!(
+            "zstd frame holds {written} bytes, its header says {size}"
+        )),
+        Err(code) => Err(format!(
+            "cannot decompress a zstd frame: {}",
+            zstd_safe::get_error_name(code)
+        )),
+    }
+}
+
 unsafe extern "C" fn py_decompress(
     _slf: *mut ffi::PyObject,
     args: *mut ffi::PyObject,

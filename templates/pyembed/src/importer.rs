@@ -32,6 +32,8 @@ const FORMAT_VERSION: u32 = 3;
 const HEADER_SIZE: usize = 72;
 const FROZEN_ENTRY_SIZE: usize = 24;
 const FROZEN_PACKAGE: u32 = 0x01;
+/// The entry's code is one Zstandard frame: a codec only unusual locales need at start-up.
+const FROZEN_COMPRESSED: u32 = 0x02;
 const IMPORTER_MODULE: &CStr = c"_pyoxidizer_importer";
 
 fn read_u32(data: &[u8], at: usize) -> u32 {
@@ -48,6 +50,7 @@ struct FrozenModule {
     code: *const u8,
     size: c_int,
     is_package: bool,
+    compressed: bool,
 }
 
 /// The packed resources of this process and the frozen table built from them.
@@ -105,6 +108,7 @@ fn frozen_modules(blob: &[u8], what: &str) -> Result<Vec<FrozenModule>, NewInter
             code: blob[code_at..].as_ptr(),
             size: code_len as c_int,
             is_package: flags & FROZEN_PACKAGE != 0,
+            compressed: flags & FROZEN_COMPRESSED != 0,
         });
     }
     Ok(out)
@@ -129,6 +133,50 @@ fn frozen_entry(module: &FrozenModule) -> ffi::_frozen {
         #[cfg(all(Py_3_11, not(Py_3_13)))]
         get_code: None,
     }
+}
+
+/// Whether CPython's initialisation may look up a codec other than UTF-8, ASCII and
+/// Latin-1: its filesystem and stdio encodings come from the `LC_CTYPE` locale the
+/// environment selects (`nl_langinfo(CODESET)` after `setlocale(LC_CTYPE, "")`, as
+/// CPython's `Python/fileutils.c` reads it; the C locale is coerced to UTF-8, PEP 538
+/// and PEP 540), or from `PYTHONIOENCODING`. The locale is put back as it was.
+#[cfg(unix)]
+unsafe fn other_codecs_at_startup() -> bool {
+    if std::env::var_os("PYTHONIOENCODING").is_some() {
+        return true;
+    }
+    let current = libc::setlocale(libc::LC_CTYPE, std::ptr::null());
+    let saved = (!current.is_null()).then(|| CStr::from_ptr(current).to_owned());
+    let codeset = if libc::setlocale(libc::LC_CTYPE, c"".as_ptr()).is_null() {
+        Vec::new()
+    } else {
+        let name = libc::nl_langinfo(libc::CODESET);
+        if name.is_null() {
+            Vec::new()
+        } else {
+            CStr::from_ptr(name).to_bytes().to_ascii_lowercase()
+        }
+    };
+    if let Some(saved) = saved {
+        libc::setlocale(libc::LC_CTYPE, saved.as_ptr());
+    }
+    let known: [&[u8]; 8] = [
+        b"utf-8",
+        b"utf8",
+        b"ansi_x3.4-1968",
+        b"ascii",
+        b"us-ascii",
+        b"iso-8859-1",
+        b"iso8859-1",
+        b"",
+    ];
+    !known.contains(&codeset.as_slice())
+}
+
+/// Other platforms: always (their start-up codecs depend on more than the locale).
+#[cfg(not(unix))]
+unsafe fn other_codecs_at_startup() -> bool {
+    true
 }
 
 /// Map a file read-only for the life of the process.
@@ -208,9 +256,18 @@ impl<'a> PackedImporter<'a> {
 
     /// Step 1: install the frozen table (before `Py_InitializeFromConfig`).
     ///
+    /// Compressed entries (codecs other than UTF-8, ASCII and Latin-1) are decompressed
+    /// into the table only when initialisation may ask for them (`other_codecs_at_startup`);
+    /// otherwise they stay out of it and the finder serves them from the index later.
+    /// `explicit_encoding`: the config names a filesystem or stdio encoding.
+    ///
     /// # Safety
     /// The interpreter must not be initialised yet; the blobs outlive initialisation.
-    pub(crate) unsafe fn install_frozen_table(&mut self) -> Result<(), NewInterpreterError> {
+    pub(crate) unsafe fn install_frozen_table(
+        &mut self,
+        explicit_encoding: bool,
+    ) -> Result<(), NewInterpreterError> {
+        let mut other_codecs: Option<bool> = None;
         self.original = ffi::PyImport_FrozenModules;
         let mut table: Vec<ffi::_frozen> = Vec::new();
         let mut names: std::collections::HashSet<&[u8]> = std::collections::HashSet::new();
@@ -224,6 +281,24 @@ impl<'a> PackedImporter<'a> {
         }
         for blob in &self.blobs {
             for module in frozen_modules(blob, "embedded")? {
+                let mut module = module;
+                if module.compressed {
+                    if !*other_codecs
+                        .get_or_insert_with(|| explicit_encoding || other_codecs_at_startup())
+                    {
+                        continue;
+                    }
+                    let frame = std::slice::from_raw_parts(module.code, module.size as usize);
+                    let code = crate::decompress::decompress_to_vec(frame)
+                        .map_err(|e| invalid("embedded", &format!("frozen codec: {e}")))?;
+                    if code.is_empty() || code.len() > c_int::MAX as usize {
+                        return Err(invalid("embedded", "frozen codec: bad size"));
+                    }
+                    // Leaked: only on such locales, and CPython may keep pointers into it.
+                    let code: &'static [u8] = Box::leak(code.into_boxed_slice());
+                    module.code = code.as_ptr();
+                    module.size = code.len() as c_int;
+                }
                 // CPython's own entries and earlier blobs win.
                 if names.insert(CStr::from_ptr(module.name).to_bytes()) {
                     table.push(frozen_entry(&module));

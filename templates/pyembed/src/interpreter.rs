@@ -276,7 +276,10 @@ impl<'a> MainPythonInterpreter<'a> {
         };
         unsafe {
             if let Some(importer) = importer.as_mut() {
-                importer.install_frozen_table()?;
+                let ic = &self.config.interpreter_config;
+                importer.install_frozen_table(
+                    ic.filesystem_encoding.is_some() || ic.stdio_encoding.is_some(),
+                )?;
             }
             let mut config: ffi::PyConfig = std::mem::zeroed();
             match self.config.interpreter_config.profile {
