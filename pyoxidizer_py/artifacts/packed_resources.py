@@ -361,12 +361,11 @@ def encode_packed_resources(contents: PackedContents, compressor: Compressor | N
     frozen_bytes, patches = _frozen_section(frozen)
     section = bytearray(frozen_bytes)
     data = _Data(HEADER_SIZE + len(section), compressor)  # data follows the frozen section; the index comes last
-    for pos, flags, entry in patches:
+    for pos, flags, frozen_entry in patches:
         name_offset = _FROZEN_ENTRY.unpack_from(section, pos)[0]
-        offset, length = data.add(entry.code, compress=entry.cold)
-        if length < 0:
-            flags |= FROZEN_COMPRESSED
-        _FROZEN_ENTRY.pack_into(section, pos, name_offset, offset, abs(length), flags)
+        offset, length = data.add(frozen_entry.code, compress=frozen_entry.cold)
+        stored_flags = flags | (FROZEN_COMPRESSED if length < 0 else 0)
+        _FROZEN_ENTRY.pack_into(section, pos, name_offset, offset, abs(length), stored_flags)
 
     extensions = {e.name: e for e in contents.memory_extensions}
     memory = {m.name: m for m in contents.memory_modules if m.name not in extensions}
