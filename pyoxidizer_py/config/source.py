@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import ast
 import bisect
+import functools
 from dataclasses import dataclass, field
 
 from pyoxidizer_py.errors import ConfigError
@@ -335,6 +336,13 @@ _BINOPS: dict[type[ast.operator], tuple[str, str]] = {
 }
 
 
+@functools.lru_cache(maxsize=4)
+def _parse(text: str) -> ast.Module:
+    """``ast.parse(text)``, once per text: ``instrument``, ``register_target_sites`` and
+    ``function_arities`` read the same file in a row (the tree is only read, never changed)."""
+    return ast.parse(text)
+
+
 def instrument(text: str, filename: str) -> Instrumented:
     """Rewrite loops and size-building operators to go through the evaluation budget.
 
@@ -351,7 +359,7 @@ def instrument(text: str, filename: str) -> Instrumented:
             escapes counting).
     """
     try:
-        tree = ast.parse(text, filename=filename)
+        tree = _parse(text)
     except SyntaxError as exc:
         raise ConfigError(
             f"unsupported syntax: {exc.msg}",
@@ -444,7 +452,7 @@ def register_target_sites(text: str) -> dict[str, tuple[int, int]]:
         target name -> (line, column) of the call, 1-based; {} when the text does not parse.
     """
     try:
-        tree = ast.parse(text)
+        tree = _parse(text)
     except (SyntaxError, ValueError, RecursionError):
         return {}
     sites: dict[str, tuple[int, int]] = {}
@@ -469,7 +477,7 @@ def register_target_sites(text: str) -> dict[str, tuple[int, int]]:
 def function_arities(text: str) -> dict[str, tuple[int, int | None]]:
     """Positional parameters of each top-level ``def``: (required, maximum or None for ``*args``)."""
     try:
-        tree = ast.parse(text)
+        tree = _parse(text)
     except (SyntaxError, ValueError, RecursionError):
         return {}
     out: dict[str, tuple[int, int | None]] = {}
