@@ -17,53 +17,23 @@ use zstd_safe::DCtx;
 /// The decompression context, created on first use; only touched with the GIL held.
 static mut CONTEXT: Option<DCtx<'static>> = None;
 
-/// Decode one frame into a new `bytes` object, or set a Python `ImportError`.
-///
-/// # Safety
-/// The caller holds the GIL.
-unsafe fn decode(frame: &[u8]) -> *mut ffi::PyObject {
-    let fail = |message: String| {
-        let c = CString::new(message).unwrap_or_default();
-        ffi::PyErr_SetString(ffi::PyExc_ImportError, c.as_ptr());
-        std::ptr::null_mut()
-    };
-    let size = match zstd_safe::get_frame_content_size(frame) {
-        Ok(Some(size)) if size > 0 && size <= isize::MAX as u64 => size as usize,
-        _ => return fail("packed resources: invalid zstd frame (no content size)".to_string()),
-    };
-    let out = ffi::PyBytes_FromStringAndSize(std::ptr::null(), size as ffi::Py_ssize_t);
-    if out.is_null() {
-        return out;
-    }
-    let target = std::slice::from_raw_parts_mut(ffi::PyBytes_AsString(out) as *mut u8, size);
-    let context = (*std::ptr::addr_of_mut!(CONTEXT)).get_or_insert_with(DCtx::create);
-    match context.decompress(target, frame) {
-        Ok(written) if written == size => out,
-        Ok(written) => {
-            ffi::Py_DecRef(out);
-            fail(format!(
-                "packed resources: zstd frame holds {written} bytes, its header says {size}"
-            ))
-        }
-        Err(code) => {
-            ffi::Py_DecRef(out);
-            fail(format!(
-                "packed resources: cannot decompress a zstd frame: {}",
-                zstd_safe::get_error_name(code)
-            ))
-        }
+/// The content size a frame's header declares (the build always writes it).
+fn content_size(frame: &[u8]) -> Result<usize, String> {
+    match zstd_safe::get_frame_content_size(frame) {
+        Ok(Some(size)) if size > 0 && size <= isize::MAX as u64 => Ok(size as usize),
+        _ => Err("invalid zstd frame (no content size)".to_string()),
     }
 }
 
-/// Decode one frame into a new vector (before the interpreter exists: no GIL, own context).
-pub(crate) fn decompress_to_vec(frame: &[u8]) -> Result<Vec<u8>, String> {
-    let size = match zstd_safe::get_frame_content_size(frame) {
-        Ok(Some(size)) if size > 0 && size <= isize::MAX as u64 => size as usize,
-        _ => return Err("invalid zstd frame (no content size)".to_string()),
-    };
-    let mut out: Vec<u8> = Vec::with_capacity(size);
-    match DCtx::create().decompress(&mut out, frame) {
-        Ok(written) if written == size => Ok(out),
+/// Decode `frame` into `target`, which must be exactly its content size.
+fn decode_into<C: zstd_safe::WriteBuf + ?Sized>(
+    context: &mut DCtx<'_>,
+    target: &mut C,
+    frame: &[u8],
+    size: usize,
+) -> Result<(), String> {
+    match context.decompress(target, frame) {
+        Ok(written) if written == size => Ok(()),
         Ok(written) => Err(format!(
             "zstd frame holds {written} bytes, its header says {size}"
         )),
@@ -72,6 +42,43 @@ pub(crate) fn decompress_to_vec(frame: &[u8]) -> Result<Vec<u8>, String> {
             zstd_safe::get_error_name(code)
         )),
     }
+}
+
+/// Decode one frame into a new `bytes` object, or set a Python `ImportError`.
+///
+/// # Safety
+/// The caller holds the GIL.
+unsafe fn decode(frame: &[u8]) -> *mut ffi::PyObject {
+    let fail = |message: String| {
+        let c = CString::new(format!("packed resources: {message}")).unwrap_or_default();
+        ffi::PyErr_SetString(ffi::PyExc_ImportError, c.as_ptr());
+        std::ptr::null_mut()
+    };
+    let size = match content_size(frame) {
+        Ok(size) => size,
+        Err(message) => return fail(message),
+    };
+    let out = ffi::PyBytes_FromStringAndSize(std::ptr::null(), size as ffi::Py_ssize_t);
+    if out.is_null() {
+        return out;
+    }
+    let target = std::slice::from_raw_parts_mut(ffi::PyBytes_AsString(out) as *mut u8, size);
+    let context = (*std::ptr::addr_of_mut!(CONTEXT)).get_or_insert_with(DCtx::create);
+    match decode_into(context, target, frame, size) {
+        Ok(()) => out,
+        Err(message) => {
+            ffi::Py_DecRef(out);
+            fail(message)
+        }
+    }
+}
+
+/// Decode one frame into a new vector (before the interpreter exists: no GIL, own context).
+pub(crate) fn decompress_to_vec(frame: &[u8]) -> Result<Vec<u8>, String> {
+    let size = content_size(frame)?;
+    let mut out: Vec<u8> = Vec::with_capacity(size);
+    decode_into(&mut DCtx::create(), &mut out, frame, size)?;
+    Ok(out)
 }
 
 unsafe extern "C" fn py_decompress(
