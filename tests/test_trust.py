@@ -226,7 +226,6 @@ def test_shipped_lock_is_current(tmp_path: Path) -> None:
             "cargo",
             "metadata",
             "--locked",
-            "--offline",
             "--format-version",
             "1",
             "--manifest-path",
