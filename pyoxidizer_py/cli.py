@@ -259,6 +259,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     )
     p.add_argument("path", metavar="PATH", help="directory of the new project (its name is the program's)")
     _new_config_args(p)
+    _dist_arg(p)
 
     p = sub.add_parser(
         "run-build-script",
@@ -518,14 +519,25 @@ def _dispatch(ns: argparse.Namespace) -> int:
     if ns.command == "init-rust-project":
         import shlex
 
-        project = commands.init_rust_project(Path(ns.path), ns.python_code, ns.pip_install)
+        made = commands.init_rust_project(
+            Path(ns.path), ns.python_code, ns.pip_install, distribution_spec=ns.python_distribution
+        )
         _note_program_name(commands.program_name_for(Path(ns.path)))
+        where = shlex.quote(ns.path)
+        if made.artifacts_dir is not None:
+            print(
+                f"created the Rust project {made.path} and its artifacts\nBuild and run it with cargo:\n\n"
+                f"  cd {where}\n  cargo run\n\n(see README.md there; or `pyoxidizer-py run` in that directory)",
+                file=sys.stderr,
+            )
+            return EXIT_OK
         print(
-            f"created the Rust project {project}\nBuild and run it with cargo:\n\n"
-            f"  cd {shlex.quote(ns.path)}\n"
-            "  pyoxidizer-py run-build-script build.rs   # once: writes artifacts/\n"
-            "                                            # (offline: add --python-distribution host)\n"
-            "  cargo run\n\n(see README.md there; or `pyoxidizer-py run` in that directory)",
+            f"created the Rust project {made.path}\nBuild and run it with cargo:\n\n"
+            f"  cd {where}\n"
+            "  pyoxidizer-py run-build-script build.rs   # once: writes artifacts/ (downloads CPython)\n"
+            "  cargo run\n\n"
+            "offline: add --python-distribution host to run-build-script (or to init-rust-project);\n"
+            "it is recorded in .cargo/config.toml for cargo's builds. See README.md there.",
             file=sys.stderr,
         )
         return EXIT_OK
@@ -541,6 +553,12 @@ def _dispatch(ns: argparse.Namespace) -> int:
         else:
             state = "are up to date" if script.up_to_date else "written"
             print(f"artifacts in {script.artifacts_dir} {state}; now run cargo build", file=sys.stderr)
+            if script.recorded_distribution is not None:
+                print(
+                    f"note: PYOXIDIZER_PY_DISTRIBUTION = {script.recorded_distribution!r} recorded in "
+                    ".cargo/config.toml: cargo's builds embed the same CPython",
+                    file=sys.stderr,
+                )
         return EXIT_OK
     if ns.command == "generate-python-embedding-artifacts":
         from pyoxidizer_py.embedding import EmbeddingArtifactsOptions, generate_python_embedding_artifacts

@@ -19,6 +19,7 @@ from pyoxidizer_py.templates_dir import templates_dir
 # list_targets: `pyoxidizer-py --version` and `list-targets` import only what they use.
 
 __all__ = [
+    "NewRustProject",
     "ProgramName",
     "TargetListing",
     "cache_clear",
@@ -157,26 +158,86 @@ def eject_pyproject_config(path: Path, *, script: str | None = None, module: str
     return dest
 
 
-def init_rust_project(path: Path, python_code: str | None = None, pip_install: Sequence[str] = ()) -> Path:
+@dataclass(frozen=True, kw_only=True, slots=True)
+class NewRustProject:
+    """Result of ``init-rust-project``.
+
+    Attributes:
+        path: the project directory.
+        artifacts_dir: where the first artifacts were written (``artifacts/``), or None when no
+            distribution was at hand and ``artifacts/pyo3-build-config-file.txt`` holds the
+            placeholder that tells a first ``cargo build`` to run ``run-build-script``.
+    """
+
+    path: Path
+    artifacts_dir: Path | None
+
+
+def init_rust_project(
+    path: Path,
+    python_code: str | None = None,
+    pip_install: Sequence[str] = (),
+    *,
+    distribution_spec: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> NewRustProject:
     """Create a Rust project at PATH that builds with plain ``cargo build`` (``init-rust-project``).
+
+    With a distribution at hand (``distribution_spec``, else ``PYOXIDIZER_PY_DISTRIBUTION`` in
+    ``env``) the project's artifacts are written right away (``run-build-script`` by hand), so a
+    first ``cargo build`` works; an explicit ``distribution_spec`` is also recorded in the
+    project's ``.cargo/config.toml`` for cargo's later builds.
 
     Args:
         path: the new project's directory (must not exist, or be empty); its name, made valid
             (``program_name_for``), is the program's and the Cargo package's.
         python_code: code the executable runs (``run_command`` in the config); None = a REPL.
         pip_install: packages to install into the executable.
+        distribution_spec: ``--python-distribution`` (``host``, a python executable, an archive).
+        env: the environment (default ``os.environ``).
 
     Returns:
-        The project directory.
+        A ``NewRustProject``.
 
     Raises:
         BuildError: the directory is not empty, or files cannot be written.
+        PyOxidizerError: the project was created but writing its artifacts failed (the message
+            says so and names the command to retry).
     """
+    import os
+    import shlex
+
+    from pyoxidizer_py.distribution.resolve import DISTRIBUTION_ENV
     from pyoxidizer_py.rust_project.project import init_rust_project as init_project
 
+    env = os.environ if env is None else env
     name = program_name_for(path).name
     project = init_project(path, pyoxidizer_bzl=render_config_template(name, python_code, pip_install), name=name)
-    return project.path
+    spec = distribution_spec if distribution_spec is not None else env.get(DISTRIBUTION_ENV) or None
+    if spec is None:
+        return NewRustProject(path=project.path, artifacts_dir=None)
+    from pyoxidizer_py.embedding import BuildScriptOptions, run_build_script
+
+    script = project.path / "build.rs"
+    try:
+        result = run_build_script(
+            BuildScriptOptions(
+                script=str(script),
+                distribution_spec=distribution_spec,
+                # a by-hand run: cargo's build-script variables of an enclosing build do not apply
+                env={k: v for k, v in env.items() if k not in ("CARGO_MANIFEST_DIR", "TARGET", "PROFILE", "OUT_DIR")},
+                cwd=Path.cwd(),
+            )
+        )
+    except PyOxidizerError as e:
+        retry = "pyoxidizer-py run-build-script build.rs"
+        if distribution_spec is not None:
+            retry += f" --python-distribution {shlex.quote(distribution_spec)}"
+        raise PyOxidizerError(
+            f"created the Rust project {project.path}, but writing its artifacts failed: {e.message}",
+            hint=f"{e.hint + '; then' if e.hint else 'fix that, then'} run `{retry}` in {project.path}",
+        ) from e
+    return NewRustProject(path=project.path, artifacts_dir=result.artifacts_dir)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

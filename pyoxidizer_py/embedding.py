@@ -19,7 +19,7 @@ import logging
 import os
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import tomlkit
@@ -35,6 +35,11 @@ from pyoxidizer_py.config.evaluate import EvaluationOptions, evaluate_config
 from pyoxidizer_py.distribution.resolve import DISTRIBUTION_ENV
 from pyoxidizer_py.distribution.triples import host_triple
 from pyoxidizer_py.errors import BuildError, ConfigError, PyOxidizerError
+from pyoxidizer_py.rust_project.project import (
+    FIRST_BUILD_PLACEHOLDER,
+    persistent_distribution_spec,
+    record_distribution,
+)
 
 __all__ = [
     "FLAVORS",
@@ -87,6 +92,9 @@ class BuildScriptResult:
         under_cargo: False when run by hand (no cargo variables): the CLI then prints a summary
             instead of the cargo lines.
         pyo3_config_changed: True when an existing ``pyo3-build-config-file.txt`` got new content.
+        recorded_distribution: the ``--python-distribution`` spec newly written into the project's
+            ``.cargo/config.toml`` (by-hand runs only), so cargo's own builds embed the same CPython;
+            None when nothing was recorded.
     """
 
     artifacts_dir: Path
@@ -94,6 +102,7 @@ class BuildScriptResult:
     up_to_date: bool
     under_cargo: bool
     pyo3_config_changed: bool = False
+    recorded_distribution: str | None = None
 
 
 def _mtime_ns(path: Path) -> int:
@@ -201,6 +210,13 @@ def _replay(stamp: Path, key: Mapping[str, str], reference: Path) -> list[str] |
     return list(lines) if isinstance(lines, list) else None
 
 
+def _record(under_cargo: bool, manifest_dir: Path, spec: str | None) -> str | None:
+    """Record a by-hand run's ``--python-distribution`` for cargo's builds; the spec when newly recorded."""
+    if under_cargo or spec is None:
+        return None
+    return spec if record_distribution(manifest_dir, spec) else None
+
+
 def run_build_script(options: BuildScriptOptions) -> BuildScriptResult:
     """``pyoxidizer-py run-build-script SCRIPT [--target T]``: write a project's artifacts for cargo.
 
@@ -215,6 +231,9 @@ def run_build_script(options: BuildScriptOptions) -> BuildScriptResult:
     for the project containing SCRIPT, the host triple and the debug profile, and writes
     into ``PYOXIDIZER_ARTIFACT_DIR`` from the environment or the project's
     ``.cargo/config.toml``: the preparatory step before a project's first ``cargo build``.
+    A by-hand run's ``--python-distribution`` is recorded in that ``.cargo/config.toml``
+    (``PYOXIDIZER_PY_DISTRIBUTION`` in ``[env]``), so the run of this command by ``build.rs``
+    under cargo sees the same distribution and finds the artifacts up to date.
 
     Args:
         options: see ``BuildScriptOptions``.
@@ -229,6 +248,10 @@ def run_build_script(options: BuildScriptOptions) -> BuildScriptResult:
     """
     under_cargo, manifest_dir, triple, profile, dest = _build_script_setup(options)
     env = options.env
+    if not under_cargo and options.distribution_spec is not None:
+        # The spec cargo's later builds see (recorded in .cargo/config.toml below): same stamp key.
+        spec = persistent_distribution_spec(options.distribution_spec, options.cwd)
+        options = replace(options, distribution_spec=spec)
     config = find_config(manifest_dir, env)
     lines = [
         f"cargo:rerun-if-changed={options.script}",
@@ -243,7 +266,11 @@ def run_build_script(options: BuildScriptOptions) -> BuildScriptResult:
     if replay is not None:
         log.info("artifacts in %s are up to date", dest)
         return BuildScriptResult(
-            artifacts_dir=dest, cargo_lines=tuple(replay), up_to_date=True, under_cargo=under_cargo
+            artifacts_dir=dest,
+            cargo_lines=tuple(replay),
+            up_to_date=True,
+            under_cargo=under_cargo,
+            recorded_distribution=_record(under_cargo, manifest_dir, options.distribution_spec),
         )
 
     release = profile == "release"
@@ -277,26 +304,28 @@ def run_build_script(options: BuildScriptOptions) -> BuildScriptResult:
             "did you specify the correct target to resolve?"
         )
     new_pyo3 = pyo3_path.read_text(encoding="utf-8") if pyo3_path.is_file() else None
-    changed = old_pyo3 is not None and new_pyo3 != old_pyo3
+    # init-rust-project's placeholder never reached a link (PyO3's build script stops on it).
+    changed = old_pyo3 not in (None, FIRST_BUILD_PLACEHOLDER) and new_pyo3 != old_pyo3
     inputs = sorted(str(p) for p in evaluation.context.inputs)
     lines += [f"cargo:rerun-if-changed={p}" for p in inputs]
     lines.append(f"cargo:rustc-env=DEFAULT_PYTHON_CONFIG_RS={reference}")
-    if changed:
-        lines.append(
-            "cargo:warning=PyO3's link configuration (pyo3-build-config-file.txt) changed during this build; "
-            "if linking fails, run the build again"
-        )
     outputs = sorted(p.name for p in dest.iterdir() if p.name != STAMP_FILENAME)
     write_text_if_changed(
         stamp, json.dumps({"key": key, "inputs": inputs, "outputs": outputs, "cargo_lines": lines}, indent=1)
     )
     os.utime(stamp)  # the stamp's time is "evaluated at", even when its content did not change
+    if changed:  # this build only: a replay of the stamp must not repeat it
+        lines.append(
+            "cargo:warning=PyO3's link configuration (pyo3-build-config-file.txt) changed during this build; "
+            "if linking fails, run the build again"
+        )
     return BuildScriptResult(
         artifacts_dir=dest,
         cargo_lines=tuple(lines),
         up_to_date=False,
         under_cargo=under_cargo,
         pyo3_config_changed=changed,
+        recorded_distribution=_record(under_cargo, manifest_dir, options.distribution_spec),
     )
 
 

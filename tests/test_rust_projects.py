@@ -52,10 +52,20 @@ def tool(*args: str, cwd: Path, env: dict[str, str], check: bool = True) -> subp
     return run([pyoxidizer_exe(), *args], cwd, env, check)
 
 
-def init_project(tmp_path: Path, name: str, code: str) -> Path:
-    env = tool_env()
-    tool("init-rust-project", name, "--python-code", code, cwd=tmp_path, env=env)
+def without_distribution(env: dict[str, str]) -> dict[str, str]:
+    """ENV without PYOXIDIZER_PY_DISTRIBUTION: only what a project records for itself chooses the CPython."""
+    return {k: v for k, v in env.items() if k != "PYOXIDIZER_PY_DISTRIBUTION"}
+
+
+def init_project(tmp_path: Path, name: str, code: str, *args: str) -> Path:
+    """``init-rust-project NAME --python-code CODE ARGS`` with no distribution in the environment
+    (no ARGS: the project gets the placeholder PyO3 config, and tests run run-build-script themselves)."""
+    tool("init-rust-project", name, "--python-code", code, *args, cwd=tmp_path, env=without_distribution(tool_env()))
     return tmp_path / name
+
+
+def cargo_env_table(project: Path) -> dict[str, object]:
+    return dict(tomlkit.parse((project / ".cargo" / "config.toml").read_text()).unwrap()["env"])
 
 
 def set_run_command(project: Path, code: str) -> None:
@@ -98,6 +108,25 @@ def test_init_rust_project_writes_a_complete_project(tmp_path: Path) -> None:
     assert "run_command = \"print('hi')\"" in (project / "pyoxidizer.bzl").read_text()
 
 
+def test_init_rust_project_with_a_distribution_writes_artifacts_and_records_it(tmp_path: Path) -> None:
+    env = without_distribution(tool_env())
+    made = tool("init-rust-project", "ready", "--python-distribution", PY311, cwd=tmp_path, env=env)
+    project = tmp_path / "ready"
+    assert "  cd ready\n  cargo run\n" in made.stderr and "run-build-script" not in made.stderr
+    assert (project / "artifacts" / "default_python_config.rs").is_file()
+    assert "version=3.11" in (project / "artifacts" / "pyo3-build-config-file.txt").read_text().splitlines()
+    assert cargo_env_table(project)["PYOXIDIZER_PY_DISTRIBUTION"] == PY311
+
+    # Without one, the placeholder; a by-hand run-build-script --python-distribution is recorded the same way.
+    later = init_project(tmp_path, "later", "print(1)")
+    assert "run-build-script build.rs" in (later / "artifacts" / "pyo3-build-config-file.txt").read_text()
+    assert "PYOXIDIZER_PY_DISTRIBUTION" not in cargo_env_table(later)
+    prep = tool("run-build-script", "build.rs", "--python-distribution", PY310, cwd=later, env=env)
+    assert f"note: PYOXIDIZER_PY_DISTRIBUTION = {PY310!r} recorded in .cargo/config.toml" in prep.stderr
+    assert cargo_env_table(later)["PYOXIDIZER_PY_DISTRIBUTION"] == PY310
+    assert "version=3.10" in (later / "artifacts" / "pyo3-build-config-file.txt").read_text().splitlines()
+
+
 def test_init_rust_project_refuses_a_non_empty_directory(tmp_path: Path) -> None:
     (tmp_path / "taken").mkdir()
     (tmp_path / "taken" / "keep.txt").write_text("mine")
@@ -105,7 +134,7 @@ def test_init_rust_project_refuses_a_non_empty_directory(tmp_path: Path) -> None
     assert result.returncode == 1
     assert "not an empty directory" in one_error_line(result)
     assert (tmp_path / "taken" / "keep.txt").read_text() == "mine"
-    keyword = tool("init-rust-project", "fn", cwd=tmp_path, env=tool_env(), check=False)
+    keyword = tool("init-rust-project", "fn", cwd=tmp_path, env=without_distribution(tool_env()), check=False)
     assert keyword.returncode == 0, keyword.stderr  # a Rust keyword becomes a usable name, with a note
     assert "note: the program is named fn-app:" in keyword.stderr
     assert 'name = "fn-app"' in (tmp_path / "fn" / "Cargo.toml").read_text()
@@ -218,12 +247,12 @@ def cargo(project: Path, *args: str, env: dict[str, str]) -> subprocess.Complete
 
 @pytest.mark.cargo
 def test_cargo_build_default_and_pyoxidizer_exe_modes_pick_up_edits(tmp_path: Path) -> None:
-    project = init_project(tmp_path, "edits", "print('first version')")
-    env = tool_env()
-    prep = tool("run-build-script", "build.rs", cwd=project, env=env)
-    assert prep.stdout == ""
-    assert (project / "artifacts" / "pyo3-build-config-file.txt").is_file()
-    cargo(project, "build", env=env)
+    # init with a distribution writes the artifacts and records the choice: a plain cargo build follows,
+    # with nothing in the environment naming the CPython.
+    project = init_project(tmp_path, "edits", "print('first version')", "--python-distribution", PY311)
+    env = without_distribution(tool_env())
+    first = cargo(project, "build", env=env)
+    assert "changed during this build" not in first.stderr, first.stderr  # init's placeholder is no link change
     exe = project / "target" / "debug" / "edits"
     assert run([str(exe)], tmp_path, env).stdout == "first version\n"
     # Extra files beside the executable (extension modules load from memory, so no lib/).

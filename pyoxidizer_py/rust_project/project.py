@@ -30,12 +30,15 @@ from pyoxidizer_py.templates_dir import templates_dir
 
 __all__ = [
     "BUILD_MODE_FEATURES",
+    "FIRST_BUILD_PLACEHOLDER",
     "GLOBAL_ALLOCATOR_FEATURES",
     "PYTHON_ALLOCATOR_FEATURES",
     "RELEASE_STRIP",
     "RUNTIME_CRATE_DIR",
     "RustProject",
     "init_rust_project",
+    "persistent_distribution_spec",
+    "record_distribution",
     "render_cargo_toml",
     "render_init_readme",
     "render_project",
@@ -359,6 +362,61 @@ FIRST_BUILD_PLACEHOLDER = (
     "version=run `pyoxidizer-py run-build-script build.rs` in this project once before the first "
     "`cargo build` (it writes this file)\n"
 )
+
+
+def persistent_distribution_spec(spec: str, cwd: Path) -> str:
+    """The form of a ``--python-distribution`` SPEC that means the same from any directory.
+
+    Args:
+        spec: ``host``, a URL, or a path (python executable or archive) as the user typed it.
+        cwd: the directory a relative path was given in.
+
+    Returns:
+        ``spec`` itself, except an existing relative path, which becomes absolute.
+    """
+    if spec == "host" or "://" in spec or os.path.isabs(spec) or not (cwd / spec).exists():
+        return spec
+    return str((cwd / spec).absolute())
+
+
+def record_distribution(project_dir: Path, spec: str) -> bool:
+    """Set ``PYOXIDIZER_PY_DISTRIBUTION`` in the ``[env]`` table of PROJECT_DIR's ``.cargo/config.toml``.
+
+    Cargo sets ``[env]`` variables for build scripts unless the environment already has them
+    (https://doc.rust-lang.org/cargo/reference/config.html#env), so a later plain ``cargo build``,
+    whose ``build.rs`` runs ``pyoxidizer-py run-build-script``, embeds the same CPython as the
+    run that recorded it, and a user's own ``PYOXIDIZER_PY_DISTRIBUTION`` still wins. Comments and
+    other keys of the file are kept (tomlkit).
+
+    Args:
+        project_dir: the Rust project's directory.
+        spec: the distribution spec to record, already in ``persistent_distribution_spec`` form.
+
+    Returns:
+        True when the file changed; False when it already held ``spec`` or does not exist.
+
+    Raises:
+        BuildError: the file is not valid TOML or cannot be written.
+    """
+    path = project_dir / ".cargo" / "config.toml"
+    if not path.is_file():
+        return False
+    try:
+        doc = tomlkit.parse(path.read_text(encoding="utf-8"))
+    except (OSError, tomlkit.exceptions.TOMLKitError) as e:
+        raise BuildError(f"{path}: cannot record the Python distribution: {e}") from e
+    env = doc.get("env")
+    if env is None:
+        env = tomlkit.table()
+        doc["env"] = env
+    if env.get("PYOXIDIZER_PY_DISTRIBUTION") == spec:
+        return False
+    env["PYOXIDIZER_PY_DISTRIBUTION"] = spec
+    try:
+        write_text_if_changed(path, tomlkit.dumps(doc))
+    except OSError as e:
+        raise BuildError(f"cannot write {path}: {e}") from e
+    return True
 
 
 def init_rust_project(path: Path, *, pyoxidizer_bzl: str, name: str | None = None) -> RustProject:
