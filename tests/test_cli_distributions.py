@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from cli_helpers import one_error_line
 from fixtures_pbs import PbsArchives, pbs_archives  # noqa: F401 - fixture
 
-
-def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pyoxidizer_py", *args],
-        env={**os.environ, **(env or {})},
-        capture_output=True,
-        text=True,
-    )
+from tests.cli_helpers import run_cli as cli
 
 
 def test_list_info_licenses_extract(tmp_path: Path, pbs_archives: PbsArchives) -> None:  # noqa: F811

@@ -16,21 +16,10 @@ from pathlib import Path
 import pytest
 
 from pyoxidizer_py.cli import build_parser
+from tests.cli_helpers import run_cli as cli
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGE = REPO / "pyoxidizer_py"
-
-
-def cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
-    return subprocess.run(
-        [sys.executable, "-m", "pyoxidizer_py", *args],
-        cwd=cwd,
-        env={**os.environ, "PYTHONPATH": path, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def command_flags() -> dict[str, set[str]]:

@@ -15,20 +15,9 @@ from rich.console import Console
 
 from pyoxidizer_py import progress
 from pyoxidizer_py.distribution.pbs.download import DownloadEvent
+from tests.cli_helpers import run_cli as cli
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
-    return subprocess.run(
-        [sys.executable, "-m", "pyoxidizer_py", *args],
-        cwd=cwd,
-        env={**os.environ, "PYTHONPATH": path, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
 
 
 @pytest.fixture(scope="module")

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -17,16 +14,9 @@ from pyoxidizer_py.config.evaluate import EvaluationOptions, evaluate_config
 from pyoxidizer_py.errors import ConfigError
 from pyoxidizer_py.resources.policy import PackagingPolicy
 from pyoxidizer_py.settings import settings_of
+from tests.cli_helpers import run_cli as cli
 
 DATA = Path(__file__).parent / "data" / "configs"
-
-
-def cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m pyoxidizer_py`` and capture its output."""
-    full_env = {**os.environ, **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "pyoxidizer_py", *args], cwd=cwd, env=full_env, capture_output=True, text=True
-    )
 
 
 def write(tmp_path: Path, text: str, name: str = "pyoxidizer.bzl") -> Path:

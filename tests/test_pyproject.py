@@ -33,20 +33,11 @@ import pytest
 from cli_helpers import one_error_line
 
 from pyoxidizer_py.config.pyproject import TABLE_KEYS, ZeroConfigOptions, generate_config, pylock_requirements
+from tests.cli_helpers import run_cli as cli
 
 DEBIAN311 = "/usr/bin/python3.11"
 INSTALL = Path("build") / "x86_64-unknown-linux-gnu" / "debug" / "install"
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pyoxidizer_py", *args],
-        cwd=cwd,
-        env={**os.environ, **(env or {})},
-        capture_output=True,
-        text=True,
-    )
 
 
 def write_project(path: Path, pyproject: str, files: dict[str, str] | None = None) -> Path:
