@@ -216,7 +216,7 @@ def init_rust_project(
     spec = distribution_spec if distribution_spec is not None else env.get(DISTRIBUTION_ENV) or None
     if spec is None:
         return NewRustProject(path=project.path, artifacts_dir=None)
-    from pyoxidizer_py.embedding import BuildScriptOptions, run_build_script
+    from pyoxidizer_py.embedding import BUILD_SCRIPT_ENV_VARS, BuildScriptOptions, run_build_script
 
     script = project.path / "build.rs"
     try:
@@ -225,7 +225,7 @@ def init_rust_project(
                 script=str(script),
                 distribution_spec=distribution_spec,
                 # a by-hand run: cargo's build-script variables of an enclosing build do not apply
-                env={k: v for k, v in env.items() if k not in ("CARGO_MANIFEST_DIR", "TARGET", "PROFILE", "OUT_DIR")},
+                env={k: v for k, v in env.items() if k not in BUILD_SCRIPT_ENV_VARS},
                 cwd=Path.cwd(),
             )
         )

@@ -42,6 +42,7 @@ from pyoxidizer_py.rust_project.project import (
 )
 
 __all__ = [
+    "BUILD_SCRIPT_ENV_VARS",
     "FLAVORS",
     "STAMP_FILENAME",
     "BuildScriptOptions",
@@ -57,6 +58,8 @@ STAMP_FILENAME = ".pyoxidizer-py-build-script.json"
 """Written into the artifacts directory after each evaluation: the inputs and cargo lines to replay."""
 
 _CARGO_VARS = ("CARGO_MANIFEST_DIR", "TARGET", "PROFILE")
+BUILD_SCRIPT_ENV_VARS = (*_CARGO_VARS, "OUT_DIR")
+"""Cargo's build-script variables ``run-build-script`` reads; without them it runs in by-hand mode."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -409,14 +409,11 @@ def record_distribution(project_dir: Path, spec: str) -> bool:
     if env is None:
         env = tomlkit.table()
         doc["env"] = env
-    if env.get("PYOXIDIZER_PY_DISTRIBUTION") == spec:
-        return False
     env["PYOXIDIZER_PY_DISTRIBUTION"] = spec
     try:
-        write_text_if_changed(path, tomlkit.dumps(doc))
+        return write_text_if_changed(path, tomlkit.dumps(doc))
     except OSError as e:
         raise BuildError(f"cannot write {path}: {e}") from e
-    return True
 
 
 def init_rust_project(path: Path, *, pyoxidizer_bzl: str, name: str | None = None) -> RustProject:
