@@ -38,7 +38,7 @@ import filelock
 
 from pyoxidizer_py import progress
 from pyoxidizer_py.artifacts.atomic_write import copy_if_changed, write_bytes_if_changed
-from pyoxidizer_py.artifacts.compression import zstd_compressor
+from pyoxidizer_py.artifacts.compression import Compression
 from pyoxidizer_py.artifacts.extra_files import write_extra_files_list
 from pyoxidizer_py.artifacts.filesystem import FilesystemInstall
 from pyoxidizer_py.artifacts.link_args import write_link_args
@@ -309,7 +309,7 @@ class _Builder:
             config=config,
             bytecode_cache_dir=self.work / "bytecode-cache",
             manifest_path=self.manifest_path(install_dir),
-            compressor=zstd_compressor(self.work / "zstd-cache") if policy.resources_compression == "zstd" else None,
+            compression=Compression(self.work / "zstd-cache") if policy.resources_compression == "zstd" else None,
         )
         fs = resources.filesystem
         search = None if config.module_search_paths is not None else list(resources.module_search_paths)

@@ -157,6 +157,65 @@ def test_compressed_payloads_roundtrip_and_frozen_modules_stay_raw(tmp_path: Pat
     assert encode_packed_resources(contents, zstd_compressor(cache)) == blob
 
 
+def _stdlib_bytecode(count: int) -> list[bytes]:
+    """Marshalled code of the first ``count`` stdlib modules (this interpreter's), as the build stores them."""
+    import marshal
+    import sysconfig
+
+    out = []
+    for path in sorted(Path(sysconfig.get_paths()["stdlib"]).glob("*.py")):
+        out.append(marshal.dumps(compile(path.read_bytes(), path.name, "exec", dont_inherit=True)))
+        if len(out) == count:
+            break
+    return out
+
+
+def test_dictionary_compressed_frames_roundtrip_smaller_and_cached(tmp_path: Path) -> None:
+    import zstandard
+
+    from pyoxidizer_py.artifacts.compression import LARGE_PAYLOAD, train_dictionary, zstd_compressor
+
+    samples = _stdlib_bytecode(150)
+    assert sum(map(len, samples)) > 1 << 20
+    assert train_dictionary(samples[:40]) is None  # too few samples to be worth a dictionary
+    cache = tmp_path / "zstd"
+    dictionary = train_dictionary(samples, cache)
+    assert dictionary is not None and len(dictionary) <= 256 << 10
+    # Deterministic, whatever the samples' order; a cached dictionary is the same one.
+    assert train_dictionary(samples[::-1]) == dictionary == train_dictionary(samples, cache)
+    # A corrupt cached dictionary is trained again, never used.
+    for entry in cache.glob("dict-*.zdict"):
+        entry.write_bytes(b"garbage")
+    assert train_dictionary(samples, cache) == dictionary
+
+    large = bytes(range(256)) * (LARGE_PAYLOAD // 256 + 1)
+    contents = PackedContents(
+        bytecode_magic=b"\x01\x02\r\n",
+        memory_modules=[
+            PackedMemoryModule(name=f"m{i}", is_package=False, source=None, bytecode={0: code})
+            for i, code in enumerate(samples)
+        ],
+        memory_data={("m0", "big.bin"): large},
+    )
+    plain = encode_packed_resources(contents, zstd_compressor(cache))
+    blob = encode_packed_resources(contents, zstd_compressor(cache, dictionary), dictionary=dictionary)
+    assert len(blob) < len(plain) * 0.95  # dictionary included
+    assert encode_packed_resources(contents, zstd_compressor(None, dictionary), dictionary=dictionary) == blob
+    view = read_packed_resources(blob)
+    assert view.dictionary == dictionary and read_packed_resources(plain).dictionary is None
+    dict_id = zstandard.ZstdCompressionDict(dictionary).dict_id()
+    for i, code in enumerate(samples):
+        offset, length = view.modules[f"m{i}"][4:6]
+        assert length < 0 and view.module_bytecode(f"m{i}") == code
+        assert zstandard.get_frame_parameters(blob[offset : offset - length]).dict_id == dict_id
+    # Payloads above 1 MiB are compressed without the dictionary (a faster level; it would not help).
+    offset, length = view.package_data["m0"]["big.bin"][1:]
+    assert zstandard.get_frame_parameters(blob[offset : offset - length]).dict_id == 0
+    assert view.payload(offset, length) == large
+    with pytest.raises(BuildError, match="dictionary needs a compressor"):
+        encode_packed_resources(contents, dictionary=dictionary)
+
+
 def test_frozen_names_must_be_ascii() -> None:
     contents = PackedContents(bytecode_magic=b"abcd", frozen=[FrozenEntry(name="modé", is_package=False, code=b"x")])
     with pytest.raises(BuildError, match="ASCII"):
@@ -341,10 +400,16 @@ decompress = None
 if os.environ.get("ZSTD_PATH"):  # the runtime's decoder is Rust; in a plain interpreter use python-zstandard
     sys.path.insert(0, os.environ["ZSTD_PATH"])
     import zstandard
-    decompress = zstandard.ZstdDecompressor().decompress
     del sys.path[0]
 with open(blob_path, "rb") as f:
     blob = f.read()
+if decompress is None and os.environ.get("ZSTD_PATH"):  # the header's dictionary (bytes 72..88), as the runtime
+    at, size = int.from_bytes(blob[72:80], "little"), int.from_bytes(blob[80:88], "little")
+    with_dict = zstandard.ZstdDecompressor(dict_data=zstandard.ZstdCompressionDict(blob[at : at + size]))
+    plain = zstandard.ZstdDecompressor()
+    def decompress(frame):
+        uses_dict = size and zstandard.get_frame_parameters(bytes(frame[:18])).dict_id
+        return (with_dict if uses_dict else plain).decompress(frame)
 module = types.ModuleType("_pyoxidizer_importer")
 with open(importer_path, "rb") as f:
     exec(compile(f.read(), "_pyoxidizer_importer.py", "exec"), module.__dict__)
@@ -417,16 +482,16 @@ def test_importer_serves_stdlib_and_app_in_plain_interpreter(
 ) -> None:
     version, app_location = case
     env = {"PATH": os.environ["PATH"]}
-    compressor = None
+    compression = None
     python = PYTHONS.get(version)
     if version == "zstd":
         import zstandard
 
-        from pyoxidizer_py.artifacts.compression import zstd_compressor
+        from pyoxidizer_py.artifacts.compression import Compression
 
         version = f"{sys.version_info.major}.{sys.version_info.minor}"
         python = Path(sys.executable)
-        compressor = zstd_compressor(tmp_path / "zstd")
+        compression = Compression(tmp_path / "zstd")
         env["ZSTD_PATH"] = str(Path(zstandard.__file__).parent.parent)
     assert python is not None
     dist = introspect_installed(python)
@@ -438,12 +503,20 @@ def test_importer_serves_stdlib_and_app_in_plain_interpreter(
         artifacts_dir=tmp_path / "art",
         install_dir=tmp_path / "inst",
         bytecode_cache_dir=tmp_path / "bc",
-        compressor=compressor,
+        compression=compression,
     )
     assert result.blob_path is not None
-    if compressor is not None:
+    if compression is not None:
+        import zstandard
+
         view = read_packed_resources(result.blob_path.read_bytes())
         assert view.modules["json"][3] < 0  # compressed source
+        # The stdlib's small frames name the blob's dictionary, trained on its bytecode.
+        assert view.dictionary is not None
+        offset, length = view.modules["json"][4:6]
+        frame = view.blob[offset : offset - length]
+        dict_id = zstandard.ZstdCompressionDict(view.dictionary).dict_id()
+        assert zstandard.get_frame_parameters(frame).dict_id == dict_id != 0
     origin = tmp_path / "inst"
     proc = subprocess.run(
         [str(python), "-I", "-S", "-c", _HARNESS, str(result.blob_path), str(origin), str(IMPORTER), _CHECKS],

@@ -4,11 +4,11 @@ One blob, embedded in the executable (``include_bytes!``) or memory-mapped from 
 beside it, that the runtime reads without copying. Described for users in
 ``docs/packed-resources.md``; in short (all integers little-endian):
 
-* a 72-byte **header**: magic ``b"PYOXRES\\0"``, format version (u32), header size (u32),
-  then (offset, length) u64 pairs of the frozen section, the index and the data section,
-  the target CPython's 4-byte bytecode magic number, and a reserved u32 (the pairs are in
-  the order frozen section, index, data; the sections follow in the order frozen, data,
-  index);
+* an 88-byte **header**: magic ``b"PYOXRES\\0"``, format version (u32), header size (u32),
+  then (offset, length) u64 pairs of the frozen section, the index and the data section, the
+  target CPython's 4-byte bytecode magic number, a reserved u32, and the (offset, length) u64
+  pair of the Zstandard dictionary (length 0: none; its bytes lie in the data section). The
+  sections follow in the order frozen, data, index;
 * the **frozen section**, read by the Rust runtime before CPython starts: a count (u32),
   a reserved u32, then per module (name offset u64, code offset u64, code length u32,
   flags u32 with bit 0 = package, bit 1 = the code is a Zstandard frame) and the
@@ -20,8 +20,10 @@ beside it, that the runtime reads without copying. Described for users in
   header), file contents and shared objects, each a slice addressed by absolute
   (offset, length). Identical payloads are stored once. A **negative length** ``-n`` means
   the ``n`` bytes at the offset are one Zstandard frame (RFC 8878, with its content size)
-  that decompresses to the payload; the frozen section's code is not compressed, nor are
-  the modules it holds, so what CPython imports while it starts costs no decompression,
+  that decompresses to the payload; a frame whose header names a dictionary ID needs the
+  header's dictionary (the only one a blob has), frames without one need none. The frozen
+  section's code is not compressed, nor are the modules it holds, so what CPython imports
+  while it starts costs no decompression,
   except the codecs only unusual locales need at start-up (bit 1 of their flags);
 * the **index** (last), a ``marshal`` (format version 2: no back-references, so equal
   input gives equal bytes) tuple the importer loads with one ``marshal.loads`` call.
@@ -94,9 +96,9 @@ __all__ = [
 
 DEFAULT_PACKED_RESOURCES_FILENAME = "packed-resources"
 MAGIC = b"PYOXRES\x00"
-FORMAT_VERSION = 3
-_HEADER = struct.Struct("<8sIIQQQQQQ4sI")
-HEADER_SIZE = _HEADER.size  # 72
+FORMAT_VERSION = 4
+_HEADER = struct.Struct("<8sIIQQQQQQ4sIQQ")
+HEADER_SIZE = _HEADER.size  # 88
 _FROZEN_COUNT = struct.Struct("<II")
 _FROZEN_ENTRY = struct.Struct("<QQII")
 _INDEX_MARSHAL_VERSION = 2
@@ -332,7 +334,9 @@ def _frozen_section(frozen: list[FrozenEntry]) -> tuple[bytes, list[tuple[int, i
     return bytes(section), patches
 
 
-def encode_packed_resources(contents: PackedContents, compressor: Compressor | None = None) -> bytes:
+def encode_packed_resources(
+    contents: PackedContents, compressor: Compressor | None = None, *, dictionary: bytes | None = None
+) -> bytes:
     """Serialise ``contents`` into the ``packed-resources`` format (module docstring).
 
     Later entries win over earlier ones with the same name; a module both in memory and in
@@ -343,9 +347,12 @@ def encode_packed_resources(contents: PackedContents, compressor: Compressor | N
         contents: what goes into the blob.
         compressor: compresses every payload but the frozen modules' (``zstd_compressor``);
             None stores everything uncompressed.
+        dictionary: the Zstandard dictionary ``compressor`` compresses with, stored in the blob
+            for the runtime; None when its frames need none.
 
     Raises:
-        BuildError: a frozen module name is not ASCII, or the bytecode magic is not 4 bytes.
+        BuildError: a frozen module name is not ASCII, the bytecode magic is not 4 bytes, or a
+            dictionary is given without a compressor.
     """
     magic = contents.bytecode_magic
     if len(magic) != 4:
@@ -357,10 +364,13 @@ def encode_packed_resources(contents: PackedContents, compressor: Compressor | N
             prefixes.append(prefix)
         return prefixes.index(prefix, 1)
 
+    if dictionary is not None and compressor is None:
+        raise BuildError("packed resources: a compression dictionary needs a compressor")
     frozen = sorted({f.name: f for f in contents.frozen}.values(), key=lambda f: f.name)
     frozen_bytes, patches = _frozen_section(frozen)
     section = bytearray(frozen_bytes)
     data = _Data(HEADER_SIZE + len(section), compressor)  # data follows the frozen section; the index comes last
+    dictionary_span = data.add(dictionary) if dictionary else (0, 0)
     for pos, flags, frozen_entry in patches:
         name_offset = _FROZEN_ENTRY.unpack_from(section, pos)[0]
         offset, length = data.add(frozen_entry.code, compress=frozen_entry.cold)
@@ -449,12 +459,13 @@ def encode_packed_resources(contents: PackedContents, compressor: Compressor | N
         len(data_bytes),
         magic,
         0,
+        *dictionary_span,
     )
     return header + bytes(section) + data_bytes + index_bytes
 
 
 def write_packed_resources(
-    path: Path, contents: PackedContents, compressor: Compressor | None = None
+    path: Path, contents: PackedContents, compressor: Compressor | None = None, *, dictionary: bytes | None = None
 ) -> tuple[Path, bool]:
     """Encode ``contents`` (``encode_packed_resources``) and write them to ``path`` atomically, only when
     the bytes changed.
@@ -466,7 +477,7 @@ def write_packed_resources(
     Raises:
         BuildError: encoding fails or the file cannot be written.
     """
-    blob = encode_packed_resources(contents, compressor)
+    blob = encode_packed_resources(contents, compressor, dictionary=dictionary)
     try:
         written = write_bytes_if_changed(path, blob)
     except OSError as exc:
@@ -485,6 +496,7 @@ class PackedView:
         prefixes, modules, package_data, distributions, shared_libraries, options: the index
             (module docstring).
         blob: the whole blob (slice it with the index's offsets).
+        dictionary: the Zstandard dictionary of its frames, or None.
     """
 
     version: int
@@ -497,14 +509,13 @@ class PackedView:
     shared_libraries: dict[str, tuple[Any, ...]]
     options: dict[str, Any]
     blob: bytes
+    dictionary: bytes | None = None
 
     def payload(self, offset: int, length: int) -> bytes:
         """The payload at a span of the index (a negative length: a Zstandard frame, decompressed)."""
         if length >= 0:
             return self.blob[offset : offset + length]
-        import zstandard
-
-        return zstandard.ZstdDecompressor().decompress(self.blob[offset : offset - length])
+        return _decompress(self.blob[offset : offset - length], self.dictionary)
 
     def module_source(self, name: str) -> bytes | None:
         """The in-memory source of a module, or None."""
@@ -528,6 +539,16 @@ class PackedView:
         return self.payload(entry[4 + 2 * level], entry[5 + 2 * level])
 
 
+def _decompress(frame: bytes, dictionary: bytes | None) -> bytes:
+    """One frame's payload; the dictionary only for a frame whose header names one (RFC 8878 3.1.1.1.3)."""
+    import zstandard
+
+    if zstandard.get_frame_parameters(frame).dict_id and dictionary is not None:
+        zdict = zstandard.ZstdCompressionDict(dictionary, dict_type=zstandard.DICT_TYPE_FULLDICT)
+        return zstandard.ZstdDecompressor(dict_data=zdict).decompress(frame)
+    return zstandard.ZstdDecompressor().decompress(frame)
+
+
 def read_packed_resources(blob: bytes) -> PackedView:
     """Parse a ``packed-resources`` blob.
 
@@ -548,9 +569,12 @@ def read_packed_resources(blob: bytes) -> PackedView:
         _data_len,
         bytecode_magic,
         _reserved,
+        dict_off,
+        dict_len,
     ) = _HEADER.unpack_from(blob)
     if version != FORMAT_VERSION or header_size != HEADER_SIZE:
         raise ValueError(f"unsupported packed resources format version {version}")
+    dictionary = blob[dict_off : dict_off + dict_len] if dict_len else None
     count = _FROZEN_COUNT.unpack_from(blob, frozen_off)[0]
     frozen = []
     for i in range(count):
@@ -560,9 +584,7 @@ def read_packed_resources(blob: bytes) -> PackedView:
         name = blob[name_off : blob.index(b"\x00", name_off)].decode("ascii")
         code = blob[code_off : code_off + code_len]
         if flags & FROZEN_COMPRESSED:
-            import zstandard
-
-            code = zstandard.ZstdDecompressor().decompress(code)
+            code = _decompress(code, dictionary)
         frozen.append((name, bool(flags & FROZEN_PACKAGE), code))
     assert frozen_off + frozen_len <= index_off
     index = marshal.loads(blob[index_off : index_off + index_len])
@@ -578,4 +600,5 @@ def read_packed_resources(blob: bytes) -> PackedView:
         shared_libraries=shared_libraries,
         options=options,
         blob=blob,
+        dictionary=dictionary,
     )

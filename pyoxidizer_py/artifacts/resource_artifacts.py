@@ -35,10 +35,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pyoxidizer_py.artifacts.atomic_write import write_bytes_if_changed
+from pyoxidizer_py.artifacts.compression import Compression, compressor_for
 from pyoxidizer_py.artifacts.filesystem import FilesystemInstall, install_filesystem_resources, module_search_path
 from pyoxidizer_py.artifacts.interpreter_config import InterpreterConfig
 from pyoxidizer_py.artifacts.packed_resources import (
-    Compressor,
     FrozenEntry,
     PackedContents,
     PackedFileModule,
@@ -299,7 +299,7 @@ def write_resource_artifacts(
     config: InterpreterConfig | None = None,
     bytecode_cache_dir: Path | None = None,
     manifest_path: Path | None = None,
-    compressor: Compressor | None = None,
+    compression: Compression | None = None,
 ) -> ResourceArtifacts:
     """Install the filesystem resources and write the packed resources of one executable.
 
@@ -314,8 +314,10 @@ def write_resource_artifacts(
         bytecode_cache_dir: compiled bytecode cache shared across builds.
         manifest_path: where the list of installed files is kept between builds
             (``install_filesystem_resources``).
-        compressor: compresses the in-memory payloads (``policy.resources_compression = "zstd"``:
-            ``artifacts.compression.zstd_compressor``); None stores them uncompressed.
+        compression: compress the in-memory payloads with Zstandard
+            (``policy.resources_compression = "zstd"``; ``artifacts.compression``), with a
+            dictionary trained on the in-memory standard library's bytecode; None stores them
+            uncompressed.
 
     Returns:
         A ``ResourceArtifacts``.
@@ -424,7 +426,12 @@ def write_resource_artifacts(
         memory_shared_libraries=list(libraries.values()),
         memory_only=plan.memory_only,
     )
-    blob = encode_packed_resources(contents, compressor)
+    compressor, dictionary = None, None
+    if compression is not None:
+        stdlib = {m.name for m in ordered if m.is_stdlib and m.name != IMPORTER_MODULE}
+        samples = [code for m in memory_modules if m.name in stdlib for code in m.bytecode.values()]
+        compressor, dictionary = compressor_for(compression, samples)
+    blob = encode_packed_resources(contents, compressor, dictionary=dictionary)
     assert blob_name is not None
     target = (artifacts_dir if kind == "embedded" else install_dir) / blob_name
     try:

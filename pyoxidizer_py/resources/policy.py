@@ -152,7 +152,8 @@ class PackagingPolicy:
         doc="How in-memory resources are stored in the packed resources: zstd compresses each module's "
         "bytecode and source, each data file and each shared object into its own Zstandard frame, which the "
         "runtime decompresses when it is first imported or read (the modules CPython imports while it starts "
-        "stay uncompressed); none stores them as they are (larger, no decompression). New in pyoxidizer-py.",
+        "stay uncompressed), small frames with a dictionary trained on the standard library's bytecode and "
+        "stored once; none stores them as they are (larger, no decompression). New in pyoxidizer-py.",
     )
     resources_location: str = setting(
         "str",

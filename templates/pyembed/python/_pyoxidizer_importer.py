@@ -35,7 +35,7 @@ import sys
 __all__ = ["OxidizedFinder", "install"]
 
 _MAGIC = b"PYOXRES\x00"
-_FORMAT_VERSION = 3
+_FORMAT_VERSION = 4
 
 _PACKAGE = 0x01
 _NAMESPACE = 0x02

@@ -28,8 +28,8 @@ use crate::interpreter::NewInterpreterError;
 use crate::pystr;
 
 const MAGIC: &[u8; 8] = b"PYOXRES\0";
-const FORMAT_VERSION: u32 = 3;
-const HEADER_SIZE: usize = 72;
+const FORMAT_VERSION: u32 = 4;
+const HEADER_SIZE: usize = 88;
 const FROZEN_ENTRY_SIZE: usize = 24;
 const FROZEN_PACKAGE: u32 = 0x01;
 /// The entry's code is one Zstandard frame: a codec only unusual locales need at start-up.
@@ -112,6 +112,18 @@ fn frozen_modules(blob: &[u8], what: &str) -> Result<Vec<FrozenModule>, NewInter
         });
     }
     Ok(out)
+}
+
+/// A blob's Zstandard dictionary (header bytes 72..88: offset and length; length 0: none).
+fn dictionary<'b>(blob: &'b [u8], what: &str) -> Result<Option<&'b [u8]>, NewInterpreterError> {
+    let (offset, length) = (read_u64(blob, 72), read_u64(blob, 80));
+    if length == 0 {
+        return Ok(None);
+    }
+    match offset.checked_add(length) {
+        Some(end) if end <= blob.len() => Ok(Some(&blob[offset..end])),
+        _ => Err(invalid(what, "zstd dictionary out of bounds")),
+    }
 }
 
 /// A `struct _frozen` as this CPython version declares it (3.10 marks packages
@@ -244,6 +256,11 @@ impl<'a> PackedImporter<'a> {
                 }
             };
             frozen_modules(blob, &what)?;
+            if let Some(dict) = dictionary(blob, &what)? {
+                // SAFETY: before initialisation, on the thread that initialises Python.
+                unsafe { crate::decompress::register_dictionary(dict) }
+                    .map_err(|e| invalid(&what, &e))?;
+            }
             blobs.push(blob);
         }
         Ok(Some(PackedImporter {
