@@ -157,6 +157,9 @@ def test_compressed_payloads_roundtrip_and_frozen_modules_stay_raw(tmp_path: Pat
     assert encode_packed_resources(contents, zstd_compressor(cache)) == blob
 
 
+TEXT = {"capture_output": True, "text": True, "check": True}
+
+
 def _stdlib_bytecode(count: int) -> list[bytes]:
     """Marshalled code of the first ``count`` stdlib modules (this interpreter's), as the build stores them."""
     import marshal
@@ -799,6 +802,14 @@ def test_single_file_executable(tmp_path: Path, cargo_target: Path) -> None:
         ran = subprocess.run([str(alone / "onefile"), "encoding"], cwd=cwd, env=env, capture_output=True)
         assert ran.returncode == 0, ran.stderr
         assert ran.stdout.decode("ascii").splitlines()[-1] == expected
+    # It exports CPython's C API, what extension modules link against, and nothing else of its
+    # own, so the linker drops code nothing calls: libzstd's compressor (the runtime decompresses).
+    nm = ["nm", "--defined-only", str(alone / "onefile")]
+    exported = [line.split()[-1] for line in subprocess.run([*nm, "-D"], **TEXT).stdout.splitlines()]
+    assert "PyObject_GetAttr" in exported and "_Py_NoneStruct" in exported
+    assert [name for name in exported if not name.startswith(("Py", "_Py"))] == []
+    linked = subprocess.run(nm, **TEXT).stdout
+    assert "ZSTD_decompressDCtx" in linked and "ZSTD_compressCCtx" not in linked
 
 
 def test_strict_in_memory_policy_names_the_extension_module(tmp_path: Path) -> None:

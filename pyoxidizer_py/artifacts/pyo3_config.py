@@ -14,8 +14,9 @@ link line ourselves as ``extra_build_script_line`` (PyO3's config file keys:
 https://pyo3.rs/main/building-and-distribution.html#advanced-config-files and
 ``pyo3-build-config``'s ``InterpreterConfig``).
 ``rustc-link-arg`` lines printed by pyo3-ffi do not reach the executable, so the
-generated project's own build.rs prints ``--export-dynamic`` and the
-``$ORIGIN/lib`` rpath as well.
+generated project's own build.rs prints the exported symbols (on ELF targets a
+``--dynamic-list`` of CPython's ``Py*``/``_Py*`` C API) and the ``$ORIGIN/lib``
+rpath as well.
 """
 
 from __future__ import annotations

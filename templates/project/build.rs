@@ -26,9 +26,15 @@
 //! and `target/<profile>/<name>` work as built.
 //!
 //! Link arguments the final executable needs are printed here because cargo drops
-//! `rustc-link-arg` lines printed by dependencies: `--export-dynamic` (extension
-//! modules resolve `Py*` symbols from the executable) and, for a shared libpython
-//! only, an rpath of `$ORIGIN/lib` (where it is installed beside the executable). A
+//! `rustc-link-arg` lines printed by dependencies: the symbols extension modules
+//! resolve from the executable, and, for a shared libpython only, an rpath of
+//! `$ORIGIN/lib` (where it is installed beside the executable). On ELF targets the
+//! executable exports only CPython's C API (every symbol libpython exports starts
+//! with `Py` or `_Py`: CPython's `Tools/build/smelly.py` checks it) and the memory
+//! allocators' own API, through a `--dynamic-list` file written to `OUT_DIR`
+//! (GNU ld's manual, "Options"); with `--export-dynamic` every global symbol would
+//! be exported and kept by `--gc-sections`, such as the compression half of libzstd
+//! (the runtime only decompresses), about 0.4 MB of dead code. A
 //! static build gets no rpath: the dynamic loader would probe `lib/` for libc and
 //! libm on every start. The lines of `<artifacts>/link-args.txt` are passed too
 //! (`-Wl,-z,pack-relative-relocs` when the build machine's glibc is 2.36 or later).
@@ -40,6 +46,10 @@ const DEFAULT_PYTHON_CONFIG_FILENAME: &str = "default_python_config.rs";
 const EXTRA_FILES_FILENAME: &str = "extra-files.txt";
 /// Linker arguments for the executable, one per line (DT_RELR packing on new enough glibc).
 const LINK_ARGS_FILENAME: &str = "link-args.txt";
+/// The symbols an ELF executable exports (GNU ld `--dynamic-list` syntax): CPython's C API,
+/// and the allocator backends' API (`_rjem_` jemalloc, `mi_` mimalloc, `sn_` snmalloc), which
+/// native tools may query through the executable.
+const EXPORTED_SYMBOLS: &str = "{\n  Py*;\n  _Py*;\n  _rjem_*;\n  mi_*;\n  sn_*;\n};\n";
 
 fn feature(name: &str) -> bool {
     std::env::var_os(format!("CARGO_FEATURE_{name}")).is_some()
@@ -212,7 +222,10 @@ fn main() {
     let shared = std::env::var("DEP_PYEMBED_SHARED").as_deref() == Ok("true");
     match std::env::var("CARGO_CFG_TARGET_OS").as_deref() {
         Ok("linux") | Ok("freebsd") | Ok("netbsd") | Ok("openbsd") | Ok("dragonfly") => {
-            println!("cargo:rustc-link-arg=-Wl,--export-dynamic");
+            let out_dir = PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR not set"));
+            let list = out_dir.join("exported-symbols.list");
+            std::fs::write(&list, EXPORTED_SYMBOLS).expect("cannot write exported-symbols.list");
+            println!("cargo:rustc-link-arg=-Wl,--dynamic-list={}", list.display());
             if shared {
                 println!("cargo:rustc-link-arg=-Wl,-rpath,$ORIGIN/lib");
             }
