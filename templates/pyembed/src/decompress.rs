@@ -12,47 +12,63 @@
 //! A blob may carry one Zstandard dictionary (RFC 8878 section 5), which its
 //! small frames were compressed with; such a frame names the dictionary's ID in
 //! its header. Each blob's dictionary is registered before the interpreter
-//! starts (`register_dictionary`) and loaded into a context of its own, and
-//! every frame is decoded by the context its dictionary ID selects (ID 0: the
-//! context without a dictionary).
+//! starts (`register_dictionary`: its ID and where it lies in the blob) and is
+//! loaded into a context of its own when a frame first needs it, so a process
+//! that decompresses nothing pays nothing for it. Every frame is decoded by the
+//! context its dictionary ID selects (no ID: the context without a dictionary).
 
 use std::ffi::{c_char, CString};
 
 use pyo3::ffi;
 use zstd_safe::DCtx;
 
+/// A blob's dictionary: its ID, its bytes in the blob, and its context once loaded.
+struct Dictionary {
+    id: u32,
+    bytes: *const u8,
+    len: usize,
+    context: Option<DCtx<'static>>,
+}
+
+impl Dictionary {
+    /// # Safety
+    /// The blob holding the dictionary is still mapped (blobs are never unmapped).
+    unsafe fn bytes(&self) -> &[u8] {
+        std::slice::from_raw_parts(self.bytes, self.len)
+    }
+}
+
 /// The context for frames without a dictionary, created on first use.
 static mut CONTEXT: Option<DCtx<'static>> = None;
-/// `(dictionary ID, dictionary bytes, context with it loaded)` of every blob that has one.
+/// The dictionaries of every blob that has one.
 ///
 /// These statics are written only before `Py_InitializeFromConfig` (one thread), and
 /// afterwards used only with the GIL held.
-static mut DICTIONARIES: Vec<(u32, Vec<u8>, DCtx<'static>)> = Vec::new();
+static mut DICTIONARIES: Vec<Dictionary> = Vec::new();
 
 /// Register a blob's dictionary, so frames naming its ID can be decoded.
 ///
 /// # Safety
-/// Called before the interpreter is initialised, from the thread that initialises it.
+/// Called before the interpreter is initialised, from the thread that initialises it;
+/// `dictionary` lies in a blob that stays mapped for the life of the process.
 pub(crate) unsafe fn register_dictionary(dictionary: &[u8]) -> Result<(), String> {
     let id = zstd_safe::get_dict_id_from_dict(dictionary)
         .ok_or_else(|| "the zstd dictionary has no dictionary ID".to_string())?
         .get();
     let registered = &mut *std::ptr::addr_of_mut!(DICTIONARIES);
-    if let Some((_, known, _)) = registered.iter().find(|(known_id, _, _)| *known_id == id) {
-        return if known.as_slice() == dictionary {
+    if let Some(known) = registered.iter().find(|known| known.id == id) {
+        return if known.bytes() == dictionary {
             Ok(())
         } else {
             Err(format!("two different zstd dictionaries have the ID {id}"))
         };
     }
-    let mut context = DCtx::create();
-    context.load_dictionary(dictionary).map_err(|code| {
-        format!(
-            "cannot load the zstd dictionary: {}",
-            zstd_safe::get_error_name(code)
-        )
-    })?;
-    registered.push((id, dictionary.to_vec(), context));
+    registered.push(Dictionary {
+        id,
+        bytes: dictionary.as_ptr(),
+        len: dictionary.len(),
+        context: None,
+    });
     Ok(())
 }
 
@@ -61,14 +77,26 @@ pub(crate) unsafe fn register_dictionary(dictionary: &[u8]) -> Result<(), String
 /// # Safety
 /// Only one thread at a time (the GIL, or before initialisation).
 unsafe fn context_for(frame: &[u8]) -> Result<&'static mut DCtx<'static>, String> {
-    match zstd_safe::get_dict_id_from_frame(frame) {
-        None => Ok((*std::ptr::addr_of_mut!(CONTEXT)).get_or_insert_with(DCtx::create)),
-        Some(id) => (*std::ptr::addr_of_mut!(DICTIONARIES))
-            .iter_mut()
-            .find(|(known, _, _)| *known == id.get())
-            .map(|(_, _, context)| context)
-            .ok_or_else(|| format!("zstd frame needs dictionary {id}, which no blob has")),
+    let Some(id) = zstd_safe::get_dict_id_from_frame(frame) else {
+        return Ok((*std::ptr::addr_of_mut!(CONTEXT)).get_or_insert_with(DCtx::create));
+    };
+    let dictionary = (*std::ptr::addr_of_mut!(DICTIONARIES))
+        .iter_mut()
+        .find(|known| known.id == id.get())
+        .ok_or_else(|| format!("zstd frame needs dictionary {id}, which no blob has"))?;
+    if dictionary.context.is_none() {
+        let mut context = DCtx::create();
+        context
+            .load_dictionary(dictionary.bytes())
+            .map_err(|code| {
+                format!(
+                    "cannot load the zstd dictionary: {}",
+                    zstd_safe::get_error_name(code)
+                )
+            })?;
+        dictionary.context = Some(context);
     }
+    Ok(dictionary.context.as_mut().expect("loaded above"))
 }
 
 /// The content size a frame's header declares (the build always writes it).
