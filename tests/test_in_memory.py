@@ -176,7 +176,7 @@ def _stdlib_bytecode(count: int) -> list[bytes]:
 def test_dictionary_compressed_frames_roundtrip_smaller_and_cached(tmp_path: Path) -> None:
     import zstandard
 
-    from pyoxidizer_py.artifacts.compression import LARGE_PAYLOAD, train_dictionary, zstd_compressor
+    from pyoxidizer_py.artifacts.compression import LARGE_PAYLOAD, PIECE, train_dictionary, zstd_compressor
 
     samples = _stdlib_bytecode(150)
     assert sum(map(len, samples)) > 1 << 20
@@ -192,13 +192,14 @@ def test_dictionary_compressed_frames_roundtrip_smaller_and_cached(tmp_path: Pat
     assert train_dictionary(samples, cache) == dictionary
 
     large = bytes(range(256)) * (LARGE_PAYLOAD // 256 + 1)
+    huge = os.urandom(1 << 16) * (2 * PIECE // (1 << 16) + 3)  # three pieces
     contents = PackedContents(
         bytecode_magic=b"\x01\x02\r\n",
         memory_modules=[
             PackedMemoryModule(name=f"m{i}", is_package=False, source=None, bytecode={0: code})
             for i, code in enumerate(samples)
         ],
-        memory_data={("m0", "big.bin"): large},
+        memory_data={("m0", "big.bin"): large, ("m0", "huge.bin"): huge},
     )
     plain = encode_packed_resources(contents, zstd_compressor(cache))
     blob = encode_packed_resources(contents, zstd_compressor(cache, dictionary), dictionary=dictionary)
@@ -215,6 +216,10 @@ def test_dictionary_compressed_frames_roundtrip_smaller_and_cached(tmp_path: Pat
     offset, length = view.package_data["m0"]["big.bin"][1:]
     assert zstandard.get_frame_parameters(blob[offset : offset - length]).dict_id == 0
     assert view.payload(offset, length) == large
+    # Above 4 MiB, one frame per 4 MiB piece, back to back (the runtime decodes them in parallel).
+    offset, length = view.package_data["m0"]["huge.bin"][1:]
+    assert length < 0 and zstandard.frame_content_size(blob[offset : offset - length]) == PIECE
+    assert view.payload(offset, length) == huge
     with pytest.raises(BuildError, match="dictionary needs a compressor"):
         encode_packed_resources(contents, dictionary=dictionary)
 
@@ -410,9 +415,10 @@ if decompress is None and os.environ.get("ZSTD_PATH"):  # the header's dictionar
     at, size = int.from_bytes(blob[72:80], "little"), int.from_bytes(blob[80:88], "little")
     with_dict = zstandard.ZstdDecompressor(dict_data=zstandard.ZstdCompressionDict(blob[at : at + size]))
     plain = zstandard.ZstdDecompressor()
-    def decompress(frame):
-        uses_dict = size and zstandard.get_frame_parameters(bytes(frame[:18])).dict_id
-        return (with_dict if uses_dict else plain).decompress(frame)
+    def decompress(frames):  # one frame, maybe with the dictionary, or several without
+        if size and zstandard.get_frame_parameters(bytes(frames[:18])).dict_id:
+            return with_dict.decompress(frames)
+        return plain.stream_reader(bytes(frames), read_across_frames=True).read()
 module = types.ModuleType("_pyoxidizer_importer")
 with open(importer_path, "rb") as f:
     exec(compile(f.read(), "_pyoxidizer_importer.py", "exec"), module.__dict__)

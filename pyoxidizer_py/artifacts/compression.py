@@ -6,7 +6,11 @@ imported. Frames carry their content size and no checksum (the executable's own 
 what they are; a checksum would cost time on every import) and are single-threaded, so equal
 input gives equal bytes. Payloads up to 1 MiB (bytecode, sources, data files) use level 19;
 larger ones (extension modules, shared libraries) level 9, which is about 10x faster for a
-size about 10% larger.
+size about 10% larger, and are cut into 4 MiB pieces compressed one frame each and stored
+back to back (RFC 8878 section 3.1 allows concatenated frames). The runtime decodes those
+frames in parallel, and each alone decodes faster than one large frame, whose window no
+longer fits the CPU caches: numpy's 25 MB OpenBLAS library decoded in 27 ms as one frame and in
+16 ms as seven, on one thread, for 7% more bytes.
 
 Small frames compress poorly on their own: each module's bytecode repeats the same opcodes,
 names and constants as its neighbours but cannot refer to them. So the payloads up to 1 MiB are
@@ -35,7 +39,9 @@ from pathlib import Path
 __all__ = ["LARGE_PAYLOAD", "Compression", "compressor_for", "train_dictionary", "zstd_compressor"]
 
 LARGE_PAYLOAD = 1 << 20
-"""Payloads larger than this (bytes) are compressed at the faster level."""
+"""Payloads larger than this (bytes) are compressed at the faster level, in pieces."""
+PIECE = 4 << 20
+"""How much of a large payload (bytes) one frame holds."""
 
 _SMALL_LEVEL = 19
 _LARGE_LEVEL = 9
@@ -142,7 +148,8 @@ def zstd_compressor(cache_dir: Path | None = None, dictionary: bytes | None = No
             frames then need it to decompress (the packed resources store it).
 
     Returns:
-        A function from a payload to one Zstandard frame that decompresses to it.
+        A function from a payload to the Zstandard frames that decompress to it: one frame,
+        or for a payload above 1 MiB one frame per 4 MiB piece, back to back.
 
     Raises:
         zstandard.ZstdError: ``dictionary`` is not a zstd dictionary.
@@ -166,15 +173,20 @@ def zstd_compressor(cache_dir: Path | None = None, dictionary: bytes | None = No
     }
 
     def compress(payload: bytes) -> bytes:
-        level = _SMALL_LEVEL if len(payload) <= LARGE_PAYLOAD else _LARGE_LEVEL
+        if len(payload) > LARGE_PAYLOAD:
+            pieces = (payload[at : at + PIECE] for at in range(0, len(payload), PIECE))
+            return b"".join(one_frame(piece, _LARGE_LEVEL) for piece in pieces)
+        return one_frame(payload, _SMALL_LEVEL)
+
+    def one_frame(payload: bytes, level: int) -> bytes:
         path = None
         if cache_dir is not None:
             digest = hashlib.blake2b(payload, digest_size=20).hexdigest()
             path = cache_dir / digest[:2] / f"{digest}-{level}{suffix if level == _SMALL_LEVEL else ''}.zst"
             try:
-                frame = path.read_bytes()
-                if decompressors[level].decompress(frame) == payload:
-                    return frame
+                cached = path.read_bytes()
+                if decompressors[level].decompress(cached) == payload:
+                    return cached
             except (OSError, zstandard.ZstdError):
                 pass
         frame = compressors[level].compress(payload)

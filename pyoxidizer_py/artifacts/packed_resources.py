@@ -20,8 +20,10 @@ beside it, that the runtime reads without copying. Described for users in
   header), file contents and shared objects, each a slice addressed by absolute
   (offset, length). Identical payloads are stored once. A **negative length** ``-n`` means
   the ``n`` bytes at the offset are one Zstandard frame (RFC 8878, with its content size)
-  that decompresses to the payload; a frame whose header names a dictionary ID needs the
-  header's dictionary (the only one a blob has), frames without one need none. The frozen
+  that decompresses to the payload, or for a payload above 1 MiB consecutive frames of 4 MiB
+  of content each, which the runtime decodes in parallel; a frame whose header names a
+  dictionary ID needs the header's dictionary (the only one a blob has), frames without one
+  need none. The frozen
   section's code is not compressed, nor are the modules it holds, so what CPython imports
   while it starts costs no decompression,
   except the codecs only unusual locales need at start-up (bit 1 of their flags);
@@ -539,14 +541,15 @@ class PackedView:
         return self.payload(entry[4 + 2 * level], entry[5 + 2 * level])
 
 
-def _decompress(frame: bytes, dictionary: bytes | None) -> bytes:
-    """One frame's payload; the dictionary only for a frame whose header names one (RFC 8878 3.1.1.1.3)."""
+def _decompress(frames: bytes, dictionary: bytes | None) -> bytes:
+    """A payload's bytes: one frame, which may name the dictionary (RFC 8878 3.1.1.1.3), or
+    consecutive frames without one (payloads above 1 MiB)."""
     import zstandard
 
-    if zstandard.get_frame_parameters(frame).dict_id and dictionary is not None:
+    if zstandard.get_frame_parameters(frames).dict_id and dictionary is not None:
         zdict = zstandard.ZstdCompressionDict(dictionary, dict_type=zstandard.DICT_TYPE_FULLDICT)
-        return zstandard.ZstdDecompressor(dict_data=zdict).decompress(frame)
-    return zstandard.ZstdDecompressor().decompress(frame)
+        return zstandard.ZstdDecompressor(dict_data=zdict).decompress(frames)
+    return zstandard.ZstdDecompressor().stream_reader(frames, read_across_frames=True).read()
 
 
 def read_packed_resources(blob: bytes) -> PackedView:

@@ -383,7 +383,12 @@ class OxidizedFinder(_LoaderBasics):
         load = self._load_shared_object
         if load is None:
             raise ImportError("%s is packed in memory, but this runtime cannot load shared objects from memory" % name)
-        return load(name.rpartition("/")[2], store.slice(*span), kind, key, store.memory_only)
+        offset, length = span
+        if length < 0 and store.decompress is not None:
+            # Zstandard frames: the runtime decodes them straight into the memory file.
+            frames = store.data[offset : offset - length]
+            return load(name.rpartition("/")[2], frames, kind, key, store.memory_only, True)
+        return load(name.rpartition("/")[2], store.slice(offset, length), kind, key, store.memory_only)
 
     def _load_dependencies(self, store, names):
         """Load the shared libraries an in-memory extension module needs, in order, once each."""
@@ -688,8 +693,10 @@ class _MemoryExtensionLoader:
 
     def create_module(self, spec):
         store, entry = self._store, self._entry
-        self._finder._load_dependencies(store, entry[6])
+        # The module's memory file first, then its libraries: loading a library may start its
+        # threads (OpenBLAS starts a pool), which would compete with decoding the module.
         opened = self._finder._shared_object_path(store, entry[2], (entry[3], entry[4]), entry[5], 0)
+        self._finder._load_dependencies(store, entry[6])
         module = _bootstrap._call_with_frames_removed(_imp.create_dynamic, _ModuleSpec(spec.name, self, origin=opened))
         try:  # noqa: SIM105 (no contextlib import in the importer)
             module.__file__ = spec.origin
@@ -1033,11 +1040,13 @@ def install(sources, origin, filesystem_importer=False, load_shared_object=None,
         sources: memoryviews of the packed resources blobs, earlier ones win.
         origin: the directory holding the executable (``$ORIGIN``).
         filesystem_importer: keep CPython's path-based finder on ``sys.meta_path``.
-        load_shared_object: the runtime's ``load(name, data, kind, key, memory_only)``, which
-            returns a path the dynamic loader can open for an in-memory shared object (kind 0:
-            extension module; kind 1: shared library, also loaded), or None.
-        decompress: the runtime's ``decompress(frame)``, which returns the bytes one Zstandard
-            frame holds (payloads stored with a negative length), or None.
+        load_shared_object: the runtime's ``load(name, data, kind, key, memory_only,
+            compressed=False)``, which returns a path the dynamic loader can open for an
+            in-memory shared object (kind 0: extension module; kind 1: shared library, also
+            loaded; ``compressed``: ``data`` is its Zstandard frames), or None.
+        decompress: the runtime's ``decompress(frames)``, which returns the bytes a payload
+            stored with a negative length holds (one Zstandard frame, or consecutive frames
+            for a payload above 1 MiB), or None.
 
     Returns:
         The ``OxidizedFinder`` now first on ``sys.meta_path``.

@@ -107,6 +107,36 @@ fn content_size(frame: &[u8]) -> Result<usize, String> {
     }
 }
 
+/// The frames of a payload: `(frame, content size)` each, in order. Payloads above 1 MiB
+/// are stored as consecutive frames of 4 MiB of content each (RFC 8878 section 3.1 allows
+/// concatenated frames), which decode in parallel.
+fn split_frames(data: &[u8]) -> Result<Vec<(&[u8], usize)>, String> {
+    let mut frames = Vec::new();
+    let mut rest = data;
+    while !rest.is_empty() {
+        let length = zstd_safe::find_frame_compressed_size(rest)
+            .map_err(|code| format!("invalid zstd frame: {}", zstd_safe::get_error_name(code)))?;
+        if length == 0 || length > rest.len() {
+            return Err("invalid zstd frame length".to_string());
+        }
+        let (frame, tail) = rest.split_at(length);
+        frames.push((frame, content_size(frame)?));
+        rest = tail;
+    }
+    if frames.is_empty() {
+        return Err("empty zstd payload".to_string());
+    }
+    Ok(frames)
+}
+
+/// The number of bytes the frames of a payload decode to.
+pub(crate) fn payload_size(data: &[u8]) -> Result<usize, String> {
+    split_frames(data)?
+        .iter()
+        .try_fold(0usize, |total, (_, size)| total.checked_add(*size))
+        .ok_or_else(|| "zstd payload too large".to_string())
+}
+
 /// Decode `frame` into `target`, which must be exactly its content size.
 fn decode_into<C: zstd_safe::WriteBuf + ?Sized>(
     context: &mut DCtx<'_>,
@@ -126,17 +156,82 @@ fn decode_into<C: zstd_safe::WriteBuf + ?Sized>(
     }
 }
 
-/// Decode one frame into a new `bytes` object, or set a Python `ImportError`.
+/// How many threads decode the frames of one large payload (computed once).
+fn decoder_threads() -> usize {
+    static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *THREADS.get_or_init(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get().min(8))
+            .unwrap_or(1)
+    })
+}
+
+/// Decode the frames of one payload into `target`, which must be exactly their total size.
+///
+/// A single frame is decoded by the context of its dictionary. Several frames (a payload
+/// above 1 MiB; they never use the dictionary) are decoded by up to `decoder_threads()`
+/// threads, each with a context of its own, straight into their slices of `target`.
+///
+/// # Safety
+/// Only one thread at a time calls it (the GIL, or before initialisation).
+pub(crate) unsafe fn decode_payload_into(data: &[u8], target: &mut [u8]) -> Result<(), String> {
+    let frames = split_frames(data)?;
+    if frames.iter().map(|(_, size)| size).sum::<usize>() != target.len() {
+        return Err("zstd payload size mismatch".to_string());
+    }
+    if frames.len() == 1 {
+        let (frame, size) = frames[0];
+        return decode_into(context_for(frame)?, target, frame, size);
+    }
+    let mut jobs = Vec::with_capacity(frames.len());
+    let mut rest = target;
+    for (frame, size) in frames {
+        if zstd_safe::get_dict_id_from_frame(frame).is_some() {
+            return Err("a multi-frame zstd payload names a dictionary".to_string());
+        }
+        let (slice, tail) = rest.split_at_mut(size);
+        jobs.push((frame, slice, size));
+        rest = tail;
+    }
+    let threads = decoder_threads().min(jobs.len());
+    let queue = std::sync::Mutex::new(jobs);
+    let work = || -> Result<(), String> {
+        let mut context = DCtx::create();
+        loop {
+            let job = queue.lock().unwrap_or_else(|e| e.into_inner()).pop();
+            let Some((frame, slice, size)) = job else {
+                return Ok(());
+            };
+            decode_into(&mut context, slice, frame, size)?;
+        }
+    };
+    std::thread::scope(|scope| {
+        // A thread that cannot be started (a thread limit) leaves its share to the others.
+        let helpers: Vec<_> = (1..threads)
+            .filter_map(|_| std::thread::Builder::new().spawn_scoped(scope, work).ok())
+            .collect();
+        let mut result = work();
+        for helper in helpers {
+            let joined = helper
+                .join()
+                .unwrap_or_else(|_| Err("a zstd decoder thread panicked".to_string()));
+            result = result.and(joined);
+        }
+        result
+    })
+}
+
+/// Decode one payload into a new `bytes` object, or set a Python `ImportError`.
 ///
 /// # Safety
 /// The caller holds the GIL.
-unsafe fn decode(frame: &[u8]) -> *mut ffi::PyObject {
+unsafe fn decode(data: &[u8]) -> *mut ffi::PyObject {
     let fail = |message: String| {
         let c = CString::new(format!("packed resources: {message}")).unwrap_or_default();
         ffi::PyErr_SetString(ffi::PyExc_ImportError, c.as_ptr());
         std::ptr::null_mut()
     };
-    let size = match content_size(frame) {
+    let size = match payload_size(data) {
         Ok(size) => size,
         Err(message) => return fail(message),
     };
@@ -145,7 +240,7 @@ unsafe fn decode(frame: &[u8]) -> *mut ffi::PyObject {
         return out;
     }
     let target = std::slice::from_raw_parts_mut(ffi::PyBytes_AsString(out) as *mut u8, size);
-    match context_for(frame).and_then(|context| decode_into(context, target, frame, size)) {
+    match decode_payload_into(data, target) {
         Ok(()) => out,
         Err(message) => {
             ffi::Py_DecRef(out);
@@ -154,14 +249,13 @@ unsafe fn decode(frame: &[u8]) -> *mut ffi::PyObject {
     }
 }
 
-/// Decode one frame into a new vector (before the interpreter exists).
+/// Decode one payload into a new vector (before the interpreter exists, or with the GIL).
 ///
 /// # Safety
-/// Called before the interpreter is initialised, from the thread that initialises it.
-pub(crate) unsafe fn decompress_to_vec(frame: &[u8]) -> Result<Vec<u8>, String> {
-    let size = content_size(frame)?;
-    let mut out: Vec<u8> = Vec::with_capacity(size);
-    decode_into(context_for(frame)?, &mut out, frame, size)?;
+/// Only one thread at a time calls it (the GIL, or before initialisation).
+pub(crate) unsafe fn decompress_to_vec(data: &[u8]) -> Result<Vec<u8>, String> {
+    let mut out = vec![0u8; payload_size(data)?];
+    decode_payload_into(data, &mut out)?;
     Ok(out)
 }
 
@@ -190,7 +284,8 @@ static mut DECOMPRESS_DEF: ffi::PyMethodDef = ffi::PyMethodDef {
         PyCFunction: py_decompress,
     },
     ml_flags: ffi::METH_VARARGS,
-    ml_doc: c"decompress(frame) -> the bytes one Zstandard frame holds".as_ptr() as *const c_char,
+    ml_doc: c"decompress(frames) -> the bytes a payload's Zstandard frames hold".as_ptr()
+        as *const c_char,
 };
 
 /// A new reference to the `decompress` callable the importer is installed with.

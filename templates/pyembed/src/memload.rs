@@ -1,14 +1,17 @@
 //! Extension modules and shared libraries loaded from memory (Linux).
 //!
 //! The importer (`python/_pyoxidizer_importer.py`) calls one function,
-//! `load(name, data, kind, key, memory_only)`, that this module hands it as a
-//! Python callable. It turns the bytes of a shared object held in the packed
-//! resources into a path the dynamic loader can open:
+//! `load(name, data, kind, key, memory_only, compressed)`, that this module hands
+//! it as a Python callable. It turns the bytes of a shared object held in the
+//! packed resources (with `compressed`, its Zstandard frames) into a path the
+//! dynamic loader can open:
 //!
 //! * normally a memory file: `memfd_create(2)` with `MFD_CLOEXEC |
 //!   MFD_ALLOW_SEALING` (and `MFD_EXEC`, which kernels since 6.3 want when
 //!   `vm.memfd_noexec` is set; older kernels reject the flag and get the call
-//!   without it), the bytes written, the file sealed against any change
+//!   without it), sized with `ftruncate(2)` and filled through a shared
+//!   writable mapping (frames are decoded straight into it, in parallel for a
+//!   large object: see `decompress.rs`), the file sealed against any change
 //!   (`F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL`, fcntl(2)),
 //!   then probed with an executable `mmap`, which is what the loader does with
 //!   a text segment. The path is `/proc/self/fd/N`; the descriptor stays open
@@ -60,8 +63,12 @@ fn os_error(what: &str) -> String {
     format!("{what}: {}", std::io::Error::last_os_error())
 }
 
-/// A sealed memory file holding `data`, at a descriptor number never used before.
-unsafe fn memory_file(name: &CStr, data: &[u8]) -> Result<c_int, String> {
+/// A sealed memory file of `len` bytes that `fill` writes, at a descriptor number never used before.
+unsafe fn memory_file(
+    name: &CStr,
+    len: usize,
+    fill: impl FnOnce(&mut [u8]) -> Result<(), String>,
+) -> Result<c_int, String> {
     let flags = MFD_CLOEXEC | MFD_ALLOW_SEALING;
     let mut fd = libc::memfd_create(name.as_ptr(), flags | MFD_EXEC);
     if fd < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINVAL) {
@@ -74,20 +81,25 @@ unsafe fn memory_file(name: &CStr, data: &[u8]) -> Result<c_int, String> {
         libc::close(fd);
         Err(message)
     };
-    let mut written = 0usize;
-    while written < data.len() {
-        let n = libc::write(
-            fd,
-            data[written..].as_ptr() as *const c_void,
-            data.len() - written,
-        );
-        if n < 0 {
-            if std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
-                continue;
-            }
-            return close_with(fd, os_error("write to memfd"));
-        }
-        written += n as usize;
+    if len == 0 || libc::ftruncate(fd, len as libc::off_t) != 0 {
+        return close_with(fd, os_error("ftruncate of a memfd"));
+    }
+    let map = libc::mmap(
+        std::ptr::null_mut(),
+        len,
+        libc::PROT_READ | libc::PROT_WRITE,
+        libc::MAP_SHARED,
+        fd,
+        0,
+    );
+    if map == libc::MAP_FAILED {
+        return close_with(fd, os_error("mmap of a memfd"));
+    }
+    let filled = fill(std::slice::from_raw_parts_mut(map as *mut u8, len));
+    // Unmapped before sealing: F_SEAL_WRITE is refused while a writable mapping exists.
+    libc::munmap(map, len);
+    if let Err(message) = filled {
+        return close_with(fd, message);
     }
     // Sealing is defence in depth; a kernel that refuses it still runs the code.
     libc::fcntl(
@@ -95,7 +107,7 @@ unsafe fn memory_file(name: &CStr, data: &[u8]) -> Result<c_int, String> {
         F_ADD_SEALS,
         F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL,
     );
-    let probe_len = data.len().clamp(1, 4096);
+    let probe_len = len.min(4096);
     let probe = libc::mmap(
         std::ptr::null_mut(),
         probe_len,
@@ -185,13 +197,40 @@ fn memfd_disabled() -> bool {
     std::env::var_os("PYOXIDIZER_PY_NO_MEMFD").is_some_and(|v| !v.is_empty() && v != "0")
 }
 
-/// A path the loader can open for `data`, and for shared libraries, the object loaded.
+/// `<cache>/<key>/<name>` for `data` (decoded first when `compressed`).
+///
+/// # Safety
+/// The caller holds the GIL (decoding uses the shared contexts).
+unsafe fn extracted(
+    name: &str,
+    key: &str,
+    data: &[u8],
+    compressed: bool,
+) -> Result<String, String> {
+    let decoded;
+    let bytes = if compressed {
+        decoded = crate::decompress::decompress_to_vec(data)?;
+        decoded.as_slice()
+    } else {
+        data
+    };
+    Ok(extracted_file(name, key, bytes)?
+        .to_string_lossy()
+        .into_owned())
+}
+
+/// A path the loader can open for `data` (Zstandard frames when `compressed`), and for
+/// shared libraries, the object loaded.
+///
+/// # Safety
+/// The caller holds the GIL.
 unsafe fn load(
     name: &str,
     data: &[u8],
     kind: c_int,
     key: &str,
     memory_only: bool,
+    compressed: bool,
 ) -> Result<String, String> {
     let memfd_name = CString::new(name).map_err(|_| format!("invalid name {name:?}"))?;
     let path = if memfd_disabled() {
@@ -201,11 +240,21 @@ unsafe fn load(
                  from memory only (in_memory_shared_library_fallback = \"error\")"
             ));
         }
-        extracted_file(name, key, data)?
-            .to_string_lossy()
-            .into_owned()
+        extracted(name, key, data, compressed)?
     } else {
-        match memory_file(&memfd_name, data) {
+        let file = if compressed {
+            crate::decompress::payload_size(data).and_then(|len| {
+                memory_file(&memfd_name, len, |target| {
+                    crate::decompress::decode_payload_into(data, target)
+                })
+            })
+        } else {
+            memory_file(&memfd_name, data.len(), |target| {
+                target.copy_from_slice(data);
+                Ok(())
+            })
+        };
+        match file {
             Ok(fd) => format!("/proc/self/fd/{fd}"),
             Err(reason) if memory_only => {
                 return Err(format!(
@@ -213,9 +262,7 @@ unsafe fn load(
                      objects from memory only (in_memory_shared_library_fallback = \"error\")"
                 ))
             }
-            Err(_) => extracted_file(name, key, data)?
-                .to_string_lossy()
-                .into_owned(),
+            Err(_) => extracted(name, key, data, compressed)?,
         }
     };
     if kind == KIND_SHARED_LIBRARY {
@@ -243,15 +290,17 @@ unsafe extern "C" fn py_load(
     let mut key: *const c_char = std::ptr::null();
     let mut kind: c_int = 0;
     let mut memory_only: c_int = 0;
+    let mut compressed: c_int = 0;
     let mut buffer: ffi::Py_buffer = std::mem::zeroed();
     if ffi::PyArg_ParseTuple(
         args,
-        c"sy*isp:load".as_ptr(),
+        c"sy*isp|p:load".as_ptr(),
         &mut name as *mut *const c_char,
         &mut buffer as *mut ffi::Py_buffer,
         &mut kind as *mut c_int,
         &mut key as *mut *const c_char,
         &mut memory_only as *mut c_int,
+        &mut compressed as *mut c_int,
     ) == 0
     {
         return std::ptr::null_mut();
@@ -260,7 +309,14 @@ unsafe extern "C" fn py_load(
     let name_s = CStr::from_ptr(name).to_string_lossy().into_owned();
     let key_s = CStr::from_ptr(key).to_string_lossy().into_owned();
     let result = if kind == KIND_EXTENSION || kind == KIND_SHARED_LIBRARY {
-        load(&name_s, data, kind, &key_s, memory_only != 0)
+        load(
+            &name_s,
+            data,
+            kind,
+            &key_s,
+            memory_only != 0,
+            compressed != 0,
+        )
     } else {
         Err(format!("unknown shared object kind {kind}"))
     };
@@ -285,7 +341,7 @@ static mut LOAD_DEF: ffi::PyMethodDef = ffi::PyMethodDef {
     },
     ml_flags: ffi::METH_VARARGS,
     ml_doc:
-        c"load(name, data, kind, key, memory_only) -> path of a shared object the loader can open"
+        c"load(name, data, kind, key, memory_only, compressed=False) -> path of a shared object the loader can open"
             .as_ptr(),
 };
 
