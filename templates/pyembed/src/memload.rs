@@ -35,7 +35,7 @@
 //! `DT_NEEDED` entry among the loaded objects by `DT_SONAME` instead of
 //! searching the filesystem.
 
-use std::ffi::{c_char, c_int, c_uint, c_void, CStr, CString};
+use std::ffi::{c_char, c_int, c_uint, CStr, CString};
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::PathBuf;
