@@ -31,12 +31,15 @@ them and they carry the ID derived from that hash.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = ["LARGE_PAYLOAD", "Compression", "compressor_for", "train_dictionary", "zstd_compressor"]
+
+_log = logging.getLogger(__name__)
 
 LARGE_PAYLOAD = 1 << 20
 """Payloads larger than this (bytes) are compressed at the faster level, in pieces."""
@@ -90,7 +93,8 @@ def train_dictionary(samples: Sequence[bytes], cache_dir: Path | None = None) ->
 
     Returns:
         The dictionary's bytes (zstd's format, RFC 8878 section 5, at most 256 KiB: about 1/50
-        of the samples), or None when there are fewer than 64 samples or 1 MiB of them. Equal
+        of the samples), or None when there are fewer than 64 samples or 1 MiB of them, or
+        zstd cannot train on them (its ``ZstdError``). Equal
         samples give equal bytes: fastCover runs single-threaded with fixed parameters, and the
         dictionary ID (in 32768..2**31-1, the range RFC 8878 leaves to users) is derived from
         the samples' hash.
@@ -117,7 +121,11 @@ def train_dictionary(samples: Sequence[bytes], cache_dir: Path | None = None) ->
         except (OSError, zstandard.ZstdError):
             pass
     ordered: list[bytes | bytearray | memoryview] = [samples[i] for _, i in hashes]
-    trained = zstandard.train_dictionary(size, ordered, dict_id=dict_id, level=_SMALL_LEVEL, **_FASTCOVER)
+    try:
+        trained = zstandard.train_dictionary(size, ordered, dict_id=dict_id, level=_SMALL_LEVEL, **_FASTCOVER)
+    except zstandard.ZstdError as exc:  # samples zstd cannot learn from: frames without a dictionary
+        _log.debug("no zstd dictionary: training failed: %s", exc)
+        return None
     data = trained.as_bytes()
     if path is not None:
         _cache_write(path, data)
