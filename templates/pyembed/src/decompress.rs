@@ -110,34 +110,40 @@ fn content_size(frame: &[u8]) -> Result<usize, String> {
     }
 }
 
-/// The frames of a payload: `(frame, content size)` each, in order. Payloads above 1 MiB
-/// are stored as consecutive frames of 4 MiB of content each (RFC 8878 section 3.1 allows
-/// concatenated frames), which decode in parallel.
-fn split_frames(data: &[u8]) -> Result<Vec<(&[u8], usize)>, String> {
-    let mut frames = Vec::new();
-    let mut rest = data;
-    while !rest.is_empty() {
-        let length = zstd_safe::find_frame_compressed_size(rest)
-            .map_err(|code| format!("invalid zstd frame: {}", zstd_safe::get_error_name(code)))?;
-        if length == 0 || length > rest.len() {
-            return Err("invalid zstd frame length".to_string());
-        }
-        let (frame, tail) = rest.split_at(length);
-        frames.push((frame, content_size(frame)?));
-        rest = tail;
-    }
-    if frames.is_empty() {
-        return Err("empty zstd payload".to_string());
-    }
-    Ok(frames)
+/// The frames of one payload, parsed once: `(frame, content size)` each, in order, and the
+/// number of bytes they decode to. Payloads above 1 MiB are stored as consecutive frames of
+/// 4 MiB of content each (RFC 8878 section 3.1 allows concatenated frames), which decode in
+/// parallel.
+pub(crate) struct Payload<'a> {
+    frames: Vec<(&'a [u8], usize)>,
+    pub(crate) size: usize,
 }
 
-/// The number of bytes the frames of a payload decode to.
-pub(crate) fn payload_size(data: &[u8]) -> Result<usize, String> {
-    split_frames(data)?
-        .iter()
-        .try_fold(0usize, |total, (_, size)| total.checked_add(*size))
-        .ok_or_else(|| "zstd payload too large".to_string())
+impl<'a> Payload<'a> {
+    pub(crate) fn parse(data: &'a [u8]) -> Result<Self, String> {
+        let mut frames = Vec::new();
+        let mut size = 0usize;
+        let mut rest = data;
+        while !rest.is_empty() {
+            let length = zstd_safe::find_frame_compressed_size(rest).map_err(|code| {
+                format!("invalid zstd frame: {}", zstd_safe::get_error_name(code))
+            })?;
+            if length == 0 || length > rest.len() {
+                return Err("invalid zstd frame length".to_string());
+            }
+            let (frame, tail) = rest.split_at(length);
+            let frame_size = content_size(frame)?;
+            size = size
+                .checked_add(frame_size)
+                .ok_or_else(|| "zstd payload too large".to_string())?;
+            frames.push((frame, frame_size));
+            rest = tail;
+        }
+        if frames.is_empty() {
+            return Err("empty zstd payload".to_string());
+        }
+        Ok(Payload { frames, size })
+    }
 }
 
 /// Decode `frame` into `target`, which must be exactly its content size.
@@ -169,7 +175,7 @@ fn decoder_threads() -> usize {
     })
 }
 
-/// Decode the frames of one payload into `target`, which must be exactly their total size.
+/// Decode the frames of one payload into `target`, which must be exactly `payload.size`.
 ///
 /// A single frame is decoded by the context of its dictionary. Several frames (a payload
 /// above 1 MiB; they never use the dictionary) are decoded by up to `decoder_threads()`
@@ -177,18 +183,19 @@ fn decoder_threads() -> usize {
 ///
 /// # Safety
 /// Only one thread at a time calls it (the GIL, or before initialisation).
-pub(crate) unsafe fn decode_payload_into(data: &[u8], target: &mut [u8]) -> Result<(), String> {
-    let frames = split_frames(data)?;
-    if frames.iter().map(|(_, size)| size).sum::<usize>() != target.len() {
+pub(crate) unsafe fn decode_payload_into(
+    payload: &Payload<'_>,
+    target: &mut [u8],
+) -> Result<(), String> {
+    if payload.size != target.len() {
         return Err("zstd payload size mismatch".to_string());
     }
-    if frames.len() == 1 {
-        let (frame, size) = frames[0];
-        return decode_into(context_for(frame)?, target, frame, size);
+    if let [(frame, size)] = payload.frames.as_slice() {
+        return decode_into(context_for(frame)?, target, frame, *size);
     }
-    let mut jobs = Vec::with_capacity(frames.len());
+    let mut jobs = Vec::with_capacity(payload.frames.len());
     let mut rest = target;
-    for (frame, size) in frames {
+    for &(frame, size) in &payload.frames {
         if zstd_safe::get_dict_id_from_frame(frame).is_some() {
             return Err("a multi-frame zstd payload names a dictionary".to_string());
         }
@@ -234,16 +241,17 @@ unsafe fn decode(data: &[u8]) -> *mut ffi::PyObject {
         ffi::PyErr_SetString(ffi::PyExc_ImportError, c.as_ptr());
         std::ptr::null_mut()
     };
-    let size = match payload_size(data) {
-        Ok(size) => size,
+    let payload = match Payload::parse(data) {
+        Ok(payload) => payload,
         Err(message) => return fail(message),
     };
+    let size = payload.size;
     let out = ffi::PyBytes_FromStringAndSize(std::ptr::null(), size as ffi::Py_ssize_t);
     if out.is_null() {
         return out;
     }
     let target = std::slice::from_raw_parts_mut(ffi::PyBytes_AsString(out) as *mut u8, size);
-    match decode_payload_into(data, target) {
+    match decode_payload_into(&payload, target) {
         Ok(()) => out,
         Err(message) => {
             ffi::Py_DecRef(out);
@@ -257,8 +265,9 @@ unsafe fn decode(data: &[u8]) -> *mut ffi::PyObject {
 /// # Safety
 /// Only one thread at a time calls it (the GIL, or before initialisation).
 pub(crate) unsafe fn decompress_to_vec(data: &[u8]) -> Result<Vec<u8>, String> {
-    let mut out = vec![0u8; payload_size(data)?];
-    decode_payload_into(data, &mut out)?;
+    let payload = Payload::parse(data)?;
+    let mut out = vec![0u8; payload.size];
+    decode_payload_into(&payload, &mut out)?;
     Ok(out)
 }
 

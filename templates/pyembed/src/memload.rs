@@ -243,9 +243,9 @@ unsafe fn load(
         extracted(name, key, data, compressed)?
     } else {
         let file = if compressed {
-            crate::decompress::payload_size(data).and_then(|len| {
-                memory_file(&memfd_name, len, |target| {
-                    crate::decompress::decode_payload_into(data, target)
+            crate::decompress::Payload::parse(data).and_then(|payload| {
+                memory_file(&memfd_name, payload.size, |target| {
+                    crate::decompress::decode_payload_into(&payload, target)
                 })
             })
         } else {
