@@ -8,8 +8,9 @@ also "the same app in a venv" of the start-up rows. Every comparison interleaves
 (``timing.compare_commands``) and reports minimums beside means.
 
 - hello (``print("hello")``): sizes with the full stdlib (``extension_module_filter = "minimal"``
-  so the output is one file) and with ``stdlib_filter = "imported"``, against PyInstaller
-  ``--onefile``; start-up with ``site`` on and off against ``python -S -I -c pass``;
+  so the output is one file), with ``stdlib_filter = "imported"`` and with that and
+  ``executable_compression = "zstd"``, against PyInstaller ``--onefile``; start-up of each, and
+  with ``site`` off, against ``python -S -I -c pass``;
 - importing every importable stdlib module (about 640; the list comes from the interpreter's
   ``sys.stdlib_module_names``, minus tests, GUIs and ``__main__`` modules) from memory against
   ``python -S -I`` importing them from the filesystem;
@@ -51,6 +52,8 @@ def make_exe():
     exe = dist.to_python_executable(name = "hello", packaging_policy = policy, config = config)
     exe.libpython_link_mode = "static"
     exe.licenses_filename = None
+    if VARS.get("COMPRESS") == "1":
+        exe.executable_compression = "zstd"
     return exe
 
 register_target("exe", make_exe, default = True)
@@ -274,7 +277,13 @@ def bench_in_memory(python: Path, work: Path, *, runs: int, cache: Path, rebuild
     singles: dict[str, Path] = {}
     files: tuple[str, ...] = ()
     filtered_modules = ""
-    for label, extra in (("site0", ("--var", "SITE", "0")), ("default", ()), ("filtered", ("--var", "FILTER", "1"))):
+    variants = (
+        ("site0", ("--var", "SITE", "0")),
+        ("default", ()),
+        ("filtered", ("--var", "FILTER", "1")),
+        ("compressed", ("--var", "FILTER", "1", "--var", "COMPRESS", "1")),
+    )
+    for label, extra in variants:
         out = _build(hello, python, target, *extra)
         files = tuple(sorted(p.name for p in out.iterdir())) if label == "default" else files
         dest = work / f"hello-{label}"
@@ -293,6 +302,7 @@ def bench_in_memory(python: Path, work: Path, *, runs: int, cache: Path, rebuild
             "single file, default config (site on)": [str(singles["default"])],
             "single file, site_import = False": [str(singles["site0"])],
             'single file, stdlib_filter = "imported"': [str(singles["filtered"])],
+            'the same, executable_compression = "zstd"': [str(singles["compressed"])],
             "python -I -c pass": [py, "-I", "-c", "pass"],
             "PyInstaller --onefile": [str(pi_hello)],
         },
@@ -302,6 +312,7 @@ def bench_in_memory(python: Path, work: Path, *, runs: int, cache: Path, rebuild
     hello_sizes = {
         "full stdlib, bytecode only": singles["default"].stat().st_size,
         'stdlib_filter = "imported"': singles["filtered"].stat().st_size,
+        'stdlib_filter = "imported", executable_compression = "zstd"': singles["compressed"].stat().st_size,
         f"PyInstaller --onefile ({pyinstaller})": pi_hello.stat().st_size,
     }
 

@@ -58,6 +58,7 @@ from pyoxidizer_py.errors import BuildError, PyOxidizerError
 from pyoxidizer_py.resources.plan import plan_resources, shared_objects_in_memory
 from pyoxidizer_py.resources.strip import strip_shared_objects
 from pyoxidizer_py.rust_project.cargo import CargoBuildOptions, cargo_build
+from pyoxidizer_py.rust_project.compressed_executable import build_stub, check_compressible, compress_executable
 from pyoxidizer_py.rust_project.project import render_project
 
 __all__ = [
@@ -417,6 +418,9 @@ class _Builder:
         install_dir.mkdir(parents=True, exist_ok=True)
         with progress.stage("resources", exe.name):
             plan, pyo3_file, _fs = self.write_artifacts(exe, artifacts, install_dir=install_dir)
+            compressed = exe.settings["executable_compression"] != "none"
+            if compressed:
+                check_compressible(exe.name, target_triple=self.triple, link_mode=plan.mode)
             project = render_project(work / "project", name=exe.name)
             notices = self.write_notices(exe, artifacts, project_manifest=project.manifest_path)
         features = allocator_features(exe.config.record.allocator_backend)
@@ -425,21 +429,33 @@ class _Builder:
             or (Path(os.environ["CARGO_TARGET_DIR"]) if os.environ.get("CARGO_TARGET_DIR") else None)
             or (self.work / "cargo-target")
         )
+        cargo_options = CargoBuildOptions(
+            release=self.options.release,
+            target_triple=self.options.target_triple,
+            features=features,
+            verbose=self.options.verbose > 0,
+        )
         with progress.stage("cargo build", exe.name):
             built = cargo_build(
                 project.path,
                 artifacts_dir=artifacts,
                 pyo3_config_file=pyo3_file,
                 target_dir=target_dir,
-                options=CargoBuildOptions(
-                    release=self.options.release,
-                    target_triple=self.options.target_triple,
-                    features=features,
-                    verbose=self.options.verbose > 0,
-                ),
+                options=cargo_options,
             )
         dest = install_dir / built.name
-        copy_if_changed(built, dest)
+        if compressed:
+            with progress.stage("compress", exe.name):
+                stub = build_stub(
+                    work / "stub",
+                    artifacts_dir=artifacts,
+                    pyo3_config_file=pyo3_file,
+                    target_dir=target_dir,
+                    options=cargo_options,
+                )
+                compress_executable(stub, built, dest, work_dir=work)
+        else:
+            copy_if_changed(built, dest)
         install_runtime_files(plan, install_dir)
         for name in notices:
             copy_if_changed(artifacts / name, install_dir / name)

@@ -68,6 +68,9 @@ _FOOTER = """
   executables with `-z pack-relative-relocs` (DT_RELR, about 0.9 MB smaller) when the build
   machine's glibc is 2.36 or later; such an executable needs glibc 2.36 at run time
   (docs/building.md).
+- `PythonExecutable.executable_compression` (`"none"`, `"zstd"`) is new: `"zstd"` compresses a Linux
+  executable behind a launcher that decodes it into memory at every start (about half the size,
+  slower start-up; docs/building.md, "Compressed executables").
 - Targets run after the file has been evaluated and frozen, so a target cannot append to a
   module-level list. Target functions must be top-level `def`s of the main file.
 - `FileManifest.add_python_resource(".", exe)` records the executable; it is compiled when the target

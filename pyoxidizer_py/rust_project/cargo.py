@@ -41,7 +41,9 @@ class CargoBuildOptions:
         release: build the release profile (else debug).
         target_triple: ``--target`` value, or None for the host.
         features: extra Cargo features (``allocator-mimalloc``, ``global-allocator-jemalloc``)
-            added to ``build-mode-prebuilt-artifacts``.
+            added to the build mode.
+        build_mode: the build-mode feature (``build-mode-prebuilt-artifacts``), or None for a
+            project without build modes (the compressed executables' launcher).
         verbose: log cargo's output at INFO instead of DEBUG.
         jobs: ``--jobs`` value, or None for cargo's default.
         extra_env: more environment variables for cargo (for example ``RUSTFLAGS``).
@@ -53,6 +55,7 @@ class CargoBuildOptions:
     release: bool = False
     target_triple: str | None = None
     features: tuple[str, ...] = ()
+    build_mode: str | None = "build-mode-prebuilt-artifacts"
     verbose: bool = False
     jobs: int | None = None
     extra_env: Mapping[str, str] = field(default_factory=dict)
@@ -79,7 +82,7 @@ def find_cargo() -> str:
 
 def cargo_features(options: CargoBuildOptions) -> list[str]:
     """The feature list passed to cargo: the build mode first, then ``options.features`` (deduplicated)."""
-    out = ["build-mode-prebuilt-artifacts"]
+    out = [options.build_mode] if options.build_mode else []
     for f in options.features:
         if f not in out:
             out.append(f)
@@ -178,8 +181,6 @@ def cargo_build(
         "--manifest-path",
         str(project_dir / "Cargo.toml"),
         "--no-default-features",
-        "--features",
-        ",".join(cargo_features(options)),
         "--target-dir",
         os.path.abspath(target_dir),
         "--message-format",
@@ -187,6 +188,9 @@ def cargo_build(
         "--color",
         "never",
     ]
+    features = cargo_features(options)
+    if features:
+        cmd += ["--features", ",".join(features)]
     if options.release:
         cmd.append("--release")
     if options.target_triple:

@@ -187,6 +187,7 @@ _EXE_CHOICES = {
     "libpython_link_mode": (("default", "static", "dynamic"), ()),
     "unknown_license_policy": (("warn", "error", "ignore"), ()),
     "packed_relocations": (("auto", "never"), ()),
+    "executable_compression": (("none", "zstd"), ()),
 }
 
 
@@ -205,6 +206,7 @@ class PythonExecutable:
         "sbom_embed": False,
         "unknown_license_policy": "warn",
         "packed_relocations": "auto",
+        "executable_compression": "none",
     }
     STARLARK_GET: ClassVar[frozenset[str]] = frozenset({*_ATTRS, "name"})
     STARLARK_SET: ClassVar[frozenset[str]] = frozenset(_ATTRS)

@@ -1,7 +1,8 @@
 //! Start CPython from an `OxidizedPythonInterpreterConfig` and run it.
 //!
 //! Order of operations (PEP 587):
-//! 1. resolve the executable and `$ORIGIN`, expand `$ORIGIN` in path settings;
+//! 1. resolve the executable and `$ORIGIN` (for a compressed executable, the file
+//!    its launcher ran from: `launched_from`), expand `$ORIGIN` in path settings;
 //! 2. set process environment the config asks for (`TERMINFO_DIRS`, `TCL_LIBRARY`);
 //! 3. `PyPreConfig` from the profile plus overrides -> `Py_PreInitialize`;
 //! 4. `PyConfig` from the profile plus every setting that is set, argv, and the
@@ -92,6 +93,31 @@ fn flag(value: bool) -> i32 {
     i32::from(value)
 }
 
+/// The variable a compressed executable's launcher sets to its own path.
+const LAUNCHER_VAR: &str = "PYOXIDIZER_PY_EXECUTABLE";
+
+/// For an executable running from a memory file (`/proc/self/exe` is `/memfd:...`),
+/// which a compressed executable's launcher (`templates/stub`) decoded and started:
+/// the launcher's path, from `PYOXIDIZER_PY_EXECUTABLE`, which is then removed from
+/// the environment so programs this one starts do not inherit it. None otherwise
+/// (the variable is ignored for executables on disk).
+#[cfg(target_os = "linux")]
+fn launched_from(current: &Path) -> Option<PathBuf> {
+    use std::os::unix::ffi::OsStrExt;
+    if !current.as_os_str().as_bytes().starts_with(b"/memfd:") {
+        return None;
+    }
+    let path = PathBuf::from(std::env::var_os(LAUNCHER_VAR)?);
+    // Before Python starts, on the only thread of the process.
+    std::env::remove_var(LAUNCHER_VAR);
+    Some(path.canonicalize().unwrap_or(path))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn launched_from(_current: &Path) -> Option<PathBuf> {
+    None
+}
+
 /// The embedded interpreter of this process.
 ///
 /// `new` initialises CPython; `run` runs the configured code and finalizes;
@@ -121,7 +147,7 @@ impl<'a> MainPythonInterpreter<'a> {
                 let raw = std::env::current_exe().map_err(|e| {
                     NewInterpreterError::new(format!("cannot locate the executable: {e}"))
                 })?;
-                raw.canonicalize().unwrap_or(raw)
+                launched_from(&raw).unwrap_or_else(|| raw.canonicalize().unwrap_or(raw))
             }
         };
         let origin = match &config.origin {
