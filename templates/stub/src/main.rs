@@ -28,6 +28,8 @@ const MAGIC: &[u8; 8] = b"PYOXZEX1";
 const TRAILER_SIZE: usize = 32;
 const EXECUTABLE_VAR: &str = "PYOXIDIZER_PY_EXECUTABLE";
 const MAX_THREADS: usize = 8;
+/// `MFD_EXEC` (Linux 6.3, `include/uapi/linux/memfd.h`), which the libc crate may not define.
+const MFD_EXEC: libc::c_uint = 0x0010;
 
 fn main() {
     let exe = match std::fs::read_link("/proc/self/exe") {
@@ -130,9 +132,15 @@ fn launch(exe: &Path) -> Result<Infallible, String> {
 
     let name = CString::new(exe.file_name().map_or(&b"exe"[..], |n| n.as_bytes()))
         .unwrap_or_else(|_| CString::from(c"exe"));
+    // MFD_EXEC: kernels since 6.3 may make memory files non-executable without it
+    // (vm.memfd_noexec = 1); older kernels reject the flag with EINVAL.
+    let flags = libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING;
     // SAFETY: a valid C string and flags; the result is checked.
-    let raw =
-        unsafe { libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING) };
+    let mut raw = unsafe { libc::memfd_create(name.as_ptr(), flags | MFD_EXEC) };
+    if raw < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINVAL) {
+        // SAFETY: as above.
+        raw = unsafe { libc::memfd_create(name.as_ptr(), flags) };
+    }
     if raw < 0 {
         return Err(os_error("memfd_create"));
     }
@@ -180,7 +188,16 @@ fn launch(exe: &Path) -> Result<Infallible, String> {
     let (argv_ptrs, envp_ptrs) = (pointers(&argv), pointers(&envp));
     // SAFETY: NUL-terminated arrays of C strings that outlive the call.
     unsafe { libc::fexecve(memfd.as_raw_fd(), argv_ptrs.as_ptr(), envp_ptrs.as_ptr()) };
-    Err(os_error("cannot execute the decompressed executable"))
+    let error = std::io::Error::last_os_error();
+    let hint = if error.raw_os_error() == Some(libc::EACCES) {
+        " (this system does not run programs from memory files: vm.memfd_noexec = 2, a seccomp \
+         filter or a security module; use an executable built with executable_compression = \"none\")"
+    } else {
+        ""
+    };
+    Err(format!(
+        "cannot execute the decompressed executable: {error}{hint}"
+    ))
 }
 
 /// `(frame, content size)` of each frame of `payload`; their sizes must add up to `size`.
