@@ -16,6 +16,8 @@ also "the same app in a venv" of the start-up rows. Every comparison interleaves
   ``python -S -I`` importing them from the filesystem;
 - a rich-table app (``rich`` prints a table) against the same script run by the venv's python and
   against its PyInstaller ``--onefile``;
+- start-up of the numpy app built with ``policy.in_memory_shared_library_cache = True``, its
+  cache filled by the warm-up runs;
 - sizes of the rich app, a click app, a PyYAML app and a numpy app, built with
   ``stdlib_filter = "imported"`` (PyInstaller also packs only what its import analysis finds;
   install directory: the executable plus any files beside it) against PyInstaller ``--onefile``;
@@ -24,6 +26,7 @@ also "the same app in a venv" of the start-up rows. Every comparison interleaves
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -81,6 +84,8 @@ def make_exe():
     dist = default_python_distribution()
     policy = dist.make_python_packaging_policy()
     policy.stdlib_filter = "imported"
+    if VARS.get("CACHE") == "1":
+        policy.in_memory_shared_library_cache = True
     config = dist.make_python_interpreter_config()
     config.run_module = "app"
     exe = dist.to_python_executable(name = "app", packaging_policy = policy, config = config)
@@ -353,15 +358,31 @@ def bench_in_memory(python: Path, work: Path, *, runs: int, cache: Path, rebuild
                 pyinstaller_bytes=pi_exe.stat().st_size,
             )
         )
-        app_startup[name] = compare_commands(
-            {
-                "executable": [str(install / "app")],
-                "venv python (same script)": [str(venv_python), str(work / f"{name}_app.py")],
-                "PyInstaller --onefile": [str(pi_exe)],
-            },
+        commands = {
+            "executable": [str(install / "app")],
+            "venv python (same script)": [str(venv_python), str(work / f"{name}_app.py")],
+            "PyInstaller --onefile": [str(pi_exe)],
+        }
+        xdg_cache = work / "xdg-cache"
+        if name == "numpy":
+            # The same app with policy.in_memory_shared_library_cache = True, measured once the
+            # warm-up runs have filled its cache (a fresh one under the work dir).
+            plain = work / "numpy-app"
+            shutil.copy2(install / "app", plain)
+            cached = _build(project, python, target, "--var", "CACHE", "1") / "app"
+            commands["executable"] = [str(plain)]
+            commands["cached"] = [str(cached)]
+            shutil.rmtree(xdg_cache, ignore_errors=True)
+        stats = compare_commands(
+            commands,
             runs=runs if name == "rich" else max(runs // 2, 1),
             warmup=3,
+            env={**os.environ, "XDG_CACHE_HOME": str(xdg_cache)},
         )
+        cached_stats = stats.pop("cached", None)
+        app_startup[name] = stats
+        if cached_stats is not None:
+            app_startup[f"{name}, in_memory_shared_library_cache = True"] = {**stats, "executable": cached_stats}
         if name == "rich":
             rebuilds = []
             main = project / "app" / "__main__.py"

@@ -296,10 +296,17 @@ class _Builder:
         if self.options.release:
             selected = strip_shared_objects(selected, self.work / "stripped")
         policy = exe.policy.record
+        if policy.in_memory_shared_library_cache and policy.in_memory_shared_library_fallback == "error":
+            raise BuildError(
+                f"executable {exe.name}: policy.in_memory_shared_library_cache = True writes shared objects "
+                "to a per-user cache, which in_memory_shared_library_fallback = 'error' forbids",
+                hint="set one of them back to its default",
+            )
         resource_plan = plan_resources(
             selected,
             shared_objects_in_memory=shared_objects_in_memory(policy, dist.target_triple, plan.mode),
             memory_only=policy.in_memory_shared_library_fallback == "error",
+            cache_shared_objects=policy.in_memory_shared_library_cache,
         )
         resources = write_resource_artifacts(
             resource_plan,

@@ -175,6 +175,26 @@ def strict(tmp_path_factory: pytest.TempPathFactory, cargo_target: Path) -> Path
     )
 
 
+CACHED_APP = """\
+import yaml
+from yaml import _yaml
+print("yaml", yaml.load("a: [1, 2]", Loader=yaml.CLoader), _yaml.__file__.rpartition("/")[2])
+"""
+
+
+@pytest.fixture(scope="module")
+def cached(tmp_path_factory: pytest.TempPathFactory, cargo_target: Path) -> Path:
+    return _build(
+        tmp_path_factory.mktemp("cached"),
+        cargo_target,
+        name="cached",
+        python=DEBIAN_311,
+        app=CACHED_APP,
+        requirements=["PyYAML==6.0.2"],
+        policy="    policy.in_memory_shared_library_cache = True",
+    )
+
+
 def _run(exe: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("PYOXIDIZER_PY_")}
     return subprocess.run(
@@ -283,3 +303,60 @@ def test_release_executable_packs_its_relative_relocations(big: Path) -> None:
     if "DT_RELR" in tags:
         needed = subprocess.run(["readelf", "-V", str(big)], capture_output=True, text=True, check=True).stdout
         assert "GLIBC_ABI_DT_RELR" in needed
+
+
+def _traced(exe: Path, log: Path, env: dict[str, str]) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("PYOXIDIZER_PY_")}
+    result = subprocess.run(
+        ["strace", "-f", "-qq", "-o", str(log), "-e", "trace=openat,memfd_create", str(exe)],
+        cwd=exe.parent,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    return result, log.read_text().splitlines()
+
+
+def test_cached_shared_objects_are_written_once_then_opened_from_the_cache(cached: Path, tmp_path: Path) -> None:
+    expected = ["yaml {'a': [1, 2]} _yaml.cpython-311-x86_64-linux-gnu.so"]
+    cache = tmp_path / "cache"
+    env = {"XDG_CACHE_HOME": str(cache)}
+    first = _run(cached, env)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.splitlines() == expected
+    files = [p for p in (cache / "pyoxidizer-py" / "extracted").rglob("*") if p.is_file()]
+    assert [p.name for p in files] == ["_yaml.cpython-311-x86_64-linux-gnu.so"]
+    copy = files[0]
+    assert copy.parent.stat().st_mode & 0o777 == 0o700
+    size, stamp = copy.stat().st_size, (copy.stat().st_ino, copy.stat().st_mtime_ns)
+
+    # Later starts open the copy: no memory file, nothing rewritten.
+    again, calls = _traced(cached, tmp_path / "again.log", env)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.splitlines() == expected
+    assert not [line for line in calls if "memfd_create(" in line]
+    assert any(f'"{copy}"' in line and "O_CREAT" not in line for line in calls)
+    assert (copy.stat().st_ino, copy.stat().st_mtime_ns) == stamp
+
+    # A copy of the wrong size is replaced.
+    copy.write_bytes(b"truncated")
+    fixed = _run(cached, env)
+    assert fixed.returncode == 0, fixed.stderr
+    assert fixed.stdout.splitlines() == expected
+    assert copy.stat().st_size == size
+
+    # A copy others could have written is not used (rewritten, then opened).
+    copy.chmod(0o777)
+    shared = _run(cached, env)
+    assert shared.returncode == 0, shared.stderr
+    assert copy.stat().st_mode & 0o022 == 0
+
+
+def test_cached_shared_objects_load_from_memory_where_the_cache_cannot_be_written(cached: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    result, calls = _traced(cached, tmp_path / "trace.log", {"XDG_CACHE_HOME": str(blocker)})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["yaml {'a': [1, 2]} _yaml.cpython-311-x86_64-linux-gnu.so"]
+    assert any("memfd_create(" in line and "_yaml" in line for line in calls)

@@ -56,7 +56,8 @@ shared_libraries, options)``:
   shared libraries loaded from memory before the extension modules that need them.
 * ``options``: ``{name: value}`` settings of the importer (``"memory_only"``: True when a
   shared object that cannot be loaded from memory is an error rather than extracted to the
-  per-user cache).
+  per-user cache; ``"cache_shared_objects"``: True when shared objects load from copies in
+  that cache, written at the first start that needs them).
 """
 
 from __future__ import annotations
@@ -228,6 +229,8 @@ class PackedContents:
         memory_shared_libraries: shared libraries loaded from memory.
         memory_only: a shared object that cannot be loaded from memory at run time is an import
             error instead of being extracted to the per-user cache.
+        cache_shared_objects: shared objects load from copies in the per-user cache
+            (``policy.in_memory_shared_library_cache``).
     """
 
     bytecode_magic: bytes
@@ -242,6 +245,7 @@ class PackedContents:
     memory_extensions: list[PackedMemoryExtension] = field(default_factory=list)
     memory_shared_libraries: list[PackedSharedLibrary] = field(default_factory=list)
     memory_only: bool = False
+    cache_shared_objects: bool = False
 
 
 def content_key(data: bytes) -> str:
@@ -444,7 +448,7 @@ def encode_packed_resources(
         {k: dict(sorted(v.items())) for k, v in sorted(package_data.items())},
         {k: dict(sorted(v.items())) for k, v in sorted(distributions.items())},
         shared_libraries,
-        {"memory_only": bool(contents.memory_only)},
+        {"memory_only": bool(contents.memory_only), "cache_shared_objects": bool(contents.cache_shared_objects)},
     )
     index_bytes = marshal.dumps(index, _INDEX_MARSHAL_VERSION)
     data_bytes = b"".join(data.chunks)

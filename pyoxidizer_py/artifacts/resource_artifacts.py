@@ -425,6 +425,7 @@ def write_resource_artifacts(
         memory_extensions=list(extensions.values()),
         memory_shared_libraries=list(libraries.values()),
         memory_only=plan.memory_only,
+        cache_shared_objects=plan.cache_shared_objects,
     )
     compressor, dictionary = None, None
     if compression is not None:

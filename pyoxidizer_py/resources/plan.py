@@ -101,6 +101,8 @@ class ResourcePlan:
             before it, in load order.
         memory_only: a shared object that cannot be loaded from memory at run time is an import
             error rather than extracted to the per-user cache.
+        cache_shared_objects: in-memory shared objects load from copies in the per-user cache,
+            written at the first start that needs them (``policy.in_memory_shared_library_cache``).
     """
 
     resources: tuple[PlannedResource, ...]
@@ -108,6 +110,7 @@ class ResourcePlan:
     in_memory_prefix: str = DEFAULT_IN_MEMORY_PREFIX
     library_dependencies: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     memory_only: bool = False
+    cache_shared_objects: bool = False
 
     def at(self, location: str) -> list[PlannedResource]:
         """The planned resources with this location, in order."""
@@ -248,6 +251,7 @@ def plan_resources(
     *,
     shared_objects_in_memory: bool = False,
     memory_only: bool = False,
+    cache_shared_objects: bool = False,
     in_memory_as: str | None = None,
 ) -> ResourcePlan:
     """Decide every resource's location (see the module docstring).
@@ -257,6 +261,7 @@ def plan_resources(
         shared_objects_in_memory: extension modules and shared libraries whose location is
             ``in-memory`` stay in memory (the runtime loads them from memory; Linux only).
         memory_only: recorded in the plan for the runtime (``ResourcePlan.memory_only``).
+        cache_shared_objects: recorded in the plan for the runtime (``ResourcePlan.cache_shared_objects``).
         in_memory_as: put every ``in-memory`` resource under this filesystem prefix instead
             (for a ``FileManifest``, which has no packed resources).
 
@@ -307,6 +312,7 @@ def plan_resources(
         in_memory_prefix=_in_memory_prefix(final),
         library_dependencies=dependencies,
         memory_only=memory_only,
+        cache_shared_objects=cache_shared_objects,
     )
 
 

@@ -62,6 +62,7 @@ class _Store:
     """One packed resources blob: its memoryview, index and prefix directories."""
 
     __slots__ = (
+        "cache_shared_objects",
         "data",
         "decompress",
         "distributions",
@@ -84,6 +85,7 @@ class _Store:
         index = marshal.loads(data[index_offset : index_offset + _u64(data, 40)])
         _version, prefixes, self.modules, self.package_data, self.distributions, self.shared_libraries, options = index
         self.memory_only = bool(options.get("memory_only"))
+        self.cache_shared_objects = bool(options.get("cache_shared_objects"))
         self.data = data
         self.decompress = decompress
         self.prefix_dirs = tuple(origin if p == "." else origin + "/" + p for p in prefixes)
@@ -386,9 +388,10 @@ class OxidizedFinder(_LoaderBasics):
         offset, length = span
         if length < 0 and store.decompress is not None:
             # Zstandard frames: the runtime decodes them straight into the memory file.
-            frames = store.data[offset : offset - length]
-            return load(name.rpartition("/")[2], frames, kind, key, store.memory_only, True)
-        return load(name.rpartition("/")[2], store.slice(offset, length), kind, key, store.memory_only)
+            data, compressed = store.data[offset : offset - length], True
+        else:
+            data, compressed = store.slice(offset, length), False
+        return load(name.rpartition("/")[2], data, kind, key, store.memory_only, compressed, store.cache_shared_objects)
 
     def _load_dependencies(self, store, names):
         """Load the shared libraries an in-memory extension module needs, in order, once each."""
@@ -1041,9 +1044,10 @@ def install(sources, origin, filesystem_importer=False, load_shared_object=None,
         origin: the directory holding the executable (``$ORIGIN``).
         filesystem_importer: keep CPython's path-based finder on ``sys.meta_path``.
         load_shared_object: the runtime's ``load(name, data, kind, key, memory_only,
-            compressed=False)``, which returns a path the dynamic loader can open for an
-            in-memory shared object (kind 0: extension module; kind 1: shared library, also
-            loaded; ``compressed``: ``data`` is its Zstandard frames), or None.
+            compressed=False, cache=False)``, which returns a path the dynamic loader can open
+            for an in-memory shared object (kind 0: extension module; kind 1: shared library,
+            also loaded; ``compressed``: ``data`` is its Zstandard frames; ``cache``: prefer a
+            copy in the per-user cache, written once), or None.
         decompress: the runtime's ``decompress(frames)``, which returns the bytes a payload
             stored with a negative length holds (one Zstandard frame, or consecutive frames
             for a payload above 1 MiB), or None.

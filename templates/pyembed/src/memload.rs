@@ -1,7 +1,7 @@
 //! Extension modules and shared libraries loaded from memory (Linux).
 //!
 //! The importer (`python/_pyoxidizer_importer.py`) calls one function,
-//! `load(name, data, kind, key, memory_only, compressed)`, that this module hands
+//! `load(name, data, kind, key, memory_only, compressed, cache)`, that this module hands
 //! it as a Python callable. It turns the bytes of a shared object held in the
 //! packed resources (with `compressed`, its Zstandard frames) into a path the
 //! dynamic loader can open:
@@ -25,7 +25,13 @@
 //!   `~/.cache/...`), written once under a temporary name and renamed into
 //!   place (safe under concurrent starts), and compared byte for byte with the
 //!   packed bytes before every use. `memory_only` turns this fallback into an
-//!   error.
+//!   error;
+//! * with `cache` (`policy.in_memory_shared_library_cache`), that cache is the
+//!   first choice: a file already there is used when it is a regular file of the
+//!   decoded size, owned by the effective user and writable by no one else, in a
+//!   directory only that user can open (`cached_file`); nothing is decoded then,
+//!   and processes share its pages. A missing or different file is written as
+//!   above; where the cache cannot be written the object loads from memory.
 //!
 //! `kind` 0 is an extension module: the path is returned and CPython's own
 //! `_imp.create_dynamic` opens it, so module state, multi-phase init and the
@@ -165,6 +171,9 @@ fn extracted_file(name: &str, key: &str, data: &[u8]) -> Result<PathBuf, String>
     let path = dir.join(name);
     if let Ok(existing) = std::fs::read(&path) {
         if existing == data {
+            // Only this user may change it (or its directory) from now on.
+            let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700));
+            let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o700));
             return Ok(path);
         }
     }
@@ -191,6 +200,31 @@ fn extracted_file(name: &str, key: &str, data: &[u8]) -> Result<PathBuf, String>
         return Err(fail("cannot extract a shared object into", e));
     }
     Ok(path)
+}
+
+/// `<cache>/<key>/<name>` when an earlier start left it there intact: a regular file of
+/// `size` bytes owned by the effective user and not writable by group or others, in a
+/// directory of that user's that no one else may open. The key is the object's content
+/// hash, so a file of the right size and provenance holds these bytes.
+fn cached_file(name: &str, key: &str, size: usize) -> Option<PathBuf> {
+    use std::os::unix::fs::MetadataExt;
+    if !valid_component(name) || key.is_empty() || !key.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return None;
+    }
+    let dir = cache_root().ok()?.join(key);
+    let path = dir.join(name);
+    // SAFETY: geteuid cannot fail.
+    let uid = unsafe { libc::geteuid() };
+    let d = std::fs::symlink_metadata(&dir).ok()?;
+    let f = std::fs::symlink_metadata(&path).ok()?;
+    let ok = d.is_dir()
+        && d.uid() == uid
+        && d.mode() & 0o077 == 0
+        && f.is_file()
+        && f.uid() == uid
+        && f.mode() & 0o022 == 0
+        && f.len() == size as u64;
+    ok.then_some(path)
 }
 
 fn memfd_disabled() -> bool {
@@ -231,9 +265,25 @@ unsafe fn load(
     key: &str,
     memory_only: bool,
     compressed: bool,
+    cache: bool,
 ) -> Result<String, String> {
     let memfd_name = CString::new(name).map_err(|_| format!("invalid name {name:?}"))?;
-    let path = if memfd_disabled() {
+    let cached = if cache && !memory_only {
+        let size = if compressed {
+            crate::decompress::Payload::parse(data)?.size
+        } else {
+            data.len()
+        };
+        match cached_file(name, key, size) {
+            Some(path) => Some(path.to_string_lossy().into_owned()),
+            None => extracted(name, key, data, compressed).ok(),
+        }
+    } else {
+        None
+    };
+    let path = if let Some(path) = cached {
+        path
+    } else if memfd_disabled() {
         if memory_only {
             return Err(format!(
                 "{name}: PYOXIDIZER_PY_NO_MEMFD is set, but this executable loads shared objects \
@@ -291,16 +341,18 @@ unsafe extern "C" fn py_load(
     let mut kind: c_int = 0;
     let mut memory_only: c_int = 0;
     let mut compressed: c_int = 0;
+    let mut cache: c_int = 0;
     let mut buffer: ffi::Py_buffer = std::mem::zeroed();
     if ffi::PyArg_ParseTuple(
         args,
-        c"sy*isp|p:load".as_ptr(),
+        c"sy*isp|pp:load".as_ptr(),
         &mut name as *mut *const c_char,
         &mut buffer as *mut ffi::Py_buffer,
         &mut kind as *mut c_int,
         &mut key as *mut *const c_char,
         &mut memory_only as *mut c_int,
         &mut compressed as *mut c_int,
+        &mut cache as *mut c_int,
     ) == 0
     {
         return std::ptr::null_mut();
@@ -316,6 +368,7 @@ unsafe extern "C" fn py_load(
             &key_s,
             memory_only != 0,
             compressed != 0,
+            cache != 0,
         )
     } else {
         Err(format!("unknown shared object kind {kind}"))
@@ -341,7 +394,7 @@ static mut LOAD_DEF: ffi::PyMethodDef = ffi::PyMethodDef {
     },
     ml_flags: ffi::METH_VARARGS,
     ml_doc:
-        c"load(name, data, kind, key, memory_only, compressed=False) -> path of a shared object the loader can open"
+        c"load(name, data, kind, key, memory_only, compressed=False, cache=False) -> path of a shared object the loader can open"
             .as_ptr(),
 };
 
