@@ -46,6 +46,8 @@ if __name__ == "__main__":
     print("executable", sys.executable)
     print("argv", sys.argv[1:])
     print("variable", "PYOXIDIZER_PY_EXECUTABLE" in os.environ)
+    with open("/proc/self/comm") as comm:
+        print("process name", comm.read().strip())
     sys.exit(3)
 """
 
@@ -139,6 +141,7 @@ def test_compressed_executable_runs_from_memory(built: Path, cargo_target: Path,
         f"executable {exe}",
         "argv ['one', 'two words']",
         "variable False",
+        "process name zapp",
     ]
     assert list(alone.iterdir()) == [exe]  # nothing extracted beside it
 

@@ -110,6 +110,17 @@ fn launched_from(current: &Path) -> Option<PathBuf> {
     let path = PathBuf::from(std::env::var_os(LAUNCHER_VAR)?);
     // Before Python starts, on the only thread of the process.
     std::env::remove_var(LAUNCHER_VAR);
+    // The process name (`ps`, `top`, `killall`) is the memory file's, `memfd:NAME`: give it
+    // the launcher's file name, as an executable started from that file has (at most 15
+    // bytes, TASK_COMM_LEN; prctl(2), PR_SET_NAME).
+    if let Some(name) = path.file_name() {
+        let mut comm: Vec<u8> = name.as_bytes().iter().copied().take(15).collect();
+        if !comm.contains(&0) {
+            comm.push(0);
+            // SAFETY: a NUL-terminated buffer that outlives the call.
+            unsafe { libc::prctl(libc::PR_SET_NAME, comm.as_ptr() as libc::c_ulong, 0, 0, 0) };
+        }
+    }
     Some(path.canonicalize().unwrap_or(path))
 }
 
