@@ -195,10 +195,13 @@ def cached(tmp_path_factory: pytest.TempPathFactory, cargo_target: Path) -> Path
     )
 
 
-def _run(exe: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def _run(
+    exe: Path, env: dict[str, str] | None = None, *, prefix: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess[str]:
+    """Run ``exe`` (under ``prefix``, a tracer) in its directory, without our own variables."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("PYOXIDIZER_PY_")}
     return subprocess.run(
-        [str(exe)], cwd=exe.parent, env={**clean, **(env or {})}, capture_output=True, text=True, timeout=300
+        [*prefix, str(exe)], cwd=exe.parent, env={**clean, **(env or {})}, capture_output=True, text=True, timeout=300
     )
 
 
@@ -306,15 +309,7 @@ def test_release_executable_packs_its_relative_relocations(big: Path) -> None:
 
 
 def _traced(exe: Path, log: Path, env: dict[str, str]) -> tuple[subprocess.CompletedProcess[str], list[str]]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("PYOXIDIZER_PY_")}
-    result = subprocess.run(
-        ["strace", "-f", "-qq", "-o", str(log), "-e", "trace=openat,memfd_create", str(exe)],
-        cwd=exe.parent,
-        env={**clean, **env},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = _run(exe, env, prefix=("strace", "-f", "-qq", "-o", str(log), "-e", "trace=openat,memfd_create"))
     return result, log.read_text().splitlines()
 
 
